@@ -1,0 +1,27 @@
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { toErrorBody } from './to-error-body';
+
+/** The one place errors become HTTP responses, each with the request id. */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpError');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const body = { ...toErrorBody(exception), requestId: String(request.id) };
+    if (body.statusCode >= 500 && body.statusCode !== 503) {
+      this.logger.error(
+        { err: exception, requestId: body.requestId },
+        `Unhandled error on ${request.method} ${request.url}`,
+      );
+    }
+    if (reply.sent) return;
+    void reply
+      .status(body.statusCode)
+      .header('content-type', 'application/json; charset=utf-8')
+      .send(body);
+  }
+}

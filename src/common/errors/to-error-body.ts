@@ -1,0 +1,60 @@
+import { HttpException } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import { RequestValidationError } from '../validation/request-validation.error';
+import { DomainError } from './domain-error';
+import { ErrorBody } from './error-body';
+import { STATUS_BY_KIND } from './error-status';
+
+type Mapped = Omit<ErrorBody, 'requestId'>;
+
+/**
+ * Maps anything thrown to the public error shape. Only errors we recognise keep their message;
+ * everything else is a generic 500 so that no stack, SQL or key material reaches a client.
+ */
+export function toErrorBody(exception: unknown): Mapped {
+  if (exception instanceof DomainError) {
+    const body = base(STATUS_BY_KIND[exception.kind], exception.message);
+    return exception instanceof RequestValidationError
+      ? { ...body, fields: exception.fields }
+      : body;
+  }
+  if (exception instanceof HttpException) return fromHttpException(exception);
+  if (isClientFrameworkError(exception)) return base(exception.statusCode, exception.message);
+  return base(500, 'Internal server error');
+}
+
+function fromHttpException(exception: HttpException): Mapped {
+  const status = exception.getStatus();
+  const response = exception.getResponse();
+  if (status >= 500 && status !== 503) return base(status, 'Internal server error');
+  if (typeof response === 'string') return base(status, response);
+  const record = response as Record<string, unknown>;
+  const message = Array.isArray(record.message)
+    ? record.message.join('; ')
+    : typeof record.message === 'string'
+      ? record.message
+      : exception.message;
+  const details = record.details;
+  return details && typeof details === 'object'
+    ? { ...base(status, message), details: details as Record<string, unknown> }
+    : base(status, message);
+}
+
+/** Fastify's own 4xx errors (body too large, bad JSON, bad content type) carry a status. */
+function isClientFrameworkError(
+  exception: unknown,
+): exception is { statusCode: number; message: string } {
+  if (!(exception instanceof Error)) return false;
+  const { statusCode, code } = exception as { statusCode?: unknown; code?: unknown };
+  return (
+    typeof statusCode === 'number' &&
+    statusCode >= 400 &&
+    statusCode < 500 &&
+    typeof code === 'string' &&
+    code.startsWith('FST_')
+  );
+}
+
+function base(statusCode: number, message: string): Mapped {
+  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
+}

@@ -1,0 +1,66 @@
+import { registerAs } from '@nestjs/config';
+import { IsBoolean, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { join } from 'node:path';
+import { loadAppConfig } from './app.config';
+import { ConfigError } from './config-error';
+import { EnvBoolean, EnvInteger } from './env-transforms';
+import { Env, validateEnv } from './validate-env';
+
+class DatabaseEnv {
+  @IsOptional()
+  @Matches(/^(mysql|mariadb):\/\/[^\s]+\/[A-Za-z0-9_$]+(\?.*)?$/, {
+    message:
+      'must be a mysql:// or mariadb:// URL that names a database, e.g. mysql://custos:pw@db:3306/custos',
+  })
+  DATABASE_URL?: string;
+
+  @EnvBoolean()
+  @IsBoolean()
+  DB_RUN_MIGRATIONS = true;
+
+  @EnvBoolean()
+  @IsBoolean()
+  DB_ALLOW_SQLITE_IN_PRODUCTION = false;
+
+  @EnvInteger()
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  DB_POOL_SIZE = 10;
+
+  @EnvInteger()
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  DB_CONNECT_RETRIES = 3;
+}
+
+export type DatabaseConfig =
+  | { dialect: 'mariadb'; url: string; common: DatabaseCommon }
+  | { dialect: 'sqlite'; file: string; common: DatabaseCommon };
+
+interface DatabaseCommon {
+  runMigrations: boolean;
+  poolSize: number;
+  connectRetries: number;
+}
+
+export function loadDatabaseConfig(env: Env): DatabaseConfig {
+  const v = validateEnv(DatabaseEnv, env);
+  const app = loadAppConfig(env);
+  const common = {
+    runMigrations: v.DB_RUN_MIGRATIONS,
+    poolSize: v.DB_POOL_SIZE,
+    connectRetries: v.DB_CONNECT_RETRIES,
+  };
+  if (v.DATABASE_URL) return { dialect: 'mariadb', url: v.DATABASE_URL, common };
+  if (app.isProduction && !v.DB_ALLOW_SQLITE_IN_PRODUCTION) {
+    throw new ConfigError([
+      'DATABASE_URL: must be set in production; the embedded SQLite default is single-instance ' +
+        'only (set DB_ALLOW_SQLITE_IN_PRODUCTION=true to accept that)',
+    ]);
+  }
+  return { dialect: 'sqlite', file: join(app.dataDir, 'custos.sqlite'), common };
+}
+
+export const databaseConfig = registerAs('database', () => loadDatabaseConfig(process.env));

@@ -1,0 +1,47 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DataSourceOptions } from 'typeorm';
+import { MARIADB_MIGRATIONS } from '../../migrations/mariadb';
+import { SQLITE_MIGRATIONS } from '../../migrations/sqlite';
+import { DatabaseConfig } from '../config/database.config';
+import { ENTITIES } from './entities';
+import { mariadbDriver } from './mariadb-driver';
+
+export const MIGRATIONS_TABLE = 'schema_migrations';
+
+/**
+ * The one definition of the database connection, used by the app, the migration CLI and the
+ * tests. Dialect differences live here and in the per-dialect migrations, nowhere else.
+ */
+export function buildDataSourceOptions(config: DatabaseConfig): DataSourceOptions {
+  const common = {
+    entities: ENTITIES,
+    migrationsTableName: MIGRATIONS_TABLE,
+    migrationsRun: false,
+    synchronize: false,
+    logging: ['error', 'warn'] as ('error' | 'warn')[],
+  };
+  if (config.dialect === 'mariadb') {
+    return {
+      ...common,
+      type: 'mariadb',
+      url: config.url,
+      driver: mariadbDriver,
+      charset: 'utf8mb4_unicode_ci',
+      timezone: 'Z',
+      poolSize: config.common.poolSize,
+      migrations: MARIADB_MIGRATIONS,
+      migrationsTransactionMode: 'each',
+    };
+  }
+  mkdirSync(dirname(config.file), { recursive: true, mode: 0o700 });
+  return {
+    ...common,
+    type: 'better-sqlite3',
+    database: config.file,
+    enableWAL: true,
+    timeout: 5000,
+    migrations: SQLITE_MIGRATIONS,
+    migrationsTransactionMode: 'each',
+  };
+}

@@ -1,0 +1,70 @@
+import { Controller, Get, HttpException, HttpStatus } from '@nestjs/common';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import {
+  HealthCheck,
+  HealthCheckResult,
+  HealthCheckService,
+  HealthIndicatorResult,
+  TypeOrmHealthIndicator,
+} from '@nestjs/terminus';
+import { SkipThrottle } from '@nestjs/throttler';
+import { KeyringHealthIndicator } from './keyring.health';
+
+@ApiTags('health')
+@SkipThrottle()
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly database: TypeOrmHealthIndicator,
+    private readonly keyring: KeyringHealthIndicator,
+  ) {}
+
+  @Get('live')
+  @HealthCheck()
+  @ApiOperation({ summary: 'Liveness: the process answers (also while sealed)' })
+  live(): Promise<HealthCheckResult> {
+    return this.health.check([]);
+  }
+
+  @Get('ready')
+  @ApiOperation({ summary: 'Readiness: the database answers and the keyring is unsealed' })
+  @ApiOkResponse({ description: 'Ready to serve' })
+  @ApiServiceUnavailableResponse({
+    description: 'Database down or Custos sealed; details say which',
+  })
+  async ready(): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check([
+        () => this.database.pingCheck('database').withTimeout(2000),
+        () => this.keyring.check('keyring'),
+      ]);
+    } catch (error) {
+      throw notReady(error);
+    }
+  }
+}
+
+/** Terminus throws its whole result; answer in the common error shape, saying what is down. */
+function notReady(error: unknown): unknown {
+  if (!(error instanceof HttpException) || error.getStatus() !== 503) {
+    return error;
+  }
+  const result = error.getResponse() as Partial<HealthCheckResult>;
+  const failing = Object.entries(result.error ?? {}) as [string, HealthIndicatorResult[string]][];
+  const reasons = failing.map(([name, state]) =>
+    typeof state.message === 'string' ? state.message : `${name} is down`,
+  );
+  return new HttpException(
+    {
+      message: `Not ready: ${reasons.join('; ') || 'a check failed'}`,
+      details: result.details ?? {},
+    },
+    HttpStatus.SERVICE_UNAVAILABLE,
+  );
+}

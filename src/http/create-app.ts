@@ -1,0 +1,60 @@
+import helmet from '@fastify/helmet';
+import { RequestMethod, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from '../app.module';
+import { requestIdFor } from '../common/http/request-id';
+import { loadAppConfig } from '../config/app.config';
+import { KeyringService } from '../crypto/keyring.service';
+import { HttpMetrics } from '../metrics/http-metrics';
+import { API_PREFIX, registerFastifyHooks } from './fastify-hooks';
+import { setupSwagger } from './swagger';
+
+/**
+ * Builds the HTTP application exactly as production runs it; tests call this too, so what they
+ * check is what ships. `rootModule` lets a test add probe routes around the real AppModule.
+ */
+export async function createApp(
+  rootModule: Type<unknown> = AppModule,
+): Promise<NestFastifyApplication> {
+  const config = loadAppConfig(process.env);
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    genReqId: requestIdFor,
+    requestIdHeader: false,
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  app.flushLogs();
+
+  app.setGlobalPrefix(API_PREFIX, { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
+  await app.register(helmet, {
+    // Swagger UI needs inline styles; scripts stay same-origin.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        scriptSrc: ["'self'"],
+        // Plain-HTTP installs (behind a TLS proxy or on a LAN) must still load the docs' assets.
+        upgradeInsecureRequests: null,
+      },
+    },
+  });
+  if (config.corsOrigins.length > 0) {
+    const anyOrigin = config.corsOrigins.includes('*');
+    // Never "*" together with credentials: any origin means no cookies or auth headers shared.
+    app.enableCors({ origin: anyOrigin ? '*' : config.corsOrigins, credentials: !anyOrigin });
+  }
+  registerFastifyHooks(app.getHttpAdapter().getInstance(), {
+    keyring: app.get(KeyringService),
+    metrics: app.get(HttpMetrics),
+  });
+  setupSwagger(app);
+  return app;
+}

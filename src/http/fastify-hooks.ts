@@ -1,0 +1,42 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { REQUEST_ID_HEADER } from '../common/http/request-id';
+import { KeyringService } from '../crypto/keyring.service';
+import { HttpMetrics } from '../metrics/http-metrics';
+
+export const API_PREFIX = 'api/v1';
+const API_PATH = `/${API_PREFIX}/`;
+const HEALTH_PATH = `/${API_PREFIX}/health/`;
+
+/**
+ * Hooks at the Fastify level, because they must also see requests that never reach a Nest
+ * handler (unknown routes, bodies refused by the parser) and must act before any of them.
+ */
+export function registerFastifyHooks(
+  fastify: FastifyInstance,
+  deps: { keyring: KeyringService; metrics: HttpMetrics },
+): void {
+  fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    // Sealed: answer before routing, parsing or any handler, so nothing can be written.
+    const status = deps.keyring.sealStatus();
+    if (status.sealed && request.url.startsWith(API_PATH) && !request.url.startsWith(HEALTH_PATH)) {
+      await reply
+        .status(503)
+        .header('retry-after', '30')
+        .send({
+          statusCode: 503,
+          error: 'Service Unavailable',
+          message: `Custos is sealed: ${status.reason}`,
+          requestId: String(request.id),
+        });
+    }
+  });
+
+  fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
+    void reply.header(REQUEST_ID_HEADER, String(request.id));
+  });
+
+  fastify.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    deps.metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+  });
+}

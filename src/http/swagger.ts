@@ -1,0 +1,43 @@
+import { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+
+export const JWT_SCHEME = 'jwt';
+export const API_KEY_SCHEME = 'api-key';
+
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('Custos')
+    .setDescription(
+      'Self-hosted credentials vault. Errors are `{statusCode, error, message, requestId}`; ' +
+        'every response carries `X-Request-Id`.',
+    )
+    .setVersion('0.1.0')
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: 'Access token from POST /auth/login',
+      },
+      JWT_SCHEME,
+    )
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-API-Key',
+        description: 'Service API key (cus_<id>_<secret>)',
+      },
+      API_KEY_SCHEME,
+    )
+    .build();
+  return SwaggerModule.createDocument(app, config);
+}
+
+export function setupSwagger(app: INestApplication): void {
+  SwaggerModule.setup('api/docs', app, () => buildOpenApiDocument(app), {
+    jsonDocumentUrl: 'api/docs-json',
+    yamlDocumentUrl: 'api/docs-yaml',
+    swaggerOptions: { persistAuthorization: false },
+  });
+}

@@ -1,0 +1,87 @@
+import { Type } from '@nestjs/common';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import TestAgent from 'supertest/lib/agent';
+import { AppModule } from '../../src/app.module';
+import { createScratchMariadb, ScratchDatabase } from '../../src/database/cli/scratch-database';
+import { createApp } from '../../src/http/create-app';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  http: TestAgent;
+  env: Record<string, string | undefined>;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  rootModule?: Type<unknown>;
+  /** Extra environment for this app; DATABASE_URL and the data directory are set for you. */
+  env?: Record<string, string | undefined>;
+}
+
+export function randomMasterKey(): string {
+  return randomBytes(32).toString('base64');
+}
+
+/**
+ * Starts the real app (createApp, as production does) on the given scratch database, with the
+ * environment it needs set only while it starts.
+ */
+export async function startApp(
+  database: ScratchDatabase,
+  options: TestAppOptions = {},
+): Promise<TestApp> {
+  const dataDir = database.dataDir ?? mkdtempSync(join(tmpdir(), 'custos-e2e-'));
+  // Undefined unsets, so a developer's own environment never leaks into a test app.
+  const env: Record<string, string | undefined> = {
+    DATABASE_URL: database.url,
+    CUSTOS_DATA_DIR: dataDir,
+    CUSTOS_MASTER_KEY: randomMasterKey(),
+    ...options.env,
+  };
+  const app = await withEnv(env, async () => {
+    const created = await createApp(options.rootModule ?? AppModule);
+    await created.init();
+    await created.getHttpAdapter().getInstance().ready();
+    return created;
+  });
+  return {
+    app,
+    http: request(app.getHttpServer()),
+    env,
+    async close() {
+      await app.close();
+      if (!database.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A scratch MariaDB database for one test file; drop it in afterAll. */
+export function scratchMariadb(): Promise<ScratchDatabase> {
+  return createScratchMariadb();
+}
+
+/** Runs `work` with the variables set (undefined unsets), restoring the environment after. */
+export async function withEnv<T>(
+  vars: Record<string, string | undefined>,
+  work: () => Promise<T>,
+): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((name) => [name, process.env[name]]));
+  apply(vars);
+  try {
+    return await work();
+  } finally {
+    apply(saved);
+  }
+}
+
+function apply(vars: Record<string, string | undefined>): void {
+  for (const [name, value] of Object.entries(vars)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+}
