@@ -186,6 +186,26 @@ describe('HTTP platform (MariaDB)', () => {
     });
   });
 
+  describe('throttling', () => {
+    it('should answer 429 with Retry-After once the limit is spent', async () => {
+      const limited = await startApp(database, {
+        rootModule: ProbeAppModule,
+        env: { CUSTOS_MASTER_KEY: sut.env.CUSTOS_MASTER_KEY, THROTTLE_LIMIT: '2' },
+      });
+      try {
+        await limited.http.post('/api/v1/probe/echo').send({ name: 'a' }).expect(201);
+        await limited.http.post('/api/v1/probe/echo').send({ name: 'b' }).expect(201);
+        const refused = await limited.http.post('/api/v1/probe/echo').send({ name: 'c' }).expect(429);
+        expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+        expect(refused.body).toMatchObject({ statusCode: 429, error: 'Too Many Requests' });
+        // Probes are never throttled, so an orchestrator cannot be locked out.
+        await limited.http.get('/api/v1/health/live').expect(200);
+      } finally {
+        await limited.close();
+      }
+    });
+  });
+
   describe('shutdown', () => {
     it('should finish an in-flight request before closing', async () => {
       // The same master key: the keyring of this database already holds its check value.

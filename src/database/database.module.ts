@@ -3,17 +3,21 @@ import { ConfigType } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { databaseConfig } from '../config/database.config';
 import { buildDataSourceOptions } from './data-source-options';
+import { ensureMariadbDatabase } from './ensure-database';
 
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [databaseConfig.KEY],
-      useFactory: (config: ConfigType<typeof databaseConfig>) => ({
-        ...buildDataSourceOptions(config),
-        migrationsRun: config.common.runMigrations,
-        retryAttempts: config.common.connectRetries,
-        retryDelay: 2000,
-      }),
+      useFactory: async (config: ConfigType<typeof databaseConfig>) => {
+        if (config.dialect === 'mariadb') await ensureMariadbDatabase(config.url);
+        return {
+          ...buildDataSourceOptions(config),
+          migrationsRun: config.common.runMigrations,
+          retryAttempts: config.common.connectRetries,
+          retryDelay: 2000,
+        };
+      },
     }),
   ],
 })

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { ConfigError } from '../../config/config-error';
 import { loadDatabaseConfig } from '../../config/database.config';
 import { buildDataSourceOptions } from '../data-source-options';
+import { ensureMariadbDatabase } from '../ensure-database';
 import { checkMigrations } from './migration-check';
 import { createScratchMariadb, createScratchSqlite } from './scratch-database';
 
@@ -36,7 +37,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function withConfigured(work: (dataSource: DataSource) => Promise<void>): Promise<number> {
-  const dataSource = new DataSource(buildDataSourceOptions(loadDatabaseConfig(process.env)));
+  const config = loadDatabaseConfig(process.env);
+  if (config.dialect === 'mariadb') await ensureMariadbDatabase(config.url);
+  const dataSource = new DataSource(buildDataSourceOptions(config));
   await dataSource.initialize();
   try {
     await work(dataSource);

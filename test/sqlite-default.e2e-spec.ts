@@ -1,0 +1,102 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureBuilt, freePort, spawnApp, SpawnedApp, waitForHttp } from './helpers/spawned-app';
+
+/** The app as a new user starts it: the built entry point, the SQLite default, no set-up. */
+describe('Embedded SQLite default (spawned process)', () => {
+  let dataDir: string;
+
+  beforeAll(() => {
+    ensureBuilt();
+    dataDir = mkdtempSync(join(tmpdir(), 'custos-smoke-'));
+  });
+
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  async function started(env: Record<string, string> = {}): Promise<SpawnedApp> {
+    const app = spawnApp({ CUSTOS_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env }, await freePort());
+    await waitForHttp(app, '/api/v1/health/live');
+    return app;
+  }
+
+  it('should come up ready, creating the database and a development key', async () => {
+    const app = await started();
+    try {
+      const response = await fetch(`${app.baseUrl}/api/v1/health/ready`);
+      expect(response.status).toBe(200);
+      expect(statSync(join(dataDir, 'custos.sqlite')).isFile()).toBe(true);
+      expect(statSync(join(dataDir, 'master.key')).mode & 0o777).toBe(0o600);
+      const key = readFileSync(join(dataDir, 'master.key'), 'utf8').trim();
+      expect(app.output()).toContain('Generated a development master key');
+      expect(app.output()).not.toContain(key);
+    } finally {
+      expect(await app.stop()).toBe(0);
+    }
+  });
+
+  it('should reuse its key and schema on the next start', async () => {
+    const app = await started();
+    try {
+      expect((await fetch(`${app.baseUrl}/api/v1/health/ready`)).status).toBe(200);
+      expect(app.output()).not.toContain('Generated a development master key');
+    } finally {
+      await app.stop();
+    }
+  });
+
+  it('should log JSON lines with the request id and without the authorization header', async () => {
+    const app = await started();
+    try {
+      await fetch(`${app.baseUrl}/api/v1/nothing-here`, {
+        headers: {
+          'x-request-id': 'smoke-trace-1',
+          authorization: 'Bearer top-secret-token-value',
+        },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    } finally {
+      await app.stop();
+    }
+    const line = app
+      .output()
+      .split('\n')
+      .find((text) => text.includes('smoke-trace-1'));
+    expect(line).toBeDefined();
+    expect(JSON.parse(line!)).toMatchObject({
+      requestId: 'smoke-trace-1',
+      res: { statusCode: 404 },
+    });
+    expect(app.output()).not.toContain('top-secret-token-value');
+  });
+
+  it.each([
+    [{ PORT: 'not-a-port' }, /PORT: .*integer/],
+    [{ LOG_LEVEL: 'chatty' }, /LOG_LEVEL: /],
+    [{ NODE_ENV: 'production' }, /DATABASE_URL: must be set in production/],
+    [
+      { DATABASE_URL: 'postgres://db/custos' },
+      /DATABASE_URL: must be a mysql:\/\/ or mariadb:\/\/ URL/,
+    ],
+    [{ CUSTOS_MASTER_KEY: 'too-short' }, /CUSTOS_MASTER_KEY: must be 32 bytes/],
+  ])(
+    'should refuse to start on bad configuration %j, naming the variable',
+    async (env, message) => {
+      const app = spawnApp({ CUSTOS_DATA_DIR: dataDir, ...env }, await freePort());
+      expect(await app.exited).toBe(1);
+      expect(app.output()).toMatch(message);
+      expect(app.output()).not.toContain('too-short');
+    },
+  );
+
+  it('should start sealed in production on SQLite when allowed but given no key', async () => {
+    const app = await started({ NODE_ENV: 'production', DB_ALLOW_SQLITE_IN_PRODUCTION: 'true' });
+    try {
+      const response = await fetch(`${app.baseUrl}/api/v1/health/ready`);
+      expect(response.status).toBe(503);
+      expect(((await response.json()) as { message: string }).message).toMatch(/sealed/);
+    } finally {
+      await app.stop();
+    }
+  });
+});
