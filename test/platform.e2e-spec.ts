@@ -195,7 +195,10 @@ describe('HTTP platform (MariaDB)', () => {
       try {
         await limited.http.post('/api/v1/probe/echo').send({ name: 'a' }).expect(201);
         await limited.http.post('/api/v1/probe/echo').send({ name: 'b' }).expect(201);
-        const refused = await limited.http.post('/api/v1/probe/echo').send({ name: 'c' }).expect(429);
+        const refused = await limited.http
+          .post('/api/v1/probe/echo')
+          .send({ name: 'c' })
+          .expect(429);
         expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
         expect(refused.body).toMatchObject({ statusCode: 429, error: 'Too Many Requests' });
         // Probes are never throttled, so an orchestrator cannot be locked out.

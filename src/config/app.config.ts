@@ -17,9 +17,9 @@ class AppEnv {
   HOST = '127.0.0.1';
 
   @EnvInteger()
-  @IsInt()
   @Min(0)
   @Max(65535)
+  @IsInt()
   PORT = 3000;
 
   @IsIn(LOG_LEVELS)
@@ -33,19 +33,19 @@ class AppEnv {
   CORS_ORIGINS: string[] = [];
 
   @EnvInteger()
-  @IsInt()
   @Min(1024)
   @Max(64 * 1024 * 1024)
+  @IsInt()
   BODY_LIMIT = 1024 * 1024;
 
   @EnvInteger()
-  @IsInt()
   @Min(1)
+  @IsInt()
   THROTTLE_LIMIT = 300;
 
   @EnvInteger()
-  @IsInt()
   @Min(1)
+  @IsInt()
   THROTTLE_TTL_SECONDS = 60;
 
   @EnvBoolean()
@@ -57,8 +57,8 @@ class AppEnv {
   CUSTOS_DATA_DIR = './data';
 
   @EnvInteger()
-  @IsInt()
   @Min(1)
+  @IsInt()
   SHUTDOWN_TIMEOUT_MS = 10_000;
 }
 

@@ -23,15 +23,15 @@ class DatabaseEnv {
   DB_ALLOW_SQLITE_IN_PRODUCTION = false;
 
   @EnvInteger()
-  @IsInt()
   @Min(1)
   @Max(500)
+  @IsInt()
   DB_POOL_SIZE = 10;
 
   @EnvInteger()
-  @IsInt()
   @Min(0)
   @Max(100)
+  @IsInt()
   DB_CONNECT_RETRIES = 3;
 }
 

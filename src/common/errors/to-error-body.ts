@@ -19,7 +19,14 @@ export function toErrorBody(exception: unknown): Mapped {
       : body;
   }
   if (exception instanceof HttpException) return fromHttpException(exception);
-  if (isClientFrameworkError(exception)) return base(exception.statusCode, exception.message);
+  if (isClientFrameworkError(exception)) {
+    // Fastify's coded errors say what was wrong with the request; others get the status text.
+    const { statusCode, message, code } = exception;
+    return base(
+      statusCode,
+      code?.startsWith('FST_') ? message : (STATUS_CODES[statusCode] ?? 'Error'),
+    );
+  }
   return base(500, 'Internal server error');
 }
 
@@ -40,18 +47,17 @@ function fromHttpException(exception: HttpException): Mapped {
     : base(status, message);
 }
 
-/** Fastify's own 4xx errors (body too large, bad JSON, bad content type) carry a status. */
+/** Fastify's own 4xx errors (body too large, bad JSON, aborted body) carry a status. */
 function isClientFrameworkError(
   exception: unknown,
-): exception is { statusCode: number; message: string } {
+): exception is { statusCode: number; message: string; code?: string } {
   if (!(exception instanceof Error)) return false;
   const { statusCode, code } = exception as { statusCode?: unknown; code?: unknown };
   return (
     typeof statusCode === 'number' &&
     statusCode >= 400 &&
     statusCode < 500 &&
-    typeof code === 'string' &&
-    code.startsWith('FST_')
+    (code === undefined || (typeof code === 'string' && code.startsWith('FST_')))
   );
 }
 
