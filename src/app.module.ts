@@ -5,7 +5,9 @@ import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { createValidationPipe } from './common/validation/validation-pipe';
+import { AuditModule } from './audit/audit.module';
 import { appConfig } from './config/app.config';
+import { auditConfig } from './config/audit.config';
 import { cryptoConfig } from './config/crypto.config';
 import { databaseConfig } from './config/database.config';
 import { CryptoModule } from './crypto/crypto.module';
@@ -20,7 +22,7 @@ import { MetricsModule } from './metrics/metrics.module';
       isGlobal: true,
       ignoreEnvFile: true,
       cache: true,
-      load: [appConfig, databaseConfig, cryptoConfig],
+      load: [appConfig, databaseConfig, cryptoConfig, auditConfig],
     }),
     LoggerModule.forRootAsync({
       inject: [appConfig.KEY],
@@ -34,6 +36,7 @@ import { MetricsModule } from './metrics/metrics.module';
     }),
     DatabaseModule,
     CryptoModule,
+    AuditModule,
     HealthModule,
     MetricsModule,
   ],

@@ -1,4 +1,6 @@
 import { Keyring1764000000000 } from './1764000000000-keyring';
+import { Audit1764000000100 } from './1764000000100-audit';
+import { Leases1764000000200 } from './1764000000200-leases';
 
 /** SQLite migrations in order, mirroring the MariaDB ones. Never edit one that has shipped. */
-export const SQLITE_MIGRATIONS = [Keyring1764000000000];
+export const SQLITE_MIGRATIONS = [Keyring1764000000000, Audit1764000000100, Leases1764000000200];

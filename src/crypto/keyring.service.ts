@@ -71,6 +71,22 @@ export class KeyringService implements OnApplicationBootstrap {
     return this.status;
   }
 
+  /** The id of the master key in use; throws while sealed. */
+  activeKeyId(): string {
+    if (this.status.sealed) throw new SealedError(this.status.reason);
+    return this.status.keyId;
+  }
+
+  /**
+   * A purpose key of the master key with the given id, for checking data written under it;
+   * undefined for a key this instance does not hold.
+   */
+  purposeKeyFor(keyId: string, purpose: KeyPurpose): Buffer | undefined {
+    return !this.status.sealed && this.status.keyId === keyId
+      ? this.purposeKey(purpose)
+      : undefined;
+  }
+
   isSealed(): boolean {
     return this.status.sealed;
   }

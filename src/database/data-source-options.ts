@@ -6,6 +6,7 @@ import { SQLITE_MIGRATIONS } from '../../migrations/sqlite';
 import { DatabaseConfig } from '../config/database.config';
 import { ENTITIES } from './entities';
 import { mariadbDriver } from './mariadb-driver';
+import { TypeOrmLogger } from './typeorm-logger';
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
 
@@ -19,7 +20,8 @@ export function buildDataSourceOptions(config: DatabaseConfig): DataSourceOption
     migrationsTableName: MIGRATIONS_TABLE,
     migrationsRun: false,
     synchronize: false,
-    logging: ['error', 'warn'] as ('error' | 'warn')[],
+    logger: new TypeOrmLogger(),
+    maxQueryExecutionTime: 2000,
   };
   if (config.dialect === 'mariadb') {
     return {

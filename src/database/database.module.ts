@@ -1,10 +1,13 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { databaseConfig } from '../config/database.config';
 import { buildDataSourceOptions } from './data-source-options';
 import { ensureMariadbDatabase } from './ensure-database';
+import { LeaseService } from './lease.service';
+import { TransactionRunner } from './transaction-runner';
 
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -20,5 +23,7 @@ import { ensureMariadbDatabase } from './ensure-database';
       },
     }),
   ],
+  providers: [TransactionRunner, LeaseService],
+  exports: [TransactionRunner, LeaseService],
 })
 export class DatabaseModule {}

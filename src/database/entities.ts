@@ -1,4 +1,16 @@
+import { AuditChainHead } from '../audit/entities/audit-chain-head.entity';
+import { AuditCheckpoint } from '../audit/entities/audit-checkpoint.entity';
+import { AuditEvent } from '../audit/entities/audit-event.entity';
+import { OutboxMessage } from '../audit/entities/outbox-message.entity';
 import { KeyringEntry } from '../crypto/keyring-entry.entity';
+import { Lease } from './lease.entity';
 
 /** Every entity of the schema; the migrations must describe exactly these (see migration:check). */
-export const ENTITIES = [KeyringEntry];
+export const ENTITIES = [
+  KeyringEntry,
+  AuditEvent,
+  AuditChainHead,
+  AuditCheckpoint,
+  OutboxMessage,
+  Lease,
+];

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from '../app.module';
+import { HttpAuditRecorder } from '../audit/http/http-audit-recorder';
 import { requestIdFor } from '../common/http/request-id';
 import { loadAppConfig } from '../config/app.config';
 import { KeyringService } from '../crypto/keyring.service';
@@ -54,6 +55,7 @@ export async function createApp(
   registerFastifyHooks(app.getHttpAdapter().getInstance(), {
     keyring: app.get(KeyringService),
     metrics: app.get(HttpMetrics),
+    audit: app.get(HttpAuditRecorder),
   });
   setupSwagger(app);
   return app;

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { REQUEST_ID_HEADER } from '../common/http/request-id';
+import { HttpAuditRecorder } from '../audit/http/http-audit-recorder';
 import { KeyringService } from '../crypto/keyring.service';
 import { HttpMetrics } from '../metrics/http-metrics';
 
@@ -13,9 +14,10 @@ const HEALTH_PATH = `/${API_PREFIX}/health/`;
  */
 export function registerFastifyHooks(
   fastify: FastifyInstance,
-  deps: { keyring: KeyringService; metrics: HttpMetrics },
+  deps: { keyring: KeyringService; metrics: HttpMetrics; audit: HttpAuditRecorder },
 ): void {
   fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    deps.audit.attach(request);
     // Sealed: answer before routing, parsing or any handler, so nothing can be written.
     const status = deps.keyring.sealStatus();
     if (status.sealed && request.url.startsWith(API_PATH) && !request.url.startsWith(HEALTH_PATH)) {
@@ -31,11 +33,19 @@ export function registerFastifyHooks(
     }
   });
 
+  // Runs once in-flight requests are done and before Nest closes the database pool.
+  fastify.addHook('onClose', async () => {
+    await deps.audit.drain();
+  });
+
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
     void reply.header(REQUEST_ID_HEADER, String(request.id));
   });
 
   fastify.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+    // Requests refused before a handler ran (routing, body parsing, guards) are recorded here;
+    // while sealed nothing can be written, the refusal itself is the answer.
+    if (!deps.keyring.isSealed()) deps.audit.recordAfterResponse(request, reply.statusCode);
     const route = request.routeOptions.url ?? 'unmatched';
     deps.metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
   });

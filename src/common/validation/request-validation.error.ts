@@ -18,7 +18,7 @@ export class RequestValidationError extends DomainError {
 
 function flatten(errors: ValidationError[], prefix: string): FieldError[] {
   return errors.flatMap((error) => {
-    const field = prefix ? `${prefix}.${error.property}` : error.property;
+    const field = (prefix ? `${prefix}.${error.property}` : error.property) || '(body)';
     const own = error.constraints ? [{ field, errors: Object.values(error.constraints) }] : [];
     return [...own, ...flatten(error.children ?? [], field)];
   });

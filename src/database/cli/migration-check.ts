@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { DatabaseConfig } from '../../config/database.config';
 import { buildDataSourceOptions, MIGRATIONS_TABLE } from '../data-source-options';
+import { alignSqliteGeneratedIds } from '../dialect';
 
 export interface MigrationCheckResult {
   dialect: DatabaseConfig['dialect'];
@@ -21,6 +22,7 @@ export async function checkMigrations(config: DatabaseConfig): Promise<Migration
   await dataSource.initialize();
   try {
     const applied = await dataSource.runMigrations({ transaction: 'each' });
+    alignSqliteGeneratedIds(dataSource);
     const sql = await dataSource.driver.createSchemaBuilder().log();
     const pendingSchemaChanges = sql.upQueries.map((query) => query.query);
     for (let i = 0; i < applied.length; i++) {

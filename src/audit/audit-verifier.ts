@@ -1,0 +1,191 @@
+import { DataSource } from 'typeorm';
+import { toDate } from '../database/dialect';
+import { parseCheckpointLanes, signCheckpoint } from './chain/audit-chain';
+import { ChainBreak, LaneVerifier, StoredEvent } from './chain/lane-verifier';
+import { AuditActorType, AuditOutcome } from './entities/audit-event.entity';
+
+export interface VerifyResult {
+  ok: boolean;
+  /** Events whose hash and link were checked and found intact. */
+  verified: number;
+  /** The highest seq in the log. */
+  headSeq: string | null;
+  firstBadSeq?: string;
+  reason?: string;
+}
+
+type KeyFor = (keyId: string) => Buffer | undefined;
+
+interface EventRow {
+  seq: string | number;
+  lane: number;
+  laneSeq: string | number;
+  occurredAt: Date | string;
+  actorType: AuditActorType;
+  actorId: string | null;
+  actorDisplay: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+  action: string;
+  resourceType: string | null;
+  resourceId: string | null;
+  outcome: AuditOutcome;
+  httpStatus: number | null;
+  details: string;
+  keyId: string;
+  prevHash: string | null;
+  hash: string;
+}
+
+const COLUMNS =
+  'seq, lane, lane_seq AS laneSeq, occurred_at AS occurredAt, actor_type AS actorType, ' +
+  'actor_id AS actorId, actor_display AS actorDisplay, ip, user_agent AS userAgent, ' +
+  'request_id AS requestId, action, resource_type AS resourceType, resource_id AS resourceId, ' +
+  'outcome, http_status AS httpStatus, details, key_id AS keyId, prev_hash AS prevHash, hash';
+
+/**
+ * Walks every lane of the audit chain and checks it against the lane heads and the latest signed
+ * checkpoint. Reads in keyset batches over the (lane, lane_seq) index, so memory stays flat and
+ * time grows linearly with the number of events.
+ */
+export class AuditVerifier {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly keyFor: KeyFor,
+    private readonly batchSize = 5000,
+  ) {}
+
+  async verify(): Promise<VerifyResult> {
+    const breaks: ChainBreak[] = [];
+    let verified = 0;
+    const heads = new Map<number, LaneVerifier['head']>();
+    for (const lane of await this.lanes()) {
+      const verifier = new LaneVerifier(lane, this.keyFor);
+      const broken = await this.walkLane(verifier);
+      verified += verifier.verified;
+      heads.set(lane, verifier.head);
+      if (broken) breaks.push(broken);
+    }
+    breaks.push(...(await this.checkHeads(heads)), ...(await this.checkCheckpoint(heads)));
+    const headSeq = await this.headSeq();
+    if (breaks.length === 0) return { ok: true, verified, headSeq };
+    const first = breaks.reduce((a, b) => (BigInt(b.seq) < BigInt(a.seq) ? b : a));
+    return { ok: false, verified, headSeq, firstBadSeq: first.seq, reason: first.reason };
+  }
+
+  private async walkLane(verifier: LaneVerifier): Promise<ChainBreak | null> {
+    let after = '0';
+    for (;;) {
+      const rows = await this.dataSource.query<EventRow[]>(
+        `SELECT ${COLUMNS} FROM audit_events WHERE lane = ? AND lane_seq > ? ORDER BY lane_seq LIMIT ${this.batchSize}`,
+        [verifier.lane, after],
+      );
+      for (const row of rows) {
+        const broken = verifier.accept(toStored(row));
+        if (broken) return broken;
+      }
+      if (rows.length < this.batchSize) return null;
+      after = String(rows[rows.length - 1].laneSeq);
+    }
+  }
+
+  /** The heads table says how far each lane went; a shorter chain lost its tail. */
+  private async checkHeads(verified: Map<number, LaneVerifier['head']>): Promise<ChainBreak[]> {
+    const heads = await this.dataSource.query<
+      {
+        lane: number;
+        lastLaneSeq: string | number;
+        lastSeq: string | null;
+        lastHash: string | null;
+      }[]
+    >(
+      'SELECT lane, last_lane_seq AS lastLaneSeq, last_seq AS lastSeq, last_hash AS lastHash FROM audit_chain_heads',
+    );
+    return heads.flatMap((head) => {
+      const chain = verified.get(head.lane);
+      if (!chain || BigInt(head.lastLaneSeq) <= BigInt(chain.laneSeq)) return [];
+      return [
+        {
+          lane: head.lane,
+          seq: String(head.lastSeq ?? chain.seq ?? '0'),
+          reason: `lane ${head.lane} ends at lane_seq ${chain.laneSeq} but its head records ${head.lastLaneSeq}: events were removed from the end`,
+        },
+      ];
+    });
+  }
+
+  /** The latest checkpoint must be authentic and every head it states must still be in the chain. */
+  private async checkCheckpoint(
+    verified: Map<number, LaneVerifier['head']>,
+  ): Promise<ChainBreak[]> {
+    const [checkpoint] = await this.dataSource.query<
+      {
+        id: string;
+        createdAt: Date | string;
+        headSeq: string | null;
+        lanes: string;
+        keyId: string;
+        signature: string;
+      }[]
+    >(
+      'SELECT id, created_at AS createdAt, head_seq AS headSeq, lanes, key_id AS keyId, signature ' +
+        'FROM audit_checkpoints ORDER BY id DESC LIMIT 1',
+    );
+    if (!checkpoint) return [];
+    const key = this.keyFor(checkpoint.keyId);
+    const headSeq = checkpoint.headSeq === null ? null : String(checkpoint.headSeq);
+    if (
+      !key ||
+      signCheckpoint(key, toDate(checkpoint.createdAt), headSeq, checkpoint.lanes) !==
+        checkpoint.signature
+    ) {
+      return [
+        {
+          lane: -1,
+          seq: headSeq ?? '0',
+          reason: `checkpoint ${checkpoint.id} has an invalid signature`,
+        },
+      ];
+    }
+    return parseCheckpointLanes(checkpoint.lanes).flatMap((stated) => {
+      const chain = verified.get(stated.lane);
+      const reached = chain ? BigInt(chain.laneSeq) : 0n;
+      if (reached < BigInt(stated.laneSeq)) {
+        return [
+          {
+            lane: stated.lane,
+            seq: String(stated.seq ?? '0'),
+            reason: `checkpoint ${checkpoint.id} saw lane ${stated.lane} at lane_seq ${stated.laneSeq}, the chain now ends at ${reached}: events were removed`,
+          },
+        ];
+      }
+      return [];
+    });
+  }
+
+  private async lanes(): Promise<number[]> {
+    const rows = await this.dataSource.query<{ lane: number }[]>(
+      'SELECT lane FROM audit_chain_heads UNION SELECT DISTINCT lane FROM audit_events',
+    );
+    return [...new Set(rows.map((r) => Number(r.lane)))].sort((a, b) => a - b);
+  }
+
+  private async headSeq(): Promise<string | null> {
+    const [row] = await this.dataSource.query<{ seq: string | number | null }[]>(
+      'SELECT MAX(seq) AS seq FROM audit_events',
+    );
+    return row?.seq === null || row?.seq === undefined ? null : String(row.seq);
+  }
+}
+
+function toStored(row: EventRow): StoredEvent {
+  return {
+    ...row,
+    seq: String(row.seq),
+    lane: Number(row.lane),
+    laneSeq: String(row.laneSeq),
+    occurredAt: toDate(row.occurredAt),
+    httpStatus: row.httpStatus === null ? null : Number(row.httpStatus),
+  };
+}

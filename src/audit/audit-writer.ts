@@ -1,0 +1,155 @@
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { createHmac, randomInt } from 'node:crypto';
+import { DataSource, EntityManager } from 'typeorm';
+import { auditConfig } from '../config/audit.config';
+import { KeyringService } from '../crypto/keyring.service';
+import { dialectOf, forUpdate, toDate, utcNowSql } from '../database/dialect';
+import { TransactionRunner } from '../database/transaction-runner';
+import { ANONYMOUS, AuditEventInput } from './audit-context';
+import { AuditMetrics } from './audit-metrics';
+import { sanitizeDetails } from './audit-sanitizer';
+import { toEventRecord } from './audit-event.record';
+import { ChainedEvent, chainHash } from './chain/audit-chain';
+import { canonicalJson } from './chain/canonical-json';
+import { AuditChainHead } from './entities/audit-chain-head.entity';
+import { AuditEvent } from './entities/audit-event.entity';
+import { AuditOutbox } from './outbox/audit-outbox';
+
+interface LockedHead {
+  lastLaneSeq: string | number;
+  lastHash: string | null;
+  now: Date | string;
+}
+
+/**
+ * Writes audit events, hash-chained, inside the caller's transaction: the event commits with the
+ * change it describes or not at all, and if it cannot be written the caller's work fails too.
+ *
+ * Concurrency: events are spread over N independent chains (lanes). A writer locks the head row
+ * of one lane for its transaction, so writers on different lanes never wait for each other and
+ * one lock does not cap throughput; verification walks every lane. Call record() after the
+ * transaction's other writes, so locks are always taken in the order domain rows, then lane.
+ */
+@Injectable()
+export class AuditWriter implements OnApplicationBootstrap {
+  private readonly lanes = new WeakMap<EntityManager, number>();
+  private readonly listeners: ((count: number) => void)[] = [];
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly transactions: TransactionRunner,
+    private readonly keyring: KeyringService,
+    private readonly outbox: AuditOutbox,
+    private readonly metrics: AuditMetrics,
+    @Inject(auditConfig.KEY) private readonly config: ConfigType<typeof auditConfig>,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.ensureLanes();
+  }
+
+  /** Records one event in `manager`'s transaction, or in a transaction of its own. */
+  async record(input: AuditEventInput, manager?: EntityManager): Promise<void> {
+    if (manager) return this.append(manager, input);
+    return this.transactions.run((own) => this.append(own, input));
+  }
+
+  /** Called after each write, e.g. so the checkpointer can count events. */
+  onRecorded(listener: (count: number) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** HMAC of an identifier under the audit key, to correlate events without storing it. */
+  hmacIdentifier(value: string): string {
+    const key = this.keyring.purposeKey('audit-chain');
+    return `hmac:${createHmac('sha256', key).update('identifier\n').update(value).digest('hex').slice(0, 32)}`;
+  }
+
+  private async append(manager: EntityManager, input: AuditEventInput): Promise<void> {
+    const key = this.keyring.purposeKey('audit-chain');
+    const keyId = this.keyring.activeKeyId();
+    const lane = this.laneFor(manager);
+    const head = await this.lockHead(manager, lane);
+    const actor = input.actor ?? input.context?.actor ?? ANONYMOUS;
+    const event: ChainedEvent = {
+      lane,
+      laneSeq: String(BigInt(head.lastLaneSeq) + 1n),
+      occurredAt: toDate(head.now),
+      actorType: actor.type,
+      actorId: clip(actor.id, 64),
+      actorDisplay: clip(actor.display, 255),
+      ip: clip(input.context?.ip, 64),
+      userAgent: clip(input.context?.userAgent, 512),
+      requestId: clip(input.context?.requestId, 128),
+      action: input.action.slice(0, 128),
+      resourceType: clip(input.resourceType, 64),
+      resourceId: clip(input.resourceId, 191),
+      outcome: input.outcome,
+      httpStatus: input.httpStatus ?? null,
+      details: canonicalJson(sanitizeDetails(input.details ?? {}, (v) => this.hmacIdentifier(v))),
+      keyId,
+    };
+    const hash = chainHash(key, head.lastHash, event);
+    const inserted = await manager.insert(AuditEvent, { ...event, prevHash: head.lastHash, hash });
+    const seq = String((inserted.identifiers[0] as { seq: string | number }).seq);
+    await manager.update(
+      AuditChainHead,
+      { lane },
+      { lastLaneSeq: event.laneSeq, lastSeq: seq, lastHash: hash },
+    );
+    await this.outbox.enqueue(
+      manager,
+      'audit.event',
+      JSON.stringify({
+        type: 'audit.event',
+        ...toEventRecord({ ...event, seq, prevHash: head.lastHash, hash }),
+      }),
+    );
+    if (input.context) input.context.recorded = true;
+    this.metrics.events.inc({ outcome: event.outcome });
+    for (const listener of this.listeners) listener(1);
+  }
+
+  /** One lane per transaction, so a transaction that records twice locks one head only. */
+  private laneFor(manager: EntityManager): number {
+    let lane = this.lanes.get(manager);
+    if (lane === undefined) {
+      lane = randomInt(this.config.lanes);
+      this.lanes.set(manager, lane);
+    }
+    return lane;
+  }
+
+  private async lockHead(manager: EntityManager, lane: number): Promise<LockedHead> {
+    const dialect = dialectOf(manager);
+    const sql =
+      `SELECT last_lane_seq AS lastLaneSeq, last_hash AS lastHash, ${utcNowSql(dialect)} AS now ` +
+      `FROM audit_chain_heads WHERE lane = ?${forUpdate(dialect)}`;
+    const [head] = await manager.query<LockedHead[]>(sql, [lane]);
+    if (head) return head;
+    await this.ensureLanes();
+    const [created] = await manager.query<LockedHead[]>(sql, [lane]);
+    return created;
+  }
+
+  private async ensureLanes(): Promise<void> {
+    const repository = this.dataSource.getRepository(AuditChainHead);
+    const existing = new Set(
+      (await repository.find({ select: { lane: true } })).map((h) => h.lane),
+    );
+    for (let lane = 0; lane < this.config.lanes; lane++) {
+      if (existing.has(lane)) continue;
+      await this.transactions
+        .run((manager) =>
+          manager.insert(AuditChainHead, { lane, lastLaneSeq: '0', lastSeq: null, lastHash: null }),
+        )
+        .catch(() => undefined); // another instance created it first
+    }
+  }
+}
+
+function clip(value: string | null | undefined, max: number): string | null {
+  return value === undefined || value === null || value === '' ? null : value.slice(0, max);
+}

@@ -1,0 +1,34 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { CryptoModule } from '../crypto/crypto.module';
+import { MetricsModule } from '../metrics/metrics.module';
+import { AuditCheckpointer } from './audit-checkpointer';
+import { AuditController } from './audit.controller';
+import { AuditMetrics } from './audit-metrics';
+import { AuditQueryService } from './audit-query.service';
+import { AuditVerificationService } from './audit-verification.service';
+import { AuditWriter } from './audit-writer';
+import { AuditInterceptor } from './http/audit.interceptor';
+import { HttpAuditRecorder } from './http/http-audit-recorder';
+import { AuditOutbox } from './outbox/audit-outbox';
+import { OutboxRelay } from './outbox/outbox-relay';
+
+/** Global: every module records through AuditWriter inside its own transaction. */
+@Global()
+@Module({
+  imports: [CryptoModule, MetricsModule],
+  controllers: [AuditController],
+  providers: [
+    AuditWriter,
+    AuditOutbox,
+    OutboxRelay,
+    AuditCheckpointer,
+    AuditMetrics,
+    AuditQueryService,
+    AuditVerificationService,
+    HttpAuditRecorder,
+    { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
+  ],
+  exports: [AuditWriter, HttpAuditRecorder, OutboxRelay, AuditCheckpointer],
+})
+export class AuditModule {}

@@ -1,0 +1,157 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, In } from 'typeorm';
+import { auditConfig } from '../../config/audit.config';
+import { LeaseService } from '../../database/lease.service';
+import { TransactionRunner } from '../../database/transaction-runner';
+import { OutboxMessage } from '../entities/outbox-message.entity';
+import { AuditMetrics } from '../audit-metrics';
+import { AuditSink } from './sinks/audit-sink';
+import { FileSink } from './sinks/file.sink';
+import { StdoutSink } from './sinks/stdout.sink';
+
+const BATCH = 500;
+const DELIVERY_TIMEOUT_MS = 10_000;
+const MAX_BACKOFF_MS = 60_000;
+
+/**
+ * Delivers outbox messages to their sinks in id order, at least once, off the request path:
+ * a slow or failing sink only grows its backlog. One instance at a time relays a sink (lease),
+ * and no database transaction is held while a sink is written to.
+ */
+@Injectable()
+export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(OutboxRelay.name);
+  private readonly sinks: AuditSink[];
+  private readonly retryAt = new Map<string, number>();
+  private readonly failures = new Map<string, number>();
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly transactions: TransactionRunner,
+    private readonly leases: LeaseService,
+    private readonly metrics: AuditMetrics,
+    @Inject(auditConfig.KEY) private readonly config: ConfigType<typeof auditConfig>,
+  ) {
+    this.sinks = config.sinks.map((kind) =>
+      kind === 'file' ? new FileSink(config.filePath) : new StdoutSink(),
+    );
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.sinks.length === 0) return;
+    this.timer = setInterval(() => void this.tick(), this.config.relayIntervalMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One pass over every sink; runs are never concurrent within an instance. */
+  tick(): Promise<void> {
+    this.running ??= this.relayAll().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  /** Messages waiting per sink (for metrics and health). */
+  async backlog(): Promise<Record<string, number>> {
+    const rows = await this.dataSource
+      .getRepository(OutboxMessage)
+      .createQueryBuilder('m')
+      .select('m.sink', 'sink')
+      .addSelect('COUNT(*)', 'count')
+      .groupBy('m.sink')
+      .getRawMany<{ sink: string; count: string | number }>();
+    const backlog = Object.fromEntries(this.config.sinks.map((sink) => [sink, 0]));
+    for (const row of rows) backlog[row.sink] = Number(row.count);
+    for (const [sink, count] of Object.entries(backlog)) this.metrics.backlog.set({ sink }, count);
+    return backlog;
+  }
+
+  private async relayAll(): Promise<void> {
+    for (const sink of this.sinks) {
+      try {
+        while (await this.relayBatch(sink)) {
+          // keep draining while full batches go through
+        }
+      } catch (error) {
+        this.logger.error({ err: error }, `Outbox relay for sink "${sink.name}" failed`);
+      }
+    }
+    await this.backlog().catch(() => undefined);
+  }
+
+  /** Delivers one batch; true when a full batch went through and more may wait. */
+  private async relayBatch(sink: AuditSink): Promise<boolean> {
+    if (Date.now() < (this.retryAt.get(sink.name) ?? 0)) return false;
+    if (
+      !(await this.leases.acquire(
+        `outbox:${sink.name}`,
+        this.config.relayIntervalMs * 10 + DELIVERY_TIMEOUT_MS,
+      ))
+    ) {
+      return false;
+    }
+    const messages = await this.dataSource.getRepository(OutboxMessage).find({
+      where: { sink: sink.name },
+      order: { id: 'ASC' },
+      take: BATCH,
+    });
+    if (messages.length === 0) return false;
+    const ids = messages.map((m) => m.id);
+    try {
+      await withTimeout(sink.deliver(messages.map((m) => m.payload)), DELIVERY_TIMEOUT_MS);
+    } catch (error) {
+      await this.recordFailure(sink, ids, messages[0].attempts + 1, error);
+      return false;
+    }
+    this.failures.delete(sink.name);
+    this.retryAt.delete(sink.name);
+    await this.transactions.run((manager) => manager.delete(OutboxMessage, { id: In(ids) }));
+    this.metrics.delivered.inc({ sink: sink.name }, messages.length);
+    return messages.length === BATCH;
+  }
+
+  private async recordFailure(
+    sink: AuditSink,
+    ids: string[],
+    attempts: number,
+    error: unknown,
+  ): Promise<void> {
+    const failures = (this.failures.get(sink.name) ?? 0) + 1;
+    this.failures.set(sink.name, failures);
+    const delay = Math.min(MAX_BACKOFF_MS, this.config.relayIntervalMs * 2 ** failures);
+    this.retryAt.set(sink.name, Date.now() + delay);
+    this.metrics.sinkFailures.inc({ sink: sink.name });
+    const message = error instanceof Error ? error.message : String(error);
+    this.logger.warn(
+      `Audit sink "${sink.name}" failed (attempt ${attempts}), retrying in ${delay} ms: ${message}`,
+    );
+    await this.transactions.run((manager) =>
+      manager.update(
+        OutboxMessage,
+        { id: In(ids) },
+        { attempts, lastError: message.slice(0, 512), nextAttemptAt: new Date(Date.now() + delay) },
+      ),
+    );
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`sink did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,53 @@
+import { DataSource, EntityManager } from 'typeorm';
+
+export type Dialect = 'mariadb' | 'sqlite';
+
+/** The few SQL fragments that differ between MariaDB and SQLite, in one place. */
+export function dialectOf(source: DataSource | EntityManager): Dialect {
+  const type = source instanceof DataSource ? source.options.type : source.connection.options.type;
+  return type === 'better-sqlite3' ? 'sqlite' : 'mariadb';
+}
+
+/** Row lock for read-modify-write; SQLite has none and needs none (one writer at a time). */
+export function forUpdate(dialect: Dialect): string {
+  return dialect === 'mariadb' ? ' FOR UPDATE' : '';
+}
+
+/** The database clock in UTC with milliseconds, as an expression. */
+export function utcNowSql(dialect: Dialect): string {
+  return dialect === 'mariadb' ? 'UTC_TIMESTAMP(3)' : "strftime('%Y-%m-%d %H:%M:%f', 'now')";
+}
+
+/** Reads a timestamp the driver returned (a Date from mysql2, a UTC string from SQLite). */
+export function toDate(value: Date | string): Date {
+  if (value instanceof Date) return value;
+  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value.replace(' ', 'T')}Z`);
+}
+
+/**
+ * Entities declare generated ids as bigint, which MariaDB needs. SQLite allows AUTOINCREMENT only
+ * on "integer PRIMARY KEY" (64-bit there too), so its migrations say integer; this aligns the
+ * SQLite metadata with them before TypeORM compares schema and entities.
+ */
+export function alignSqliteGeneratedIds(dataSource: DataSource): void {
+  if (dialectOf(dataSource) !== 'sqlite') return;
+  for (const entity of dataSource.entityMetadatas) {
+    for (const column of entity.columns) {
+      if (
+        column.isGenerated &&
+        column.generationStrategy === 'increment' &&
+        column.type === 'bigint'
+      ) {
+        column.type = 'integer';
+      }
+    }
+  }
+}
+
+/**
+ * A time as a query parameter. TypeORM converts entity values itself, but raw parameters go to
+ * the driver as they are, and SQLite stores UTC text that only compares as text.
+ */
+export function timestampParam(dialect: Dialect, date: Date): Date | string {
+  return dialect === 'mariadb' ? date : date.toISOString().replace('T', ' ').replace('Z', '');
+}

@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { DataSource } from 'typeorm';
+import { dialectOf, timestampParam, toDate, utcNowSql } from './dialect';
+import { Lease } from './lease.entity';
+
+/**
+ * Leases in the database: several instances may run the same timers, and the lease decides
+ * which one does the work. Times come from the database clock, so instance clocks may drift.
+ */
+@Injectable()
+export class LeaseService {
+  readonly holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Takes or renews the lease; true when this instance holds it for the next `ttlMs`. */
+  async acquire(name: string, ttlMs: number): Promise<boolean> {
+    const now = await this.now();
+    const expiresAt = new Date(now.getTime() + ttlMs);
+    const renewed = await this.dataSource
+      .createQueryBuilder()
+      .update(Lease)
+      .set({ holder: this.holder, expiresAt })
+      .where('name = :name AND (holder = :holder OR expires_at < :now)', {
+        name,
+        holder: this.holder,
+        now: timestampParam(dialectOf(this.dataSource), now),
+      })
+      .execute();
+    if ((renewed.affected ?? 0) > 0) return true;
+    try {
+      await this.dataSource.getRepository(Lease).insert({ name, holder: this.holder, expiresAt });
+      return true;
+    } catch {
+      return false; // held by another instance, or taken by one just now
+    }
+  }
+
+  async release(name: string): Promise<void> {
+    await this.dataSource.getRepository(Lease).delete({ name, holder: this.holder });
+  }
+
+  private async now(): Promise<Date> {
+    const [row] = await this.dataSource.query<{ now: Date | string }[]>(
+      `SELECT ${utcNowSql(dialectOf(this.dataSource))} AS now`,
+    );
+    return toDate(row.now);
+  }
+}

@@ -1,0 +1,28 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import type { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
+
+/**
+ * Runs units of work in a transaction. On MariaDB each gets its own pooled connection. The
+ * embedded SQLite database has a single connection, on which TypeORM cannot interleave two
+ * transactions ("cannot start a transaction within a transaction"), so there they queue.
+ * Never call run() from inside a unit of work: pass its EntityManager down instead.
+ */
+@Injectable()
+export class TransactionRunner {
+  private sqliteQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  run<T>(work: (manager: EntityManager) => Promise<T>, isolation?: IsolationLevel): Promise<T> {
+    if (this.dataSource.options.type !== 'better-sqlite3') {
+      return isolation
+        ? this.dataSource.transaction(isolation, work)
+        : this.dataSource.transaction(work);
+    }
+    const result = this.sqliteQueue.then(() => this.dataSource.transaction(work));
+    this.sqliteQueue = result.catch(() => undefined);
+    return result;
+  }
+}

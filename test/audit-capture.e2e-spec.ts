@@ -1,0 +1,223 @@
+import { DataSource } from 'typeorm';
+import { OutboxRelay } from '../src/audit/outbox/outbox-relay';
+import { ScratchDatabase } from '../src/database/cli/scratch-database';
+import { AuditProbeAppModule, PROBE_SECRET } from './helpers/audit-probe';
+import { eventsOfRequest, openDirect } from './helpers/audit-db';
+import { scratchMariadb, startApp, TestApp } from './helpers/test-app';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+describe('Audit capture (MariaDB)', () => {
+  let database: ScratchDatabase;
+  let db: DataSource;
+  let sut: TestApp;
+  let sinkDir: string;
+  let counter = 0;
+  const rid = (name: string) => `${name}-${++counter}`;
+
+  beforeAll(async () => {
+    database = await scratchMariadb();
+    sinkDir = mkdtempSync(join(tmpdir(), 'custos-sink-'));
+    sut = await startApp(database, {
+      rootModule: AuditProbeAppModule,
+      env: {
+        AUDIT_SINKS: 'file',
+        AUDIT_FILE_PATH: join(sinkDir, 'audit.ndjson'),
+        AUDIT_RELAY_INTERVAL_MS: '60000',
+      },
+    });
+    db = await openDirect(database);
+    await db.query('CREATE TABLE probe_items (name varchar(64) PRIMARY KEY) ENGINE=InnoDB');
+  });
+
+  afterAll(async () => {
+    await sut?.close();
+    await db?.destroy();
+    await database?.drop();
+    rmSync(sinkDir, { recursive: true, force: true });
+  });
+
+  describe('one event per request', () => {
+    it('should record a successful request once, with who, where and what', async () => {
+      const id = rid('ok');
+      await sut.http
+        .get('/api/v1/probe/secret')
+        .set('x-request-id', id)
+        .set('user-agent', 'probe/1.0')
+        .expect(200);
+      const events = await eventsOfRequest(db, id);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        action: 'probe.secret.reveal',
+        outcome: 'success',
+        http_status: 200,
+        actor_type: 'anonymous',
+        user_agent: 'probe/1.0',
+        ip: expect.stringMatching(/127\.0\.0\.1/),
+      });
+    });
+
+    it('should record a request refused by a guard once, as denied', async () => {
+      const id = rid('denied');
+      await sut.http.get('/api/v1/probe/forbidden').set('x-request-id', id).expect(403);
+      await sut.app.get(OutboxRelay).tick(); // lets the after-response record settle too
+      const events = await waitForEvents(db, id);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        action: 'probe.forbidden.read',
+        outcome: 'denied',
+        http_status: 403,
+      });
+    });
+
+    it('should record a validation failure once, naming the fields but not their values', async () => {
+      const id = rid('invalid');
+      await sut.http
+        .post('/api/v1/probe/items')
+        .set('x-request-id', id)
+        .send({ name: 'x', role: 'admin-value' })
+        .expect(400);
+      const events = await eventsOfRequest(db, id);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        action: 'probe.item.create',
+        outcome: 'invalid',
+        http_status: 400,
+      });
+      expect(JSON.parse(events[0].details)).toMatchObject({ fields: ['role'] });
+      expect(events[0].details).not.toContain('admin-value');
+    });
+
+    it('should record an unknown route once', async () => {
+      const id = rid('404');
+      await sut.http.get('/api/v1/nowhere/42').set('x-request-id', id).expect(404);
+      const events = await waitForEvents(db, id);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        action: 'http.unmatched',
+        outcome: 'invalid',
+        http_status: 404,
+      });
+      expect(JSON.parse(events[0].details)).toMatchObject({ path: '/api/v1/nowhere/42' });
+    });
+
+    it('should record a body the parser refused once', async () => {
+      const id = rid('badjson');
+      await sut.http
+        .post('/api/v1/probe/items')
+        .set('x-request-id', id)
+        .set('content-type', 'application/json')
+        .send('{"name":')
+        .expect(400);
+      expect(await waitForEvents(db, id)).toHaveLength(1);
+    });
+
+    it('should record a mutation audited by its service once, not twice', async () => {
+      const id = rid('create');
+      await sut.http
+        .post('/api/v1/probe/items')
+        .set('x-request-id', id)
+        .send({ name: 'item-1' })
+        .expect(201);
+      const events = await eventsOfRequest(db, id);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        action: 'probe.item.create',
+        resource_type: 'probe_item',
+        resource_id: 'item-1',
+      });
+    });
+
+    it('should leave health probes out', async () => {
+      const id = rid('probe');
+      await sut.http.get('/api/v1/health/live').set('x-request-id', id).expect(200);
+      await sut.http.get('/api/v1/health/ready').set('x-request-id', id).expect(200);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await eventsOfRequest(db, id)).toHaveLength(0);
+    });
+  });
+
+  describe('fail closed', () => {
+    const blockAuditWrites = () =>
+      db.query(
+        "CREATE TRIGGER audit_events_test_block BEFORE INSERT ON audit_events FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit storage unavailable'",
+      );
+    const unblock = () => db.query('DROP TRIGGER IF EXISTS audit_events_test_block');
+
+    afterEach(unblock);
+
+    it('should roll the mutation back when its audit event cannot be written', async () => {
+      await blockAuditWrites();
+      const response = await sut.http
+        .post('/api/v1/probe/items')
+        .send({ name: 'never-stored' })
+        .expect(500);
+      expect(response.body.message).toBe('Internal server error');
+      expect(response.text).not.toMatch(/audit storage|SQL|SIGNAL/);
+      expect(await db.query("SELECT * FROM probe_items WHERE name = 'never-stored'")).toHaveLength(
+        0,
+      );
+      await unblock();
+      await sut.http.post('/api/v1/probe/items').send({ name: 'stored' }).expect(201);
+      expect(await db.query("SELECT * FROM probe_items WHERE name = 'stored'")).toHaveLength(1);
+    });
+
+    it('should not return data whose read cannot be audited', async () => {
+      await blockAuditWrites();
+      const response = await sut.http.get('/api/v1/probe/secret').expect(500);
+      expect(response.text).not.toContain(PROBE_SECRET);
+    });
+  });
+
+  describe('secrets never stored', () => {
+    it('should keep passwords, tokens and keys out of every event and outbox row', async () => {
+      const canary = 'S3cr3t-canary-value-91b2';
+      await sut.http
+        .post('/api/v1/probe/items')
+        .set('authorization', `Bearer ${canary}`)
+        .set('x-api-key', `cus_abc_${canary}`)
+        .send({ name: 'with-password', password: canary })
+        .expect(201);
+      await sut.http
+        .post('/api/v1/probe/items')
+        .send({ name: 'x', password: canary, token: canary })
+        .expect(400);
+      await sut.http.get(`/api/v1/nowhere?token=${canary}`).expect(404);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const everything = JSON.stringify([
+        await db.query('SELECT * FROM audit_events'),
+        await db.query('SELECT * FROM outbox'),
+      ]);
+      expect(everything).not.toContain(canary);
+    });
+  });
+
+  describe('sinks', () => {
+    it('should deliver committed events to the file sink in order and empty the outbox', async () => {
+      await sut.http.get('/api/v1/probe/secret').expect(200);
+      await sut.app.get(OutboxRelay).tick();
+      const lines = readFileSync(join(sinkDir, 'audit.ndjson'), 'utf8').trim().split('\n');
+      const events = lines.map(
+        (line) => JSON.parse(line) as { type: string; seq: string; chain: { hash: string } },
+      );
+      expect(events.length).toBeGreaterThan(5);
+      expect(
+        events.every((e) => e.type === 'audit.event' && /^[0-9a-f]{64}$/.test(e.chain.hash)),
+      ).toBe(true);
+      const stored = await db.query<{ n: string }[]>('SELECT COUNT(*) AS n FROM audit_events');
+      expect(new Set(events.map((e) => e.seq)).size).toBe(Number(stored[0].n));
+      expect(await db.query('SELECT * FROM outbox')).toHaveLength(0);
+    });
+  });
+});
+
+/** Events recorded after the response (refused requests) land a moment after it. */
+async function waitForEvents(db: DataSource, requestId: string) {
+  for (let i = 0; i < 50; i++) {
+    const events = await eventsOfRequest(db, requestId);
+    if (events.length > 0) return events;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return eventsOfRequest(db, requestId);
+}

@@ -1,0 +1,86 @@
+import {
+  Body,
+  CanActivate,
+  Controller,
+  ForbiddenException,
+  Get,
+  Injectable,
+  Module,
+  Post,
+  UseGuards,
+} from '@nestjs/common';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { AppModule } from '../../src/app.module';
+import { AuditRequestContext } from '../../src/audit/audit-context';
+import { AuditWriter } from '../../src/audit/audit-writer';
+import { Audit } from '../../src/audit/http/audit.decorator';
+import { AuditCtx } from '../../src/audit/http/audit-context.decorator';
+import { TransactionRunner } from '../../src/database/transaction-runner';
+
+export const PROBE_SECRET = 'canary-probe-secret-7f3a9c';
+
+export class ProbeItemDto {
+  @IsString()
+  @MaxLength(64)
+  name!: string;
+
+  @IsOptional()
+  @IsString()
+  password?: string;
+}
+
+@Injectable()
+class DenyGuard implements CanActivate {
+  canActivate(): boolean {
+    throw new ForbiddenException('Not allowed');
+  }
+}
+
+/** Routes that act like later domain modules: a mutation audited in its own transaction. */
+@Controller('probe')
+export class AuditProbeController {
+  constructor(
+    private readonly transactions: TransactionRunner,
+    private readonly audit: AuditWriter,
+  ) {}
+
+  @Post('items')
+  @Audit('probe.item.create', { resourceType: 'probe_item' })
+  async create(
+    @Body() body: ProbeItemDto,
+    @AuditCtx() context: AuditRequestContext,
+  ): Promise<{ name: string }> {
+    await this.transactions.run(async (manager) => {
+      await manager.query('INSERT INTO probe_items (name) VALUES (?)', [body.name]);
+      await this.audit.record(
+        {
+          action: 'probe.item.create',
+          outcome: 'success',
+          resourceType: 'probe_item',
+          resourceId: body.name,
+          httpStatus: 201,
+          details: { name: body.name, password: body.password },
+          context,
+        },
+        manager,
+      );
+    });
+    return { name: body.name };
+  }
+
+  @Get('secret')
+  @Audit('probe.secret.reveal')
+  secret(): { secret: string } {
+    return { secret: PROBE_SECRET };
+  }
+
+  @Get('forbidden')
+  @Audit('probe.forbidden.read')
+  @UseGuards(DenyGuard)
+  forbidden(): { ok: boolean } {
+    return { ok: true };
+  }
+}
+
+@Module({ imports: [AppModule], controllers: [AuditProbeController], providers: [DenyGuard] })
+export class AuditProbeAppModule {}
