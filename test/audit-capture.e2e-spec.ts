@@ -221,3 +221,38 @@ async function waitForEvents(db: DataSource, requestId: string) {
   }
   return eventsOfRequest(db, requestId);
 }
+
+describe('Audit with a failing sink (MariaDB)', () => {
+  let database: ScratchDatabase;
+  let sut: TestApp;
+
+  beforeAll(async () => {
+    database = await scratchMariadb();
+    sut = await startApp(database, {
+      env: {
+        AUDIT_SINKS: 'file',
+        // A path below a regular file can never be created: the sink fails on every attempt.
+        AUDIT_FILE_PATH: join(__filename, 'audit.ndjson'),
+        AUDIT_RELAY_INTERVAL_MS: '60000',
+        AUDIT_OUTBOX_BACKLOG_WARN: '1',
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await sut?.close();
+    await database?.drop();
+  });
+
+  it('should keep serving, keep the events and show the backlog', async () => {
+    for (let i = 0; i < 3; i++) await sut.http.get(`/api/v1/nothing/${i}`).expect(404);
+    await sut.app.get(OutboxRelay).tick();
+    await sut.http.get('/api/v1/audit/events').expect(200);
+    const ready = await sut.http.get('/api/v1/health/ready').expect(200);
+    expect(ready.body.details.auditSinks.status).toBe('degraded');
+    expect(ready.body.details.auditSinks.backlog.file).toBeGreaterThanOrEqual(3);
+    const metrics = await sut.http.get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/custos_audit_outbox_backlog\{sink="file"\} [1-9]/);
+    expect(metrics.text).toMatch(/custos_audit_sink_failures_total\{sink="file"\} [1-9]/);
+  });
+});

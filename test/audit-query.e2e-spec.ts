@@ -24,7 +24,7 @@ describe.each([
 
   beforeAll(async () => {
     database = await scratch();
-    sut = await startApp(database, { env: { AUDIT_SINKS: '' } });
+    sut = await startApp(database, { env: { AUDIT_SINKS: 'none' } });
     // Concurrent requests: on SQLite they queue, on MariaDB they spread over lanes.
     await Promise.all(
       Array.from({ length: 30 }, (_, i) =>

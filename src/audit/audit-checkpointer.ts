@@ -1,3 +1,4 @@
+import { loggableError } from '../common/errors/loggable-error';
 import {
   Inject,
   Injectable,
@@ -54,7 +55,7 @@ export class AuditCheckpointer implements OnApplicationBootstrap, OnApplicationS
   checkpoint(): Promise<AuditCheckpoint | null> {
     this.running ??= this.write()
       .catch((error: unknown) => {
-        this.logger.error({ err: error }, 'Audit checkpoint failed');
+        this.logger.error({ err: loggableError(error) }, 'Audit checkpoint failed');
         return null;
       })
       .finally(() => (this.running = undefined));

@@ -2,7 +2,6 @@ import { DataSource } from 'typeorm';
 import { toDate } from '../database/dialect';
 import { parseCheckpointLanes, signCheckpoint } from './chain/audit-chain';
 import { ChainBreak, LaneVerifier, StoredEvent } from './chain/lane-verifier';
-import { AuditActorType, AuditOutcome } from './entities/audit-event.entity';
 
 export interface VerifyResult {
   ok: boolean;
@@ -16,27 +15,13 @@ export interface VerifyResult {
 
 type KeyFor = (keyId: string) => Buffer | undefined;
 
-interface EventRow {
+/** A row as the driver returns it: numbers may come back as strings and times as text. */
+type EventRow = Omit<StoredEvent, 'seq' | 'laneSeq' | 'occurredAt' | 'httpStatus'> & {
   seq: string | number;
-  lane: number;
   laneSeq: string | number;
   occurredAt: Date | string;
-  actorType: AuditActorType;
-  actorId: string | null;
-  actorDisplay: string | null;
-  ip: string | null;
-  userAgent: string | null;
-  requestId: string | null;
-  action: string;
-  resourceType: string | null;
-  resourceId: string | null;
-  outcome: AuditOutcome;
-  httpStatus: number | null;
-  details: string;
-  keyId: string;
-  prevHash: string | null;
-  hash: string;
-}
+  httpStatus: number | string | null;
+};
 
 const COLUMNS =
   'seq, lane, lane_seq AS laneSeq, occurred_at AS occurredAt, actor_type AS actorType, ' +
@@ -148,20 +133,34 @@ export class AuditVerifier {
         },
       ];
     }
-    return parseCheckpointLanes(checkpoint.lanes).flatMap((stated) => {
+    const breaks: ChainBreak[] = [];
+    for (const stated of parseCheckpointLanes(checkpoint.lanes)) {
       const chain = verified.get(stated.lane);
       const reached = chain ? BigInt(chain.laneSeq) : 0n;
       if (reached < BigInt(stated.laneSeq)) {
-        return [
-          {
-            lane: stated.lane,
-            seq: String(stated.seq ?? '0'),
-            reason: `checkpoint ${checkpoint.id} saw lane ${stated.lane} at lane_seq ${stated.laneSeq}, the chain now ends at ${reached}: events were removed`,
-          },
-        ];
+        breaks.push({
+          lane: stated.lane,
+          seq: String(stated.seq ?? '0'),
+          reason: `checkpoint ${checkpoint.id} saw lane ${stated.lane} at lane_seq ${stated.laneSeq}, the chain now ends at ${reached}: events were removed`,
+        });
+        continue;
       }
-      return [];
-    });
+      if (stated.laneSeq === '0') continue;
+      // seq is assigned by the database after hashing, so the hash cannot cover it; the signed
+      // checkpoint pins the seq (and hash) of each lane's head it saw.
+      const [row] = await this.dataSource.query<{ seq: string | number; hash: string }[]>(
+        'SELECT seq, hash FROM audit_events WHERE lane = ? AND lane_seq = ?',
+        [stated.lane, stated.laneSeq],
+      );
+      if (!row || String(row.seq) !== stated.seq || row.hash !== stated.hash) {
+        breaks.push({
+          lane: stated.lane,
+          seq: String(row?.seq ?? stated.seq ?? '0'),
+          reason: `the event at lane ${stated.lane}, lane_seq ${stated.laneSeq} differs from what checkpoint ${checkpoint.id} signed`,
+        });
+      }
+    }
+    return breaks;
   }
 
   private async lanes(): Promise<number[]> {

@@ -16,8 +16,8 @@ class AuditEnv {
   AUDIT_LANES = 8;
 
   @EnvList()
-  @IsIn(AUDIT_SINK_KINDS, { each: true })
-  AUDIT_SINKS: AuditSinkKind[] = ['file'];
+  @IsIn([...AUDIT_SINK_KINDS, 'none'], { each: true })
+  AUDIT_SINKS: (AuditSinkKind | 'none')[] = ['file'];
 
   @IsOptional()
   @IsString()
@@ -64,7 +64,7 @@ export function loadAuditConfig(env: Env): AuditConfig {
   const v = validateEnv(AuditEnv, env);
   return {
     lanes: v.AUDIT_LANES,
-    sinks: [...new Set(v.AUDIT_SINKS)],
+    sinks: [...new Set(v.AUDIT_SINKS.filter((sink): sink is AuditSinkKind => sink !== 'none'))],
     filePath: v.AUDIT_FILE_PATH ?? join(loadAppConfig(env).dataDir, 'audit.ndjson'),
     excludeProbes: v.AUDIT_EXCLUDE_PROBES,
     relayIntervalMs: v.AUDIT_RELAY_INTERVAL_MS,

@@ -13,6 +13,7 @@ import {
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
 import { SkipThrottle } from '@nestjs/throttler';
+import { AuditSinksHealthIndicator } from './audit-sinks.health';
 import { KeyringHealthIndicator } from './keyring.health';
 
 @ApiTags('health')
@@ -23,6 +24,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
     private readonly keyring: KeyringHealthIndicator,
+    private readonly auditSinks: AuditSinksHealthIndicator,
   ) {}
 
   @Get('live')
@@ -43,6 +45,7 @@ export class HealthController {
       return await this.health.check([
         () => this.database.pingCheck('database').withTimeout(2000),
         () => this.keyring.check('keyring'),
+        () => this.auditSinks.check('auditSinks'),
       ]);
     } catch (error) {
       throw notReady(error);

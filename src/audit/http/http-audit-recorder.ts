@@ -1,3 +1,4 @@
+import { loggableError } from '../../common/errors/loggable-error';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import type { FastifyRequest } from 'fastify';
@@ -71,7 +72,7 @@ export class HttpAuditRecorder {
     if (request.auditContext?.recorded || this.isExcluded(request)) return;
     const recording = this.record(request, status).catch((error: unknown) =>
       this.logger.error(
-        { err: error, requestId: request.id },
+        { err: loggableError(error), requestId: request.id },
         'Could not record the audit event of a refused request',
       ),
     );

@@ -1,3 +1,4 @@
+import { loggableError } from '../../common/errors/loggable-error';
 import {
   Inject,
   Injectable,
@@ -86,7 +87,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
           // keep draining while full batches go through
         }
       } catch (error) {
-        this.logger.error({ err: error }, `Outbox relay for sink "${sink.name}" failed`);
+        this.logger.error(
+          { err: loggableError(error) },
+          `Outbox relay for sink "${sink.name}" failed`,
+        );
       }
     }
     await this.backlog().catch(() => undefined);

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { loggableError } from './loggable-error';
 import { toErrorBody } from './to-error-body';
 
 /** The one place errors become HTTP responses, each with the request id. */
@@ -14,7 +15,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const body = { ...toErrorBody(exception), requestId: String(request.id) };
     if (body.statusCode >= 500 && body.statusCode !== 503) {
       this.logger.error(
-        { err: exception, requestId: body.requestId },
+        { err: loggableError(exception), requestId: body.requestId },
         `Unhandled error on ${request.method} ${request.url}`,
       );
     }

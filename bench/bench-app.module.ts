@@ -1,0 +1,16 @@
+import { Controller, Get, Module } from '@nestjs/common';
+import { AppModule } from '../src/app.module';
+import { Audit } from '../src/audit/http/audit.decorator';
+
+/** The cheapest audited route: what is measured is the audit write and the commit. */
+@Controller('bench')
+class BenchController {
+  @Get('ping')
+  @Audit('bench.ping')
+  ping(): { ok: boolean } {
+    return { ok: true };
+  }
+}
+
+@Module({ imports: [AppModule], controllers: [BenchController] })
+export class BenchAppModule {}

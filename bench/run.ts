@@ -1,0 +1,21 @@
+import 'reflect-metadata';
+import { benchAuditInsert } from './audit-insert.bench';
+import { benchAuditVerify } from './audit-verify.bench';
+
+/** `npm run bench`: performance goals live here, never in timed tests. Needs MariaDB. */
+async function main(): Promise<void> {
+  const only = process.argv[2];
+  const results: Record<string, number> = {};
+  if (!only || only === 'insert') Object.assign(results, await benchAuditInsert());
+  if (!only || only === 'verify') Object.assign(results, await benchAuditVerify());
+  for (const [name, value] of Object.entries(results))
+    process.stdout.write(`${name.padEnd(44)} ${value}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${String((error as Error).stack ?? error)}\n`);
+    process.exit(1);
+  },
+);

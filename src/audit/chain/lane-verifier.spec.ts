@@ -1,0 +1,349 @@
+import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import { AUDIT_ACTOR_TYPES, AUDIT_OUTCOMES } from '../entities/audit-event.entity';
+import { ChainedEvent, chainHash } from './audit-chain';
+import { canonicalJson } from './canonical-json';
+import { ChainBreak, LaneVerifier, StoredEvent } from './lane-verifier';
+
+const KEY = randomBytes(32);
+const OTHER_KEY = randomBytes(32);
+const KEYS = new Map([
+  ['k1', KEY],
+  ['k2', OTHER_KEY],
+]);
+const keyFor = (keyId: string): Buffer | undefined => KEYS.get(keyId);
+
+type Content = Omit<ChainedEvent, 'lane' | 'laneSeq' | 'keyId'>;
+
+const text = fc.string({ unit: 'binary', maxLength: 30 });
+const nullableText = fc.option(text, { nil: null });
+const hexHash = fc
+  .uint8Array({ minLength: 32, maxLength: 32 })
+  .map((bytes) => Buffer.from(bytes).toString('hex'));
+const detailsArb = fc
+  .dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 })
+  .map(canonicalJson);
+
+const contentArb: fc.Arbitrary<Content> = fc.record({
+  occurredAt: fc.date({
+    min: new Date('2000-01-01T00:00:00Z'),
+    max: new Date('2100-01-01T00:00:00Z'),
+    noInvalidDate: true,
+  }),
+  actorType: fc.constantFrom(...AUDIT_ACTOR_TYPES),
+  actorId: nullableText,
+  actorDisplay: nullableText,
+  ip: nullableText,
+  userAgent: nullableText,
+  requestId: nullableText,
+  action: fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }),
+  resourceType: nullableText,
+  resourceId: nullableText,
+  outcome: fc.constantFrom(...AUDIT_OUTCOMES),
+  httpStatus: fc.option(fc.integer({ min: 100, max: 599 }), { nil: null }),
+  details: detailsArb,
+});
+
+/** Lane 0, lane_seq 1, 2, …, seq increasing by the given gaps (other lanes take the rest). */
+function buildChain(items: [Content, number][], key = KEY): StoredEvent[] {
+  const chain: StoredEvent[] = [];
+  let seq = 0n;
+  let prevHash: string | null = null;
+  items.forEach(([content, gap], index) => {
+    seq += BigInt(gap);
+    const event: ChainedEvent = { ...content, lane: 0, laneSeq: String(index + 1), keyId: 'k1' };
+    const hash = chainHash(key, prevHash, event);
+    chain.push({ ...event, seq: String(seq), prevHash, hash });
+    prevHash = hash;
+  });
+  return chain;
+}
+
+const chainArb = fc
+  .array(fc.tuple(contentArb, fc.integer({ min: 1, max: 3 })), { minLength: 1, maxLength: 30 })
+  .map((items) => buildChain(items));
+const longChainArb = fc
+  .array(fc.tuple(contentArb, fc.integer({ min: 1, max: 3 })), { minLength: 2, maxLength: 30 })
+  .map((items) => buildChain(items));
+
+/** Feeds the events in order, as the verifier's caller does, and stops at the first break. */
+function verify(
+  events: StoredEvent[],
+  keys: (keyId: string) => Buffer | undefined = keyFor,
+): { sut: LaneVerifier; broken: ChainBreak | null } {
+  const sut = new LaneVerifier(0, keys);
+  for (const event of events) {
+    const broken = sut.accept(event);
+    if (broken) return { sut, broken };
+  }
+  return { sut, broken: null };
+}
+
+type Tamper = (event: StoredEvent) => StoredEvent;
+type TamperedField = Exclude<keyof StoredEvent, 'seq'>;
+
+const rotate = <T>(values: readonly T[], value: T, by: number): T =>
+  values[(values.indexOf(value) + by) % values.length];
+const otherText = (candidate: string, old: string): string =>
+  candidate === old ? `${old}x` : candidate;
+const otherNullable = <T>(candidate: T | null, old: T | null, fallback: T): T | null =>
+  candidate !== old ? candidate : old === null ? fallback : null;
+
+const nullableTextTamper = (
+  field:
+    'actorId' | 'actorDisplay' | 'ip' | 'userAgent' | 'requestId' | 'resourceType' | 'resourceId',
+): fc.Arbitrary<Tamper> =>
+  nullableText.map((candidate) => (e) => ({
+    ...e,
+    [field]: otherNullable(candidate, e[field], ''),
+  }));
+
+/** For every field but seq, a change that is guaranteed to give a different value. */
+const TAMPER: { [K in TamperedField]: fc.Arbitrary<Tamper> } = {
+  lane: fc.integer({ min: 1, max: 32_000 }).map((by) => (e) => ({ ...e, lane: e.lane + by })),
+  laneSeq: fc.oneof(
+    fc
+      .bigInt({ min: 1n, max: 10n ** 15n })
+      .map((by) => (e: StoredEvent) => ({ ...e, laneSeq: String(BigInt(e.laneSeq) + by) })),
+    fc.constant((e: StoredEvent) => ({ ...e, laneSeq: String(BigInt(e.laneSeq) - 1n) })),
+    // The same number written differently: passes the order check, not the hash.
+    fc.constant((e: StoredEvent) => ({ ...e, laneSeq: `0${e.laneSeq}` })),
+  ),
+  occurredAt: fc
+    .tuple(fc.integer({ min: 1, max: 10 ** 10 }), fc.boolean())
+    .map(([ms, earlier]) => (e) => ({
+      ...e,
+      occurredAt: new Date(e.occurredAt.getTime() + (earlier ? -ms : ms)),
+    })),
+  actorType: fc
+    .integer({ min: 1, max: AUDIT_ACTOR_TYPES.length - 1 })
+    .map((by) => (e) => ({ ...e, actorType: rotate(AUDIT_ACTOR_TYPES, e.actorType, by) })),
+  actorId: nullableTextTamper('actorId'),
+  actorDisplay: nullableTextTamper('actorDisplay'),
+  ip: nullableTextTamper('ip'),
+  userAgent: nullableTextTamper('userAgent'),
+  requestId: nullableTextTamper('requestId'),
+  action: text.map((candidate) => (e) => ({ ...e, action: otherText(candidate, e.action) })),
+  resourceType: nullableTextTamper('resourceType'),
+  resourceId: nullableTextTamper('resourceId'),
+  outcome: fc
+    .integer({ min: 1, max: AUDIT_OUTCOMES.length - 1 })
+    .map((by) => (e) => ({ ...e, outcome: rotate(AUDIT_OUTCOMES, e.outcome, by) })),
+  httpStatus: fc
+    .option(fc.integer({ min: 100, max: 599 }), { nil: null })
+    .map((candidate) => (e) => ({ ...e, httpStatus: otherNullable(candidate, e.httpStatus, 200) })),
+  details: fc.oneof(
+    detailsArb.map((candidate) => (e: StoredEvent) => ({
+      ...e,
+      details: otherText(candidate, e.details),
+    })),
+    // Same value, different text: the hash is over the text as stored.
+    fc.constant((e: StoredEvent) => ({ ...e, details: `${e.details} ` })),
+  ),
+  keyId: fc
+    .oneof(fc.constant('k2'), text)
+    .map((candidate) => (e) => ({ ...e, keyId: otherText(candidate, e.keyId) })),
+  prevHash: fc.option(hexHash, { nil: null }).map((candidate) => (e) => ({
+    ...e,
+    prevHash: otherNullable(candidate, e.prevHash, '0'.repeat(64)),
+  })),
+  hash: fc.oneof(
+    hexHash.map((candidate) => (e: StoredEvent) => ({ ...e, hash: otherText(candidate, e.hash) })),
+    fc.constant((e: StoredEvent) => ({
+      ...e,
+      hash: `${e.hash.slice(0, -1)}${e.hash.endsWith('0') ? '1' : '0'}`,
+    })),
+    fc.constant((e: StoredEvent) => ({ ...e, hash: e.hash.slice(0, -1) })),
+  ),
+};
+const FIELDS = Object.keys(TAMPER) as TamperedField[];
+
+describe('LaneVerifier', () => {
+  it('should accept every event of an honest chain and end at its last event', () => {
+    fc.assert(
+      fc.property(chainArb, (chain) => {
+        const { sut, broken } = verify(chain);
+        const last = chain[chain.length - 1];
+        expect(broken).toBeNull();
+        expect(sut.verified).toBe(chain.length);
+        expect(sut.head).toEqual({ laneSeq: last.laneSeq, seq: last.seq, hash: last.hash });
+      }),
+    );
+  });
+
+  it('should start from an empty head', () => {
+    const sut = new LaneVerifier(3, keyFor);
+    expect(sut.verified).toBe(0);
+    expect(sut.head).toEqual({ laneSeq: '0', seq: null, hash: null });
+  });
+
+  it('should cover every field of a stored event but seq with a tampering case', () => {
+    const event = buildChain([[fc.sample(contentArb, 1)[0], 1]])[0];
+    expect([...FIELDS, 'seq'].sort()).toEqual(Object.keys(event).sort());
+  });
+
+  it.each(FIELDS)('should report a break at exactly the event whose %s was changed', (field) => {
+    fc.assert(
+      fc.property(chainArb, fc.nat(), TAMPER[field], (chain, n, tamper) => {
+        const index = n % chain.length;
+        const tampered = [...chain];
+        tampered[index] = tamper(chain[index]);
+        expect(tampered[index][field]).not.toEqual(chain[index][field]);
+
+        const { sut, broken } = verify(tampered);
+
+        expect(broken).toMatchObject({ seq: chain[index].seq, lane: 0 });
+        expect(sut.verified).toBe(index);
+        expect(sut.head.seq).toBe(index === 0 ? null : chain[index - 1].seq);
+      }),
+    );
+  });
+
+  it('should report a seq moved out of order at that event or its successor', () => {
+    fc.assert(
+      fc.property(
+        chainArb,
+        fc.nat(),
+        fc.boolean(),
+        fc.bigInt({ min: 0n, max: 100n }),
+        (chain, n, backwards, by) => {
+          const index = n % chain.length;
+          const previousSeq = index === 0 ? 0n : BigInt(chain[index - 1].seq);
+          const successor = chain[index + 1];
+          const moveForward = !backwards && successor !== undefined;
+          // Not after its predecessor, or not before its successor.
+          const newSeq = moveForward
+            ? BigInt(successor.seq) + by
+            : previousSeq - (by > previousSeq ? previousSeq : by);
+          const tampered = [...chain];
+          tampered[index] = { ...chain[index], seq: String(newSeq) };
+
+          const { sut, broken } = verify(tampered);
+
+          expect(broken).not.toBeNull();
+          expect(broken?.seq).toBe(moveForward ? successor.seq : String(newSeq));
+          expect(sut.verified).toBe(moveForward ? index + 1 : index);
+        },
+      ),
+    );
+  });
+
+  it('should report a deleted event at the event that follows it', () => {
+    fc.assert(
+      fc.property(longChainArb, fc.nat(), (chain, n) => {
+        const index = n % (chain.length - 1);
+        const shortened = chain.filter((_, i) => i !== index);
+
+        const { sut, broken } = verify(shortened);
+
+        expect(broken?.seq).toBe(chain[index + 1].seq);
+        expect(broken?.reason).toMatch(/missing/);
+        expect(sut.verified).toBe(index);
+      }),
+    );
+  });
+
+  it('should not notice a removed last event by itself, but report the head it reached', () => {
+    fc.assert(
+      fc.property(longChainArb, (chain) => {
+        const { sut, broken } = verify(chain.slice(0, -1));
+        const reached = chain[chain.length - 2];
+        expect(broken).toBeNull();
+        expect(sut.head).toEqual({
+          laneSeq: reached.laneSeq,
+          seq: reached.seq,
+          hash: reached.hash,
+        });
+      }),
+    );
+  });
+
+  it('should report a forged event at the forged event wherever it is inserted', () => {
+    fc.assert(
+      fc.property(
+        chainArb,
+        fc.nat(),
+        contentArb,
+        hexHash,
+        fc.boolean(),
+        fc.bigInt({ min: 1n, max: 1000n }),
+        (chain, n, content, hash, linked, laneSeq) => {
+          const position = n % (chain.length + 1);
+          const before = chain[position - 1];
+          const forged: StoredEvent = {
+            ...content,
+            lane: 0,
+            // Either where the forger wants it to appear, or anywhere.
+            laneSeq: linked ? String(position + 1) : String(laneSeq),
+            keyId: 'k1',
+            seq: String((before ? BigInt(before.seq) : 0n) + 1n),
+            prevHash: linked ? (before?.hash ?? null) : hash,
+            hash,
+          };
+          const tampered = [...chain.slice(0, position), forged, ...chain.slice(position)];
+
+          const { sut, broken } = verify(tampered);
+
+          expect(broken?.seq).toBe(forged.seq);
+          expect(sut.verified).toBe(position);
+        },
+      ),
+    );
+  });
+
+  it('should report two swapped neighbours at the first of them to arrive', () => {
+    fc.assert(
+      fc.property(longChainArb, fc.nat(), (chain, n) => {
+        const index = n % (chain.length - 1);
+        const swapped = [...chain];
+        [swapped[index], swapped[index + 1]] = [chain[index + 1], chain[index]];
+
+        const { sut, broken } = verify(swapped);
+
+        expect(broken?.seq).toBe(chain[index + 1].seq);
+        expect(sut.verified).toBe(index);
+      }),
+    );
+  });
+
+  it('should report a chain written under a different key at its first event', () => {
+    fc.assert(
+      fc.property(chainArb, (chain) => {
+        const { sut, broken } = verify(chain, (keyId) => (keyId === 'k1' ? OTHER_KEY : undefined));
+        expect(broken?.seq).toBe(chain[0].seq);
+        expect(broken?.reason).toMatch(/hash does not match/);
+        expect(sut.verified).toBe(0);
+      }),
+    );
+  });
+
+  it('should report an event whose key id it has no key for, naming the key', () => {
+    fc.assert(
+      fc.property(chainArb, (chain) => {
+        const { sut, broken } = verify(chain, () => undefined);
+        expect(broken).toEqual({ seq: chain[0].seq, lane: 0, reason: 'no key for key id "k1"' });
+        expect(sut.verified).toBe(0);
+      }),
+    );
+  });
+
+  it('should report breaks with the lane it walks', () => {
+    const chain = fc.sample(chainArb, 1)[0];
+    const sut = new LaneVerifier(7, keyFor);
+    expect(sut.accept({ ...chain[0], hash: 'nope' })).toEqual({
+      seq: chain[0].seq,
+      lane: 7,
+      reason: 'hash does not match the content: the event was changed',
+    });
+  });
+
+  it('should not move on after a break', () => {
+    const chain = fc.sample(longChainArb, 1)[0];
+    const sut = new LaneVerifier(0, keyFor);
+    expect(sut.accept({ ...chain[0], hash: 'nope' })).not.toBeNull();
+    expect(sut.head).toEqual({ laneSeq: '0', seq: null, hash: null });
+    expect(sut.accept(chain[0])).toBeNull();
+    expect(sut.accept(chain[1])).toBeNull();
+    expect(sut.verified).toBe(2);
+  });
+});
