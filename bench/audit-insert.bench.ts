@@ -2,6 +2,8 @@ import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createScratchMariadb } from '../src/database/cli/scratch-database';
 
@@ -15,7 +17,12 @@ const PORT = 3990;
  */
 export async function benchAuditInsert(): Promise<Record<string, number>> {
   const results: Record<string, number> = {};
-  for (const lanes of [1, 8]) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'custos-bench-'));
+  for (const [lanes, sinks] of [
+    [1, 'none'],
+    [8, 'none'],
+    [8, 'file'],
+  ] as const) {
     const database = await createScratchMariadb();
     const server = spawn(process.execPath, [join(__dirname, 'bench-server.js')], {
       env: {
@@ -24,7 +31,8 @@ export async function benchAuditInsert(): Promise<Record<string, number>> {
         DATABASE_URL: database.url,
         CUSTOS_MASTER_KEY: randomBytes(32).toString('base64'),
         AUDIT_LANES: String(lanes),
-        AUDIT_SINKS: 'none',
+        AUDIT_SINKS: sinks,
+        CUSTOS_DATA_DIR: dataDir,
         LOG_LEVEL: 'error',
         THROTTLE_LIMIT: '100000000',
         DB_POOL_SIZE: String(CONNECTIONS),
@@ -38,13 +46,15 @@ export async function benchAuditInsert(): Promise<Record<string, number>> {
       const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S });
       if (result.non2xx > 0 || result.errors > 0)
         throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`);
-      results[`audited req/s, ${lanes} lane(s)`] = Math.round(result.requests.average);
-      results[`p99 latency ms, ${lanes} lane(s)`] = result.latency.p99;
+      const label = `${lanes} lane(s), sinks: ${sinks}`;
+      results[`audited req/s, ${label}`] = Math.round(result.requests.average);
+      results[`p99 latency ms, ${label}`] = result.latency.p99;
     } finally {
       server.kill('SIGTERM');
       await once(server, 'exit');
       await database.drop();
     }
   }
+  rmSync(dataDir, { recursive: true, force: true });
   return results;
 }

@@ -1,12 +1,14 @@
 import 'reflect-metadata';
 import { benchAuditInsert } from './audit-insert.bench';
 import { benchAuditVerify } from './audit-verify.bench';
+import { benchAuditWriter } from './audit-writer.bench';
 
 /** `npm run bench`: performance goals live here, never in timed tests. Needs MariaDB. */
 async function main(): Promise<void> {
   const only = process.argv[2];
   const results: Record<string, number> = {};
   if (!only || only === 'insert') Object.assign(results, await benchAuditInsert());
+  if (!only || only === 'writer') Object.assign(results, await benchAuditWriter());
   if (!only || only === 'verify') Object.assign(results, await benchAuditVerify());
   for (const [name, value] of Object.entries(results))
     process.stdout.write(`${name.padEnd(44)} ${value}\n`);

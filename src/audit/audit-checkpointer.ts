@@ -102,7 +102,7 @@ export class AuditCheckpointer implements OnApplicationBootstrap, OnApplicationS
         createdAt: createdAt.toISOString(),
         lanes,
       };
-      await this.outbox.enqueue(manager, 'audit.checkpoint', JSON.stringify(statement));
+      await this.outbox.enqueue(manager, 'audit.checkpoint', [JSON.stringify(statement)]);
       return Object.assign(new AuditCheckpoint(), row, { id });
     });
     if (checkpoint) {

@@ -5,7 +5,7 @@ import { createHmac, randomInt } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { auditConfig } from '../config/audit.config';
 import { KeyringService } from '../crypto/keyring.service';
-import { dialectOf, forUpdate, toDate, utcNowSql } from '../database/dialect';
+import { dialectOf, forUpdate, timestampParam, toDate, utcNowSql } from '../database/dialect';
 import { TransactionRunner } from '../database/transaction-runner';
 import { ANONYMOUS, AuditEventInput } from './audit-context';
 import { AuditMetrics } from './audit-metrics';
@@ -14,7 +14,6 @@ import { toEventRecord } from './audit-event.record';
 import { ChainedEvent, chainHash } from './chain/audit-chain';
 import { canonicalJson } from './chain/canonical-json';
 import { AuditChainHead } from './entities/audit-chain-head.entity';
-import { AuditEvent } from './entities/audit-event.entity';
 import { AuditOutbox } from './outbox/audit-outbox';
 
 interface LockedHead {
@@ -36,6 +35,8 @@ interface LockedHead {
 export class AuditWriter implements OnApplicationBootstrap {
   private readonly lanes = new WeakMap<EntityManager, number>();
   private readonly listeners: ((count: number) => void)[] = [];
+  private readonly queue: PendingEvent[] = [];
+  private inFlight = 0;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -50,10 +51,18 @@ export class AuditWriter implements OnApplicationBootstrap {
     await this.ensureLanes();
   }
 
-  /** Records one event in `manager`'s transaction, or in a transaction of its own. */
+  /**
+   * Records one event in `manager`'s transaction. Without a manager (an HTTP request's own event,
+   * a system event) the event joins the next group commit: events that arrive while earlier ones
+   * are being written share one transaction and one lane lock, and every caller waits for the
+   * commit of its own event, so the fail-closed promise holds.
+   */
   async record(input: AuditEventInput, manager?: EntityManager): Promise<void> {
-    if (manager) return this.append(manager, input);
-    return this.transactions.run((own) => this.append(own, input));
+    if (manager) return this.append(manager, [input]);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ input, resolve, reject });
+      this.flush();
+    });
   }
 
   /** Called after each write, e.g. so the checkpointer can count events. */
@@ -67,16 +76,78 @@ export class AuditWriter implements OnApplicationBootstrap {
     return `hmac:${createHmac('sha256', key).update('identifier\n').update(value).digest('hex').slice(0, 32)}`;
   }
 
-  private async append(manager: EntityManager, input: AuditEventInput): Promise<void> {
+  /** Starts group commits while there is room; each takes whatever has queued up. */
+  private flush(): void {
+    while (this.inFlight < MAX_GROUP_COMMITS && this.queue.length > 0) {
+      const group = this.queue.splice(0, MAX_GROUP_SIZE);
+      this.inFlight++;
+      this.transactions
+        .run((manager) =>
+          this.append(
+            manager,
+            group.map((pending) => pending.input),
+          ),
+        )
+        .then(
+          () => group.forEach((pending) => pending.resolve()),
+          (error: unknown) => group.forEach((pending) => pending.reject(error)),
+        )
+        .finally(() => {
+          this.inFlight--;
+          this.flush();
+        });
+    }
+  }
+
+  /** Chains and inserts events under one lock of one lane head. */
+  private async append(manager: EntityManager, inputs: AuditEventInput[]): Promise<void> {
     const key = this.keyring.purposeKey('audit-chain');
     const keyId = this.keyring.activeKeyId();
     const lane = this.laneFor(manager);
     const head = await this.lockHead(manager, lane);
+    const occurredAt = toDate(head.now);
+    let laneSeq = BigInt(head.lastLaneSeq);
+    let prevHash = head.lastHash;
+    const chained = inputs.map((input) => {
+      laneSeq += 1n;
+      const event = this.toChainedEvent(input, lane, String(laneSeq), occurredAt, keyId);
+      const hash = chainHash(key, prevHash, event);
+      const stored = { ...event, prevHash, hash };
+      prevHash = hash;
+      return stored;
+    });
+    const seqs = await this.insertEvents(manager, chained);
+    const last = chained[chained.length - 1];
+    await manager.query(
+      'UPDATE audit_chain_heads SET last_lane_seq = ?, last_seq = ?, last_hash = ? WHERE lane = ?',
+      [last.laneSeq, seqs[seqs.length - 1], last.hash, lane],
+    );
+    await this.outbox.enqueue(
+      manager,
+      'audit.event',
+      chained.map((event, i) =>
+        JSON.stringify({ type: 'audit.event', ...toEventRecord({ ...event, seq: seqs[i] }) }),
+      ),
+    );
+    for (const input of inputs) {
+      if (input.context) input.context.recorded = true;
+      this.metrics.events.inc({ outcome: input.outcome });
+    }
+    for (const listener of this.listeners) listener(inputs.length);
+  }
+
+  private toChainedEvent(
+    input: AuditEventInput,
+    lane: number,
+    laneSeq: string,
+    occurredAt: Date,
+    keyId: string,
+  ): ChainedEvent {
     const actor = input.actor ?? input.context?.actor ?? ANONYMOUS;
-    const event: ChainedEvent = {
+    return {
       lane,
-      laneSeq: String(BigInt(head.lastLaneSeq) + 1n),
-      occurredAt: toDate(head.now),
+      laneSeq,
+      occurredAt,
       actorType: actor.type,
       actorId: clip(actor.id, 64),
       actorDisplay: clip(actor.display, 255),
@@ -91,25 +162,38 @@ export class AuditWriter implements OnApplicationBootstrap {
       details: canonicalJson(sanitizeDetails(input.details ?? {}, (v) => this.hmacIdentifier(v))),
       keyId,
     };
-    const hash = chainHash(key, head.lastHash, event);
-    const inserted = await manager.insert(AuditEvent, { ...event, prevHash: head.lastHash, hash });
-    const seq = String((inserted.identifiers[0] as { seq: string | number }).seq);
-    await manager.update(
-      AuditChainHead,
-      { lane },
-      { lastLaneSeq: event.laneSeq, lastSeq: seq, lastHash: hash },
+  }
+
+  /**
+   * One multi-row INSERT in plain SQL: TypeORM's query builders cost more CPU per event than the
+   * insert itself. RETURNING (MariaDB 10.5+, SQLite 3.35+) gives the seqs in insertion order.
+   */
+  private async insertEvents(manager: EntityManager, events: HashedEvent[]): Promise<string[]> {
+    const dialect = dialectOf(manager);
+    const rows = await manager.query<{ seq: string | number }[]>(
+      `${INSERT_EVENTS_SQL} ${events.map(() => EVENT_PLACEHOLDERS).join(', ')} RETURNING seq`,
+      events.flatMap((event) => [
+        event.lane,
+        event.laneSeq,
+        timestampParam(dialect, event.occurredAt),
+        event.actorType,
+        event.actorId,
+        event.actorDisplay,
+        event.ip,
+        event.userAgent,
+        event.requestId,
+        event.action,
+        event.resourceType,
+        event.resourceId,
+        event.outcome,
+        event.httpStatus,
+        event.details,
+        event.keyId,
+        event.prevHash,
+        event.hash,
+      ]),
     );
-    await this.outbox.enqueue(
-      manager,
-      'audit.event',
-      JSON.stringify({
-        type: 'audit.event',
-        ...toEventRecord({ ...event, seq, prevHash: head.lastHash, hash }),
-      }),
-    );
-    if (input.context) input.context.recorded = true;
-    this.metrics.events.inc({ outcome: event.outcome });
-    for (const listener of this.listeners) listener(1);
+    return rows.map((row) => String(row.seq));
   }
 
   /** One lane per transaction, so a transaction that records twice locks one head only. */
@@ -148,6 +232,24 @@ export class AuditWriter implements OnApplicationBootstrap {
         .catch(() => undefined); // another instance created it first
     }
   }
+}
+
+const INSERT_EVENTS_SQL =
+  'INSERT INTO audit_events (lane, lane_seq, occurred_at, actor_type, actor_id, actor_display, ip, ' +
+  'user_agent, request_id, action, resource_type, resource_id, outcome, http_status, details, key_id, ' +
+  'prev_hash, hash) VALUES';
+const EVENT_PLACEHOLDERS = `(${Array.from({ length: 18 }, () => '?').join(', ')})`;
+/** Group commits in flight at once (each on its own lane) and events per group. */
+const MAX_GROUP_COMMITS = 4;
+const MAX_GROUP_SIZE = 200;
+
+/** An event with its place in the chain, before the database has given it a seq. */
+type HashedEvent = ChainedEvent & { prevHash: string | null; hash: string };
+
+interface PendingEvent {
+  input: AuditEventInput;
+  resolve: () => void;
+  reject: (error: unknown) => void;
 }
 
 function clip(value: string | null | undefined, max: number): string | null {

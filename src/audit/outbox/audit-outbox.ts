@@ -2,7 +2,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { EntityManager } from 'typeorm';
 import { auditConfig } from '../../config/audit.config';
-import { OutboxMessage } from '../entities/outbox-message.entity';
 
 export type OutboxTopic = 'audit.event' | 'audit.checkpoint';
 
@@ -15,11 +14,14 @@ export class AuditOutbox {
     return this.config.sinks;
   }
 
-  async enqueue(manager: EntityManager, topic: OutboxTopic, payload: string): Promise<void> {
-    if (this.config.sinks.length === 0) return;
-    await manager.insert(
-      OutboxMessage,
-      this.config.sinks.map((sink) => ({ sink, topic, payload })),
+  async enqueue(manager: EntityManager, topic: OutboxTopic, payloads: string[]): Promise<void> {
+    const sinks = this.config.sinks;
+    if (sinks.length === 0 || payloads.length === 0) return;
+    // Plain SQL: this runs with every audit write, on the request path.
+    const rows = payloads.flatMap((payload) => sinks.map((sink) => [sink, topic, payload]));
+    await manager.query(
+      `INSERT INTO outbox (sink, topic, payload) VALUES ${rows.map(() => '(?, ?, ?)').join(', ')}`,
+      rows.flat(),
     );
   }
 }
