@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, Post, Query, StreamableFile } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Readable } from 'node:stream';
+import { ApiErrors } from '../common/errors/error-response.dto';
 import { AuditQueryService } from './audit-query.service';
 import { AuditVerificationService } from './audit-verification.service';
 import { AuditEventFilterDto, AuditEventQueryDto } from './dto/audit-event-query.dto';
@@ -10,6 +11,7 @@ import { Audit } from './http/audit.decorator';
 const GUARD_NOTE = 'Admin and auditor only once authentication is in place (auth issue).';
 
 @ApiTags('audit')
+@ApiErrors(400)
 @Controller('audit')
 export class AuditController {
   constructor(
