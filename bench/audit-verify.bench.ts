@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { HashedEvent, insertAuditEvents } from '../src/audit/audit-event.sql';
 import { AuditVerifier } from '../src/audit/audit-verifier';
 import { ChainedEvent, chainHash } from '../src/audit/chain/audit-chain';
 import { createScratchMariadb } from '../src/database/cli/scratch-database';
@@ -26,8 +27,7 @@ export async function benchAuditVerify(): Promise<Record<string, number>> {
     }));
     const started = Date.now();
     for (let offset = 0; offset < EVENTS; offset += INSERT_BATCH) {
-      const values: unknown[] = [];
-      const rows: string[] = [];
+      const events: HashedEvent[] = [];
       for (let i = offset; i < Math.min(EVENTS, offset + INSERT_BATCH); i++) {
         const lane = i % LANES;
         const head = heads[lane];
@@ -50,36 +50,12 @@ export async function benchAuditVerify(): Promise<Record<string, number>> {
           keyId: 'k1',
         };
         const hash = chainHash(key, head.hash, event);
-        rows.push('(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)');
-        values.push(
-          ...[
-            event.lane,
-            event.laneSeq,
-            event.occurredAt,
-            event.actorType,
-            event.actorId,
-            event.actorDisplay,
-            event.ip,
-          ],
-          ...[
-            event.userAgent,
-            event.requestId,
-            event.action,
-            event.resourceType,
-            event.resourceId,
-            event.outcome,
-          ],
-          ...[event.httpStatus, event.details, event.keyId, head.hash, hash],
-        );
+        events.push({ ...event, prevHash: head.hash, hash });
         head.laneSeq += 1n;
         head.hash = hash;
       }
-      await dataSource.query(
-        'INSERT INTO audit_events (lane, lane_seq, occurred_at, actor_type, actor_id, actor_display, ip, user_agent, ' +
-          'request_id, action, resource_type, resource_id, outcome, http_status, details, key_id, prev_hash, hash) VALUES ' +
-          rows.join(','),
-        values,
-      );
+      const { sql, parameters } = insertAuditEvents('mariadb', events);
+      await dataSource.query(sql, parameters);
     }
     const loadMs = Date.now() - started;
     const verifyStarted = Date.now();

@@ -5,9 +5,10 @@ import { createHmac, randomInt } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { auditConfig } from '../config/audit.config';
 import { KeyringService } from '../crypto/keyring.service';
-import { dialectOf, forUpdate, timestampParam, toDate, utcNowSql } from '../database/dialect';
+import { dialectOf, forUpdate, toDate, utcNowSql } from '../database/dialect';
 import { TransactionRunner } from '../database/transaction-runner';
 import { ANONYMOUS, AuditEventInput } from './audit-context';
+import { HashedEvent, insertAuditEvents } from './audit-event.sql';
 import { AuditMetrics } from './audit-metrics';
 import { sanitizeDetails } from './audit-sanitizer';
 import { toEventRecord } from './audit-event.record';
@@ -164,35 +165,9 @@ export class AuditWriter implements OnApplicationBootstrap {
     };
   }
 
-  /**
-   * One multi-row INSERT in plain SQL: TypeORM's query builders cost more CPU per event than the
-   * insert itself. RETURNING (MariaDB 10.5+, SQLite 3.35+) gives the seqs in insertion order.
-   */
   private async insertEvents(manager: EntityManager, events: HashedEvent[]): Promise<string[]> {
-    const dialect = dialectOf(manager);
-    const rows = await manager.query<{ seq: string | number }[]>(
-      `${INSERT_EVENTS_SQL} ${events.map(() => EVENT_PLACEHOLDERS).join(', ')} RETURNING seq`,
-      events.flatMap((event) => [
-        event.lane,
-        event.laneSeq,
-        timestampParam(dialect, event.occurredAt),
-        event.actorType,
-        event.actorId,
-        event.actorDisplay,
-        event.ip,
-        event.userAgent,
-        event.requestId,
-        event.action,
-        event.resourceType,
-        event.resourceId,
-        event.outcome,
-        event.httpStatus,
-        event.details,
-        event.keyId,
-        event.prevHash,
-        event.hash,
-      ]),
-    );
+    const { sql, parameters } = insertAuditEvents(dialectOf(manager), events);
+    const rows = await manager.query<{ seq: string | number }[]>(sql, parameters);
     return rows.map((row) => String(row.seq));
   }
 
@@ -234,17 +209,9 @@ export class AuditWriter implements OnApplicationBootstrap {
   }
 }
 
-const INSERT_EVENTS_SQL =
-  'INSERT INTO audit_events (lane, lane_seq, occurred_at, actor_type, actor_id, actor_display, ip, ' +
-  'user_agent, request_id, action, resource_type, resource_id, outcome, http_status, details, key_id, ' +
-  'prev_hash, hash) VALUES';
-const EVENT_PLACEHOLDERS = `(${Array.from({ length: 18 }, () => '?').join(', ')})`;
 /** Group commits in flight at once (each on its own lane) and events per group. */
 const MAX_GROUP_COMMITS = 4;
 const MAX_GROUP_SIZE = 200;
-
-/** An event with its place in the chain, before the database has given it a seq. */
-type HashedEvent = ChainedEvent & { prevHash: string | null; hash: string };
 
 interface PendingEvent {
   input: AuditEventInput;
