@@ -1,13 +1,16 @@
-import { Controller, Get, HttpCode, Post, Query, StreamableFile } from '@nestjs/common';
+import { Controller, Get, HttpCode, Logger, Post, Query, StreamableFile } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Readable } from 'node:stream';
 import { ApiErrors } from '../common/errors/error-response.dto';
+import { loggableError } from '../common/errors/loggable-error';
+import { AuditEventRecord } from './audit-event.record';
 import { AuditQueryService } from './audit-query.service';
 import { AuditVerificationService } from './audit-verification.service';
 import { AuditEventFilterDto, AuditEventQueryDto } from './dto/audit-event-query.dto';
 import { AuditEventPageDto, AuditVerifyResponseDto } from './dto/audit-event-response.dto';
 import { Audit } from './http/audit.decorator';
 
+const logger = new Logger('AuditExport');
 const GUARD_NOTE = 'Admin and auditor only once authentication is in place (auth issue).';
 
 @ApiTags('audit')
@@ -37,12 +40,12 @@ export class AuditController {
     description: GUARD_NOTE,
   })
   @ApiProduces('application/x-ndjson')
-  export(@Query() filter: AuditEventFilterDto): StreamableFile {
-    const lines = Readable.from(
-      (async function* (events) {
-        for await (const event of events) yield `${JSON.stringify(event)}\n`;
-      })(this.queries.export(filter)),
-    );
+  async export(@Query() filter: AuditEventFilterDto): Promise<StreamableFile> {
+    const events = this.queries.export(filter);
+    // Read the first batch before answering, so a failure there is an ordinary 500, not a
+    // download that is empty.
+    const first = await events.next();
+    const lines = Readable.from(ndjson(first, events));
     return new StreamableFile(lines, {
       type: 'application/x-ndjson; charset=utf-8',
       disposition: 'attachment; filename="custos-audit.ndjson"',
@@ -59,5 +62,23 @@ export class AuditController {
   @ApiOkResponse({ type: AuditVerifyResponseDto })
   verify(): Promise<AuditVerifyResponseDto> {
     return this.verification.verify();
+  }
+}
+
+/**
+ * The export's lines. A read failing mid-way ends the stream with an error line, so a consumer
+ * can tell a cut-off export from a complete one; the cause goes to the log only.
+ */
+async function* ndjson(
+  first: IteratorResult<AuditEventRecord>,
+  rest: AsyncGenerator<AuditEventRecord>,
+): AsyncGenerator<string> {
+  if (first.done) return;
+  yield `${JSON.stringify(first.value)}\n`;
+  try {
+    for await (const event of rest) yield `${JSON.stringify(event)}\n`;
+  } catch (error) {
+    logger.error({ err: loggableError(error) }, 'Audit export failed mid-stream');
+    yield `${JSON.stringify({ type: 'error', message: 'export interrupted; the lines above are incomplete' })}\n`;
   }
 }

@@ -1,3 +1,4 @@
+import { withTimeout } from '../common/with-timeout';
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { HealthIndicatorService } from '@nestjs/terminus';
@@ -17,8 +18,14 @@ export class AuditSinksHealthIndicator {
   ) {}
 
   async check(key: string) {
-    const backlog = await this.relay.backlog();
     const indicator = this.indicators.check(key);
+    let backlog: Record<string, number>;
+    try {
+      backlog = await withTimeout(this.relay.backlog(), 2000);
+    } catch {
+      // The database check reports an unreachable database; here only the backlog is unknown.
+      return indicator.degraded({ message: 'audit sink backlog unknown' });
+    }
     const lagging = Object.entries(backlog).filter(([, count]) => count > this.config.backlogWarn);
     return lagging.length > 0
       ? indicator.degraded({

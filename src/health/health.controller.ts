@@ -53,7 +53,13 @@ export class HealthController {
   }
 }
 
-/** Terminus throws its whole result; answer in the common error shape, saying what is down. */
+/** Indicators whose messages are our own words; others (the database driver's) stay in the log. */
+const OWN_MESSAGES = new Set(['keyring', 'auditSinks']);
+
+/**
+ * Terminus throws its whole result; answer in the common error shape, saying what is down but
+ * never passing a driver's error text (host names, users) to an unauthenticated caller.
+ */
 function notReady(error: unknown): unknown {
   if (!(error instanceof HttpException) || error.getStatus() !== 503) {
     return error;
@@ -61,13 +67,16 @@ function notReady(error: unknown): unknown {
   const result = error.getResponse() as Partial<HealthCheckResult>;
   const failing = Object.entries(result.error ?? {}) as [string, HealthIndicatorResult[string]][];
   const reasons = failing.map(([name, state]) =>
-    typeof state.message === 'string' ? state.message : `${name} is down`,
+    OWN_MESSAGES.has(name) && typeof state.message === 'string' ? state.message : `${name} is down`,
+  );
+  const details = Object.fromEntries(
+    Object.entries(result.details ?? {}).map(([name, state]) => [
+      name,
+      OWN_MESSAGES.has(name) || state.status === 'up' ? state : { status: state.status },
+    ]),
   );
   return new HttpException(
-    {
-      message: `Not ready: ${reasons.join('; ') || 'a check failed'}`,
-      details: result.details ?? {},
-    },
+    { message: `Not ready: ${reasons.join('; ') || 'a check failed'}`, details },
     HttpStatus.SERVICE_UNAVAILABLE,
   );
 }

@@ -1,6 +1,16 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsNotEmpty,
+  IsOptional,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
 import { AUDIT_ACTOR_TYPES, AUDIT_OUTCOMES } from '../entities/audit-event.entity';
 import type { AuditActorType, AuditOutcome } from '../entities/audit-event.entity';
 
@@ -10,6 +20,7 @@ export const AUDIT_PAGE_MAX = 500;
 export class AuditEventFilterDto {
   @ApiPropertyOptional({ description: 'Actor id (user or service account id)' })
   @IsOptional()
+  @IsNotEmpty()
   @MaxLength(64)
   actorId?: string;
 
@@ -27,11 +38,13 @@ export class AuditEventFilterDto {
 
   @ApiPropertyOptional()
   @IsOptional()
+  @IsNotEmpty()
   @MaxLength(64)
   resourceType?: string;
 
   @ApiPropertyOptional()
   @IsOptional()
+  @IsNotEmpty()
   @MaxLength(191)
   resourceId?: string;
 
@@ -54,7 +67,10 @@ export class AuditEventFilterDto {
 export class AuditEventQueryDto extends AuditEventFilterDto {
   @ApiPropertyOptional({ default: 100, maximum: AUDIT_PAGE_MAX })
   @IsOptional()
-  @Type(() => Number)
+  // Only plain digits: Number() would also take "1e2", "0x10" or " 5".
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value,
+  )
   @IsInt()
   @Min(1)
   @Max(AUDIT_PAGE_MAX)

@@ -1,3 +1,4 @@
+import { withTimeout } from '../../common/with-timeout';
 import { loggableError } from '../../common/errors/loggable-error';
 import {
   Inject,
@@ -115,7 +116,11 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     if (messages.length === 0) return false;
     const ids = messages.map((m) => m.id);
     try {
-      await withTimeout(sink.deliver(messages.map((m) => m.payload)), DELIVERY_TIMEOUT_MS);
+      await withTimeout(
+        sink.deliver(messages.map((m) => m.payload)),
+        DELIVERY_TIMEOUT_MS,
+        `sink did not answer within ${DELIVERY_TIMEOUT_MS} ms`,
+      );
     } catch (error) {
       await this.recordFailure(sink, ids, messages[0].attempts + 1, error);
       return false;
@@ -150,12 +155,4 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       ),
     );
   }
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`sink did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,0 +1,326 @@
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
+import { createValidationPipe } from '../common/validation/validation-pipe';
+import type { AuditEventRecord } from './audit-event.record';
+import { AuditQueryService } from './audit-query.service';
+import { AuditVerificationService } from './audit-verification.service';
+import { AuditController } from './audit.controller';
+import { AuditEventFilterDto, AuditEventQueryDto } from './dto/audit-event-query.dto';
+
+/** A mock that fails the test when called without an arranged answer. */
+function strictFn(name: string): jest.Mock {
+  return jest.fn(() => {
+    throw new Error(`unexpected call to ${name}`);
+  });
+}
+
+function event(seq: string, action = 'credential.reveal'): AuditEventRecord {
+  return {
+    seq,
+    occurredAt: '2025-01-02T03:04:05.000Z',
+    actor: { type: 'user', id: 'usr_1', display: 'Ada' },
+    ip: '127.0.0.1',
+    userAgent: 'jest',
+    requestId: `req-${seq}`,
+    action,
+    resource: { type: 'credential', id: 'cus_1' },
+    outcome: 'success',
+    httpStatus: 200,
+    details: {},
+    chain: { lane: 0, laneSeq: seq, keyId: 'k1', prevHash: null, hash: 'ab'.repeat(32) },
+  };
+}
+
+const VALIDATION_ERROR = {
+  statusCode: 400,
+  error: 'Bad Request',
+  message: expect.stringMatching(/^Validation failed: /),
+  requestId: expect.any(String),
+  fields: expect.any(Array),
+};
+
+describe('AuditController', () => {
+  let app: NestFastifyApplication;
+  const queries = {
+    list: strictFn('AuditQueryService.list'),
+    export: strictFn('AuditQueryService.export'),
+  };
+  const verification = { verify: strictFn('AuditVerificationService.verify') };
+
+  beforeAll(async () => {
+    const moduleRef = await Test.createTestingModule({
+      controllers: [AuditController],
+      providers: [
+        { provide: AuditQueryService, useValue: queries },
+        { provide: AuditVerificationService, useValue: verification },
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+      ],
+    }).compile();
+    app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), {
+      logger: false,
+    });
+    app.setGlobalPrefix('api/v1');
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  beforeEach(() => {
+    jest.clearAllMocks();
+  });
+
+  describe('GET /api/v1/audit/events', () => {
+    it('should pass the parsed filters to the service and answer its page', async () => {
+      const page = { items: [event('42'), event('41')], nextCursor: '41' };
+      queries.list.mockResolvedValueOnce(page);
+
+      const response = await app.inject({
+        method: 'GET',
+        url: '/api/v1/audit/events',
+        query: {
+          limit: '25',
+          cursor: '1234',
+          action: 'credential.',
+          outcome: 'denied',
+          from: '2025-01-01T00:00:00Z',
+          to: '2025-02-01T00:00:00.000Z',
+          actorId: 'usr_1',
+          actorType: 'user',
+          resourceType: 'credential',
+          resourceId: 'cus_1',
+          order: 'asc',
+        },
+      });
+
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toEqual(page);
+      expect(queries.list).toHaveBeenCalledTimes(1);
+      const [query] = queries.list.mock.calls[0] as [AuditEventQueryDto];
+      expect(query).toBeInstanceOf(AuditEventQueryDto);
+      expect(typeof query.limit).toBe('number');
+      expect(query).toEqual({
+        limit: 25,
+        cursor: '1234',
+        action: 'credential.',
+        outcome: 'denied',
+        from: '2025-01-01T00:00:00Z',
+        to: '2025-02-01T00:00:00.000Z',
+        actorId: 'usr_1',
+        actorType: 'user',
+        resourceType: 'credential',
+        resourceId: 'cus_1',
+        order: 'asc',
+      });
+    });
+
+    it('should pass no filters when none are given', async () => {
+      queries.list.mockResolvedValueOnce({ items: [], nextCursor: null });
+
+      const response = await app.inject({ method: 'GET', url: '/api/v1/audit/events' });
+
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toEqual({ items: [], nextCursor: null });
+      const [query] = queries.list.mock.calls[0] as [AuditEventQueryDto];
+      // toEqual: declared but absent fields are undefined, not missing.
+      expect(query).toEqual({});
+    });
+
+    it.each([
+      ['limit of 0', 'limit=0', 'limit'],
+      ['limit above 500', 'limit=501', 'limit'],
+      ['limit that is not a number', 'limit=abc', 'limit'],
+      ['limit that is not an integer', 'limit=1.5', 'limit'],
+      ['cursor that is not a sequence number', 'cursor=x1', 'cursor'],
+      ['cursor longer than 19 digits', `cursor=${'9'.repeat(20)}`, 'cursor'],
+      ['unknown outcome', 'outcome=maybe', 'outcome'],
+      ['unknown actor type', 'actorType=robot', 'actorType'],
+      ['from that is not ISO 8601', 'from=yesterday', 'from'],
+      ['to that is not a real date', 'to=2025-02-30', 'to'],
+      ['LIKE wildcard as action', 'action=%25', 'action'],
+      ['action with upper case', 'action=Credential.', 'action'],
+      ['unknown query parameter', 'sort=seq', 'sort'],
+      ['actorId longer than 64 characters', `actorId=${'a'.repeat(65)}`, 'actorId'],
+      ['resourceId longer than 191 characters', `resourceId=${'r'.repeat(192)}`, 'resourceId'],
+      ['unknown order', 'order=random', 'order'],
+    ])(
+      'should answer 400 naming the field for a %s without calling the service',
+      async (_case, query, field) => {
+        const response = await app.inject({ method: 'GET', url: `/api/v1/audit/events?${query}` });
+
+        expect(response.statusCode).toBe(400);
+        expect(response.headers['content-type']).toMatch(/^application\/json/);
+        const body = response.json();
+        expect(body).toEqual(VALIDATION_ERROR);
+        expect(body.fields).toEqual([{ field, errors: expect.any(Array) }]);
+        expect(body.message).toContain(field);
+        expect(queries.list).not.toHaveBeenCalled();
+      },
+    );
+
+    it('should list every wrong field of a request at once', async () => {
+      const response = await app.inject({
+        method: 'GET',
+        url: '/api/v1/audit/events?limit=0&outcome=maybe&sort=seq',
+      });
+
+      expect(response.statusCode).toBe(400);
+      expect(
+        response
+          .json()
+          .fields.map((f: { field: string }) => f.field)
+          .sort(),
+      ).toEqual(['limit', 'outcome', 'sort']);
+      expect(queries.list).not.toHaveBeenCalled();
+    });
+
+    it('should answer a generic 500 without the cause when the service fails', async () => {
+      queries.list.mockRejectedValueOnce(new Error('SELECT * FROM audit_events: connection lost'));
+
+      const response = await app.inject({ method: 'GET', url: '/api/v1/audit/events' });
+
+      expect(response.statusCode).toBe(500);
+      expect(response.json()).toEqual({
+        statusCode: 500,
+        error: 'Internal Server Error',
+        message: 'Internal server error',
+        requestId: expect.any(String),
+      });
+    });
+  });
+
+  describe('GET /api/v1/audit/events/export', () => {
+    it('should stream one JSON line per event as NDJSON', async () => {
+      const events = [event('1'), event('2', 'audit.verify'), event('3')];
+      queries.export.mockImplementationOnce(async function* () {
+        for (const e of events) {
+          await Promise.resolve();
+          yield e;
+        }
+      });
+
+      const response = await app.inject({
+        method: 'GET',
+        url: '/api/v1/audit/events/export?action=credential.&outcome=success',
+      });
+
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-type']).toBe('application/x-ndjson; charset=utf-8');
+      expect(response.headers['content-disposition']).toBe(
+        'attachment; filename="custos-audit.ndjson"',
+      );
+      expect(response.body.endsWith('\n')).toBe(true);
+      const lines = response.body.split('\n').slice(0, -1);
+      expect(lines.map((line) => JSON.parse(line) as unknown)).toEqual(events);
+      const [filter] = queries.export.mock.calls[0] as [AuditEventFilterDto];
+      expect(filter).toBeInstanceOf(AuditEventFilterDto);
+      expect(filter).toEqual({ action: 'credential.', outcome: 'success' });
+    });
+
+    it('should answer a plain 500, not a download, when the first read fails', async () => {
+      queries.export.mockImplementationOnce(async function* () {
+        await Promise.resolve();
+        throw new Error('connection lost');
+        yield event('never');
+      });
+
+      const response = await app.inject({ method: 'GET', url: '/api/v1/audit/events/export' });
+
+      expect(response.statusCode).toBe(500);
+      expect(response.headers['content-disposition']).toBeUndefined();
+      expect(response.body).not.toContain('connection lost');
+    });
+
+    it('should end a stream cut off mid-way with an error line', async () => {
+      queries.export.mockImplementationOnce(async function* () {
+        yield event('1');
+        await Promise.resolve();
+        throw new Error('connection lost');
+      });
+
+      const response = await app.inject({ method: 'GET', url: '/api/v1/audit/events/export' });
+
+      const lines = response.body
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { type?: string });
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toMatchObject({ type: 'error' });
+      expect(response.body).not.toContain('connection lost');
+    });
+
+    it('should answer an empty body when no event matches', async () => {
+      queries.export.mockImplementationOnce(async function* () {});
+
+      const response = await app.inject({ method: 'GET', url: '/api/v1/audit/events/export' });
+
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-type']).toBe('application/x-ndjson; charset=utf-8');
+      expect(response.body).toBe('');
+    });
+
+    it.each([
+      ['unknown outcome', 'outcome=maybe', 'outcome'],
+      ['from that is not ISO 8601', 'from=yesterday', 'from'],
+      ['LIKE wildcard as action', 'action=%25', 'action'],
+      // The export takes no page: limit and cursor belong to the list only.
+      ['limit', 'limit=10', 'limit'],
+      ['cursor', 'cursor=10', 'cursor'],
+    ])('should answer 400 for a %s without calling the service', async (_case, query, field) => {
+      const response = await app.inject({
+        method: 'GET',
+        url: `/api/v1/audit/events/export?${query}`,
+      });
+
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toEqual({
+        ...VALIDATION_ERROR,
+        fields: [{ field, errors: expect.any(Array) }],
+      });
+      expect(queries.export).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('POST /api/v1/audit/verify', () => {
+    it('should answer 200 with the result of an intact chain', async () => {
+      const result = { ok: true, verified: 1200, headSeq: '1200' };
+      verification.verify.mockResolvedValueOnce(result);
+
+      const response = await app.inject({ method: 'POST', url: '/api/v1/audit/verify' });
+
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toEqual(result);
+      expect(verification.verify).toHaveBeenCalledTimes(1);
+      expect(verification.verify).toHaveBeenCalledWith();
+    });
+
+    it('should answer 200 with the first bad event of a tampered chain', async () => {
+      const result = {
+        ok: false,
+        verified: 41,
+        headSeq: '100',
+        firstBadSeq: '42',
+        reason: 'hash mismatch',
+      };
+      verification.verify.mockResolvedValueOnce(result);
+
+      const response = await app.inject({ method: 'POST', url: '/api/v1/audit/verify' });
+
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toEqual(result);
+    });
+
+    it('should not route GET to verify', async () => {
+      const response = await app.inject({ method: 'GET', url: '/api/v1/audit/verify' });
+
+      expect(response.statusCode).toBe(404);
+      expect(response.json()).toMatchObject({ statusCode: 404, requestId: expect.any(String) });
+      expect(verification.verify).not.toHaveBeenCalled();
+    });
+  });
+});
