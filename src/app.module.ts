@@ -8,6 +8,10 @@ import { createValidationPipe } from './common/validation/validation-pipe';
 import { AuditModule } from './audit/audit.module';
 import { appConfig } from './config/app.config';
 import { auditConfig } from './config/audit.config';
+import { authConfig } from './config/auth.config';
+import { AuthModule } from './auth/auth.module';
+import { LOGIN_THROTTLED } from './auth/guards/auth.decorators';
+import { AuthGuard } from './auth/guards/auth.guard';
 import { cryptoConfig } from './config/crypto.config';
 import { databaseConfig } from './config/database.config';
 import { CryptoModule } from './crypto/crypto.module';
@@ -22,28 +26,40 @@ import { MetricsModule } from './metrics/metrics.module';
       isGlobal: true,
       ignoreEnvFile: true,
       cache: true,
-      load: [appConfig, databaseConfig, cryptoConfig, auditConfig],
+      load: [appConfig, databaseConfig, cryptoConfig, auditConfig, authConfig],
     }),
     LoggerModule.forRootAsync({
       inject: [appConfig.KEY],
       useFactory: (app: ConfigType<typeof appConfig>) => loggerOptions(app),
     }),
     ThrottlerModule.forRootAsync({
-      inject: [appConfig.KEY],
-      useFactory: (app: ConfigType<typeof appConfig>) => ({
-        throttlers: [{ name: 'default', ttl: app.throttle.ttlMs, limit: app.throttle.limit }],
+      inject: [appConfig.KEY, authConfig.KEY],
+      useFactory: (app: ConfigType<typeof appConfig>, auth: ConfigType<typeof authConfig>) => ({
+        throttlers: [
+          { name: 'default', ttl: app.throttle.ttlMs, limit: app.throttle.limit },
+          // Per client IP on login and refresh, on top of the per-account lockout.
+          {
+            name: 'login',
+            ttl: 60_000,
+            limit: auth.loginThrottleLimit,
+            skipIf: (context) => !Reflect.getMetadata(LOGIN_THROTTLED, context.getHandler()),
+          },
+        ],
       }),
     }),
     DatabaseModule,
     CryptoModule,
     AuditModule,
+    AuthModule,
     HealthModule,
     MetricsModule,
   ],
   providers: [
     { provide: APP_PIPE, useFactory: createValidationPipe },
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
+    // In this order: a flood is refused before any token is checked.
     { provide: APP_GUARD, useClass: ThrottlerGuard },
+    { provide: APP_GUARD, useExisting: AuthGuard },
   ],
 })
 export class AppModule {}

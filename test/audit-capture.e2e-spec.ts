@@ -3,7 +3,7 @@ import { OutboxRelay } from '../src/audit/outbox/outbox-relay';
 import { ScratchDatabase } from '../src/database/cli/scratch-database';
 import { AuditProbeAppModule, PROBE_SECRET } from './helpers/audit-probe';
 import { eventsOfRequest, openDirect } from './helpers/audit-db';
-import { scratchMariadb, startApp, TestApp } from './helpers/test-app';
+import { bearerFor, scratchMariadb, startApp, TestApp } from './helpers/test-app';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -247,7 +247,10 @@ describe('Audit with a failing sink (MariaDB)', () => {
   it('should keep serving, keep the events and show the backlog', async () => {
     for (let i = 0; i < 3; i++) await sut.http.get(`/api/v1/nothing/${i}`).expect(404);
     await sut.app.get(OutboxRelay).tick();
-    await sut.http.get('/api/v1/audit/events').expect(200);
+    await sut.http
+      .get('/api/v1/audit/events')
+      .set('authorization', await bearerFor(sut, 'auditor'))
+      .expect(200);
     const ready = await sut.http.get('/api/v1/health/ready').expect(200);
     expect(ready.body.details.auditSinks.status).toBe('degraded');
     expect(ready.body.details.auditSinks.backlog.file).toBeGreaterThanOrEqual(3);

@@ -1,6 +1,6 @@
 import { createScratchSqlite, ScratchDatabase } from '../src/database/cli/scratch-database';
 import { AuditCheckpointer } from '../src/audit/audit-checkpointer';
-import { scratchMariadb, startApp, TestApp } from './helpers/test-app';
+import { bearerFor, scratchMariadb, startApp, TestApp } from './helpers/test-app';
 
 interface Page {
   items: {
@@ -20,11 +20,13 @@ describe.each([
 ] as const)('Audit query, export and verify (%s)', (_name, scratch) => {
   let database: ScratchDatabase;
   let sut: TestApp;
+  let auditor: string;
   const started = new Date(Date.now() - 1000).toISOString();
 
   beforeAll(async () => {
     database = await scratch();
     sut = await startApp(database, { env: { AUDIT_SINKS: 'none' } });
+    auditor = await bearerFor(sut, 'auditor');
     // Concurrent requests: on SQLite they queue, on MariaDB they spread over lanes.
     await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
@@ -33,6 +35,7 @@ describe.each([
     );
     await sut.http
       .get('/api/v1/audit/events?limit=999')
+      .set('authorization', auditor)
       .set('x-request-id', 'q-invalid')
       .expect(400);
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -44,7 +47,8 @@ describe.each([
   });
 
   const list = async (query: string): Promise<Page> =>
-    (await sut.http.get(`/api/v1/audit/events?${query}`).expect(200)).body as Page;
+    (await sut.http.get(`/api/v1/audit/events?${query}`).set('authorization', auditor).expect(200))
+      .body as Page;
 
   it('should page newest first by seq with a cursor, without gaps or repeats', async () => {
     const seen: string[] = [];
@@ -82,7 +86,10 @@ describe.each([
       'action=%25',
       'sort=seq',
     ]) {
-      const response = await sut.http.get(`/api/v1/audit/events?${query}`).expect(400);
+      const response = await sut.http
+        .get(`/api/v1/audit/events?${query}`)
+        .set('authorization', auditor)
+        .expect(400);
       expect(response.body.statusCode).toBe(400);
     }
   });
@@ -90,6 +97,7 @@ describe.each([
   it('should stream the export as NDJSON, oldest first', async () => {
     const response = await sut.http
       .get('/api/v1/audit/events/export?action=http.unmatched')
+      .set('authorization', auditor)
       .expect(200);
     expect(response.headers['content-type']).toContain('application/x-ndjson');
     const lines = response.text
@@ -105,7 +113,10 @@ describe.each([
 
   it('should verify the whole chain, checkpoint included', async () => {
     await sut.app.get(AuditCheckpointer).checkpoint();
-    const response = await sut.http.post('/api/v1/audit/verify').expect(200);
+    const response = await sut.http
+      .post('/api/v1/audit/verify')
+      .set('authorization', auditor)
+      .expect(200);
     expect(response.body).toMatchObject({ ok: true });
     expect(response.body.verified).toBeGreaterThanOrEqual(31);
   });

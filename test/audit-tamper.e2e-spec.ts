@@ -6,7 +6,7 @@ import { AuditVerificationService } from '../src/audit/audit-verification.servic
 import { ScratchDatabase } from '../src/database/cli/scratch-database';
 import { EventRow, openDirect } from './helpers/audit-db';
 import { ensureBuilt, MAIN } from './helpers/spawned-app';
-import { scratchMariadb, startApp, TestApp } from './helpers/test-app';
+import { bearerFor, scratchMariadb, startApp, TestApp } from './helpers/test-app';
 
 const run = promisify(execFile);
 
@@ -23,6 +23,7 @@ describe('Audit tamper evidence (MariaDB)', () => {
   let database: ScratchDatabase;
   let db: DataSource;
   let sut: TestApp;
+  let auditor: string;
 
   // The service itself, so that verifying writes no event of its own while the log is tampered.
   const verify = (): Promise<Verify> => sut.app.get(AuditVerificationService).verify();
@@ -41,7 +42,8 @@ describe('Audit tamper evidence (MariaDB)', () => {
     sut = await startApp(database, { env: { AUDIT_LANES: '2', AUDIT_SINKS: 'none' } });
     db = await openDirect(database);
     for (let i = 0; i < 20; i++) await sut.http.get(`/api/v1/nothing/${i}`).expect(404);
-    await sut.http.get('/api/v1/audit/events').expect(200);
+    auditor = await bearerFor(sut, 'auditor');
+    await sut.http.get('/api/v1/audit/events').set('authorization', auditor).expect(200);
     await new Promise((resolve) => setTimeout(resolve, 200));
     await sut.app.get(AuditCheckpointer).checkpoint();
   });
@@ -61,7 +63,9 @@ describe('Audit tamper evidence (MariaDB)', () => {
   });
 
   it('should pass on an honest log', async () => {
-    const result = (await sut.http.post('/api/v1/audit/verify').expect(200)).body as Verify;
+    const result = (
+      await sut.http.post('/api/v1/audit/verify').set('authorization', auditor).expect(200)
+    ).body as Verify;
     expect(result).toMatchObject({ ok: true });
     expect(result.verified).toBeGreaterThanOrEqual(21);
     expect(result.firstBadSeq).toBeUndefined();

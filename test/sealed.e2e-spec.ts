@@ -84,7 +84,11 @@ describe('Sealed state (MariaDB)', () => {
   });
 
   it('should start sealed in production when no key is configured', async () => {
-    const sut = await start({ NODE_ENV: 'production', CUSTOS_MASTER_KEY: undefined });
+    const sut = await start({
+      NODE_ENV: 'production',
+      CUSTOS_MASTER_KEY: undefined,
+      JWT_SECRET: 'a'.repeat(40),
+    });
     try {
       const response = await sut.http.get('/api/v1/health/ready').expect(503);
       expect(response.body.message).toMatch(/sealed: no master key is configured/);

@@ -30,6 +30,11 @@ describe('Embedded SQLite default (spawned process)', () => {
       const key = readFileSync(join(dataDir, 'master.key'), 'utf8').trim();
       expect(app.output()).toContain('Generated a development master key');
       expect(app.output()).not.toContain(key);
+      // The first admin's password is in a file only the service user can read, never in the log.
+      const adminPassword = join(dataDir, 'initial-admin-password');
+      expect(statSync(adminPassword).mode & 0o777).toBe(0o600);
+      expect(app.output()).toContain(adminPassword);
+      expect(app.output()).not.toContain(readFileSync(adminPassword, 'utf8').trim());
     } finally {
       expect(await app.stop()).toBe(0);
     }
@@ -90,7 +95,11 @@ describe('Embedded SQLite default (spawned process)', () => {
   );
 
   it('should start sealed in production on SQLite when allowed but given no key', async () => {
-    const app = await started({ NODE_ENV: 'production', DB_ALLOW_SQLITE_IN_PRODUCTION: 'true' });
+    const app = await started({
+      NODE_ENV: 'production',
+      DB_ALLOW_SQLITE_IN_PRODUCTION: 'true',
+      JWT_SECRET: 'x'.repeat(40),
+    });
     try {
       const response = await fetch(`${app.baseUrl}/api/v1/health/ready`);
       expect(response.status).toBe(503);

@@ -1,6 +1,9 @@
 import { Keyring1764000000000 } from './1764000000000-keyring';
 import { Audit1764000000100 } from './1764000000100-audit';
 import { Leases1764000000200 } from './1764000000200-leases';
+import { Users1764000000300 } from './1764000000300-users';
 
 /** SQLite migrations in order, mirroring the MariaDB ones. Never edit one that has shipped. */
-export const SQLITE_MIGRATIONS = [Keyring1764000000000, Audit1764000000100, Leases1764000000200];
+export const SQLITE_MIGRATIONS = [Keyring1764000000000, Audit1764000000100, Leases1764000000200,
+  Users1764000000300,
+];

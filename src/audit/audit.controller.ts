@@ -1,5 +1,7 @@
 import { Controller, Get, HttpCode, Logger, Post, Query, StreamableFile } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { Roles } from '../auth/guards/auth.decorators';
+import { JWT_SCHEME } from '../http/swagger';
 import { Readable } from 'node:stream';
 import { ApiErrors } from '../common/errors/error-response.dto';
 import { loggableError } from '../common/errors/loggable-error';
@@ -11,10 +13,12 @@ import { AuditEventPageDto, AuditVerifyResponseDto } from './dto/audit-event-res
 import { Audit } from './http/audit.decorator';
 
 const logger = new Logger('AuditExport');
-const GUARD_NOTE = 'Admin and auditor only once authentication is in place (auth issue).';
+const GUARD_NOTE = 'Admin and auditor only.';
 
 @ApiTags('audit')
-@ApiErrors(400)
+@ApiBearerAuth(JWT_SCHEME)
+@Roles('admin', 'auditor')
+@ApiErrors(400, 401, 403)
 @Controller('audit')
 export class AuditController {
   constructor(

@@ -28,11 +28,19 @@ export class KeyringService implements OnApplicationBootstrap {
     @Inject(cryptoConfig.KEY) private readonly crypto: ConfigType<typeof cryptoConfig>,
   ) {}
 
+  private opening?: Promise<SealStatus>;
+
   async onApplicationBootstrap(): Promise<void> {
-    await this.open();
+    await this.ensureOpen();
   }
 
-  async open(): Promise<SealStatus> {
+  /** Opens the keyring once; other start-up work that needs keys awaits this too. */
+  ensureOpen(): Promise<SealStatus> {
+    this.opening ??= this.open();
+    return this.opening;
+  }
+
+  private async open(): Promise<SealStatus> {
     const loaded = loadMasterKey({
       masterKey: this.crypto.masterKey,
       masterKeyFile: this.crypto.masterKeyFile,

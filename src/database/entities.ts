@@ -2,6 +2,8 @@ import { AuditChainHead } from '../audit/entities/audit-chain-head.entity';
 import { AuditCheckpoint } from '../audit/entities/audit-checkpoint.entity';
 import { AuditEvent } from '../audit/entities/audit-event.entity';
 import { OutboxMessage } from '../audit/entities/outbox-message.entity';
+import { RefreshToken } from '../auth/sessions/refresh-token.entity';
+import { User } from '../auth/users/user.entity';
 import { KeyringEntry } from '../crypto/keyring-entry.entity';
 import { Lease } from './lease.entity';
 
@@ -13,4 +15,6 @@ export const ENTITIES = [
   AuditCheckpoint,
   OutboxMessage,
   Lease,
+  User,
+  RefreshToken,
 ];

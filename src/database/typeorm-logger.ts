@@ -26,7 +26,9 @@ export class TypeOrmLogger implements TypeOrmLoggerContract {
   }
 
   logMigration(message: string): void {
-    this.logger.log(message);
+    // What was applied or reverted matters; TypeORM's running commentary does not.
+    if (/successfully/.test(message)) this.logger.log(message);
+    else this.logger.debug(message);
   }
 
   log(level: 'log' | 'info' | 'warn', message: unknown): void {

@@ -1,3 +1,4 @@
+import { Public } from '../auth/guards/auth.decorators';
 import { Controller, Get, HttpException, HttpStatus } from '@nestjs/common';
 import {
   ApiOkResponse,
@@ -17,6 +18,7 @@ import { AuditSinksHealthIndicator } from './audit-sinks.health';
 import { KeyringHealthIndicator } from './keyring.health';
 
 @ApiTags('health')
+@Public()
 @SkipThrottle()
 @Controller('health')
 export class HealthController {

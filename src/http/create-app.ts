@@ -29,6 +29,8 @@ export async function createApp(
   });
   const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
     bufferLogs: true,
+    // Start-up errors reach the caller (main prints them) instead of exiting the process here.
+    abortOnError: false,
   });
   app.useLogger(app.get(Logger));
   app.flushLogs();

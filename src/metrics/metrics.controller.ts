@@ -1,3 +1,4 @@
+import { Public } from '../auth/guards/auth.decorators';
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
@@ -5,6 +6,7 @@ import type { FastifyReply } from 'fastify';
 import { HttpMetrics } from './http-metrics';
 
 @ApiExcludeController()
+@Public()
 @SkipThrottle()
 @Controller('metrics')
 export class MetricsController {

@@ -11,6 +11,7 @@ import {
 } from '@nestjs/common';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { AppModule } from '../../src/app.module';
+import { Public } from '../../src/auth/guards/auth.decorators';
 import { AuditRequestContext } from '../../src/audit/audit-context';
 import { AuditWriter } from '../../src/audit/audit-writer';
 import { Audit } from '../../src/audit/http/audit.decorator';
@@ -37,6 +38,7 @@ class DenyGuard implements CanActivate {
 }
 
 /** Routes that act like later domain modules: a mutation audited in its own transaction. */
+@Public()
 @Controller('probe')
 export class AuditProbeController {
   constructor(

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { AppModule } from '../../src/app.module';
+import { Public } from '../../src/auth/guards/auth.decorators';
 
 export class ProbeBodyDto {
   @IsString()
@@ -15,6 +16,7 @@ export class ProbeBodyDto {
 }
 
 /** Routes that exist only in tests, to exercise the platform's pipe, limits and errors. */
+@Public()
 @Controller('probe')
 export class ProbeController {
   static inFlightDelayMs = 300;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
 import { AppModule } from '../../src/app.module';
+import { UsersService } from '../../src/auth/users/users.service';
 import { createScratchMariadb, ScratchDatabase } from '../../src/database/cli/scratch-database';
 import { createApp } from '../../src/http/create-app';
 
@@ -84,4 +85,21 @@ function apply(vars: Record<string, string | undefined>): void {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
   }
+}
+
+let userCounter = 0;
+
+/**
+ * A user of the given role, created through the real service, logged in over HTTP; returns the
+ * Authorization header value.
+ */
+export async function bearerFor(
+  sut: TestApp,
+  role: 'admin' | 'operator' | 'auditor' | 'viewer' = 'admin',
+): Promise<string> {
+  const email = `${role}-${++userCounter}-${Date.now()}@example.test`;
+  const password = `Tq8!${randomBytes(12).toString('base64url')}`;
+  await sut.app.get(UsersService).create({ email, password, role });
+  const response = await sut.http.post('/api/v1/auth/login').send({ email, password }).expect(200);
+  return `Bearer ${(response.body as { accessToken: string }).accessToken}`;
 }

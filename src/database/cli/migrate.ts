@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ConfigError } from '../../config/config-error';
 import { loadDatabaseConfig } from '../../config/database.config';
@@ -15,6 +16,8 @@ const USAGE = `Usage:
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // The check builds and drops scratch databases: only problems are worth printing.
+  if (command === 'check') Logger.overrideLogger(['error', 'warn']);
   switch (command) {
     case 'run':
       return withConfigured(async (dataSource) => {

@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { CryptoModule } from '../crypto/crypto.module';
+import { AdminBootstrap } from './bootstrap/admin-bootstrap';
+import { AuthGuard } from './guards/auth.guard';
+import { PasswordHasher } from './passwords/password-hasher';
+import { AuthController } from './sessions/auth.controller';
+import { SessionService } from './sessions/session.service';
+import { TokenService } from './sessions/token.service';
+import { UsersController } from './users/users.controller';
+import { UsersService } from './users/users.service';
+
+@Module({
+  // Secrets are passed per call (configured or derived from the master key), never registered here.
+  imports: [JwtModule.register({}), CryptoModule],
+  controllers: [AuthController, UsersController],
+  providers: [
+    PasswordHasher,
+    TokenService,
+    SessionService,
+    UsersService,
+    AdminBootstrap,
+    AuthGuard,
+  ],
+  exports: [AuthGuard, TokenService, UsersService],
+})
+export class AuthModule {}

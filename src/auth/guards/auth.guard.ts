@@ -1,0 +1,68 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { DataSource } from 'typeorm';
+import { ForbiddenError, InvalidTokenError } from '../auth.errors';
+import type { Principal } from '../principal';
+import { TokenService } from '../sessions/token.service';
+import { Role, User } from '../users/user.entity';
+import { ALLOW_PENDING_PASSWORD_CHANGE, IS_PUBLIC, ROLES } from './auth.decorators';
+
+/**
+ * Global: every route needs a valid access token unless marked @Public(). The token must still
+ * match the user's token_version, so disabling a user or changing their role or password cuts
+ * their tokens at once. Sets the principal, and the audit actor, before checking roles, so a
+ * refused request is recorded with who was refused.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly tokens: TokenService,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const principal = await this.authenticate(request);
+    request.principal = principal;
+    if (request.auditContext) {
+      request.auditContext.actor =
+        principal.type === 'user'
+          ? { type: 'user', id: principal.id, display: principal.email }
+          : { type: 'service', id: principal.id, display: principal.name };
+    }
+    if (
+      principal.type === 'user' &&
+      principal.mustChangePassword &&
+      !this.reflector.getAllAndOverride<boolean>(ALLOW_PENDING_PASSWORD_CHANGE, targets)
+    ) {
+      throw new ForbiddenError('Change your password first (POST /api/v1/auth/password)');
+    }
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
+    if (roles && (principal.type !== 'user' || !roles.includes(principal.role))) {
+      throw new ForbiddenError('Not allowed');
+    }
+    return true;
+  }
+
+  private async authenticate(request: FastifyRequest): Promise<Principal> {
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer ([^\s]+)$/i.exec(header) : null;
+    if (!match) throw new InvalidTokenError('Authentication required');
+    const claims = await this.tokens.verifyAccess(match[1]);
+    const user = await this.dataSource.getRepository(User).findOneBy({ id: claims.sub });
+    if (!user || user.status !== 'active' || user.tokenVersion !== claims.tv) {
+      throw new InvalidTokenError();
+    }
+    return {
+      type: 'user',
+      id: user.id,
+      email: user.email,
+      role: user.role,
+      mustChangePassword: user.mustChangePassword,
+    };
+  }
+}

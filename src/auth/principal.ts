@@ -1,0 +1,12 @@
+import type { Role } from './users/user.entity';
+
+/** Who is calling: a person (JWT) or a service (API key). */
+export type Principal =
+  | { type: 'user'; id: string; email: string; role: Role; mustChangePassword: boolean }
+  | { type: 'service'; id: string; name: string };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}

@@ -1,0 +1,102 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { JwtService } from '@nestjs/jwt';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { EntityManager } from 'typeorm';
+import { authConfig } from '../../config/auth.config';
+import { KeyringService } from '../../crypto/keyring.service';
+import { InvalidTokenError } from '../auth.errors';
+import type { Role, User } from '../users/user.entity';
+import { RefreshToken } from './refresh-token.entity';
+
+export interface AccessClaims {
+  sub: string;
+  role: Role;
+  /** The user's token_version when issued; a raised version invalidates the token. */
+  tv: number;
+}
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+}
+
+const ALGORITHM = 'HS256';
+
+/** Signs and checks access tokens (JWT, HS256 only) and issues opaque refresh tokens. */
+@Injectable()
+export class TokenService {
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly keyring: KeyringService,
+    @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
+  ) {}
+
+  /** A new access token and the next refresh token of the family (a new family by default). */
+  async issue(
+    manager: EntityManager,
+    user: User,
+    familyId: string = randomUUID(),
+  ): Promise<{ tokens: TokenPair; refreshTokenId: string }> {
+    const claims: AccessClaims = { sub: user.id, role: user.role, tv: user.tokenVersion };
+    const accessToken = await this.jwt.signAsync(claims, {
+      secret: this.signingKey(),
+      algorithm: ALGORITHM,
+      expiresIn: this.config.accessTtlSeconds,
+      issuer: this.config.issuer,
+      audience: this.config.audience,
+      jwtid: randomUUID(),
+    });
+    const refresh = await this.createRefreshToken(manager, user.id, familyId);
+    return {
+      tokens: { accessToken, refreshToken: refresh.token, expiresIn: this.config.accessTtlSeconds },
+      refreshTokenId: refresh.id,
+    };
+  }
+
+  /** Checks signature, algorithm, issuer, audience and expiry; throws InvalidTokenError otherwise. */
+  async verifyAccess(token: string): Promise<AccessClaims> {
+    try {
+      const claims = await this.jwt.verifyAsync<AccessClaims>(token, {
+        secret: this.signingKey(),
+        algorithms: [ALGORITHM],
+        issuer: this.config.issuer,
+        audience: this.config.audience,
+      });
+      if (typeof claims.sub !== 'string' || typeof claims.tv !== 'number')
+        throw new Error('claims');
+      return claims;
+    } catch {
+      throw new InvalidTokenError();
+    }
+  }
+
+  hashRefreshToken(token: string): string {
+    return createHash('sha256').update(token).digest('hex');
+  }
+
+  private async createRefreshToken(
+    manager: EntityManager,
+    userId: string,
+    familyId: string,
+  ): Promise<{ id: string; token: string }> {
+    const token = `crt_${randomBytes(32).toString('base64url')}`;
+    const id = randomUUID();
+    await manager.insert(RefreshToken, {
+      id,
+      userId,
+      familyId,
+      tokenHash: this.hashRefreshToken(token),
+      expiresAt: new Date(Date.now() + this.config.refreshTtlSeconds * 1000),
+      revokedAt: null,
+      replacedBy: null,
+    });
+    return { id, token };
+  }
+
+  /** The configured secret, or in development a key derived from the master key. */
+  private signingKey(): string | Buffer {
+    return this.config.jwtSecret ?? this.keyring.purposeKey('jwt');
+  }
+}

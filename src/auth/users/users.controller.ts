@@ -1,0 +1,102 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Query,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { AuditRequestContext } from '../../audit/audit-context';
+import { Audit } from '../../audit/http/audit.decorator';
+import { AuditCtx } from '../../audit/http/audit-context.decorator';
+import { ApiErrors } from '../../common/errors/error-response.dto';
+import { JWT_SCHEME } from '../../http/swagger';
+import {
+  UserCreateDto,
+  UserListQueryDto,
+  UserPageDto,
+  UserPasswordResetDto,
+  UserResponseDto,
+  UserUpdateDto,
+} from '../dto/user.dto';
+import { Roles } from '../guards/auth.decorators';
+import { UsersService } from './users.service';
+
+const ID = new ParseUUIDPipe({ version: '4' });
+const RESOURCE = { resourceType: 'user', resourceIdParam: 'id' };
+
+@ApiTags('users')
+@ApiBearerAuth(JWT_SCHEME)
+@ApiErrors(400, 401, 403)
+@Roles('admin')
+@Controller('users')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Post()
+  @Audit('user.create', { resourceType: 'user' })
+  @ApiCreatedResponse({ type: UserResponseDto })
+  @ApiErrors(409)
+  async create(
+    @Body() body: UserCreateDto,
+    @AuditCtx() context: AuditRequestContext,
+  ): Promise<UserResponseDto> {
+    return UserResponseDto.from(await this.users.create(body, context));
+  }
+
+  @Get()
+  @Audit('user.list', { resourceType: 'user' })
+  @ApiOkResponse({ type: UserPageDto })
+  async list(@Query() query: UserListQueryDto): Promise<UserPageDto> {
+    const page = await this.users.list(query.limit, query.cursor);
+    return { items: page.items.map((u) => UserResponseDto.from(u)), nextCursor: page.nextCursor };
+  }
+
+  @Get(':id')
+  @Audit('user.read', RESOURCE)
+  @ApiOkResponse({ type: UserResponseDto })
+  @ApiErrors(404)
+  async get(@Param('id', ID) id: string): Promise<UserResponseDto> {
+    return UserResponseDto.from(await this.users.get(id));
+  }
+
+  @Patch(':id')
+  @Audit('user.update', RESOURCE)
+  @ApiOkResponse({ type: UserResponseDto })
+  @ApiErrors(404, 409)
+  async update(
+    @Param('id', ID) id: string,
+    @Body() body: UserUpdateDto,
+    @AuditCtx() context: AuditRequestContext,
+  ): Promise<UserResponseDto> {
+    return UserResponseDto.from(await this.users.update(id, body, context));
+  }
+
+  @Post(':id/password')
+  @HttpCode(204)
+  @Audit('user.password.reset', RESOURCE)
+  @ApiErrors(404)
+  async resetPassword(
+    @Param('id', ID) id: string,
+    @Body() body: UserPasswordResetDto,
+    @AuditCtx() context: AuditRequestContext,
+  ): Promise<void> {
+    await this.users.resetPassword(id, body.password, context);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @Audit('user.delete', RESOURCE)
+  @ApiErrors(404, 409)
+  async remove(
+    @Param('id', ID) id: string,
+    @AuditCtx() context: AuditRequestContext,
+  ): Promise<void> {
+    await this.users.remove(id, context);
+  }
+}
