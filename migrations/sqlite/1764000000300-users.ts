@@ -34,9 +34,15 @@ export class Users1764000000300 implements MigrationInterface {
         '"created_at" datetime NOT NULL DEFAULT (datetime(\'now\'))' +
         ')',
     );
-    await queryRunner.query('CREATE INDEX "idx_refresh_tokens_family" ON "refresh_tokens" ("family_id")');
-    await queryRunner.query('CREATE INDEX "idx_refresh_tokens_user" ON "refresh_tokens" ("user_id")');
-    await queryRunner.query('CREATE UNIQUE INDEX "uq_refresh_tokens_hash" ON "refresh_tokens" ("token_hash")');
+    await queryRunner.query(
+      'CREATE INDEX "idx_refresh_tokens_family" ON "refresh_tokens" ("family_id")',
+    );
+    await queryRunner.query(
+      'CREATE INDEX "idx_refresh_tokens_user" ON "refresh_tokens" ("user_id")',
+    );
+    await queryRunner.query(
+      'CREATE UNIQUE INDEX "uq_refresh_tokens_hash" ON "refresh_tokens" ("token_hash")',
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

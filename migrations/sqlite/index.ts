@@ -2,8 +2,13 @@ import { Keyring1764000000000 } from './1764000000000-keyring';
 import { Audit1764000000100 } from './1764000000100-audit';
 import { Leases1764000000200 } from './1764000000200-leases';
 import { Users1764000000300 } from './1764000000300-users';
+import { ServiceAccountsGrants1764000000400 } from './1764000000400-service-accounts-grants';
 
 /** SQLite migrations in order, mirroring the MariaDB ones. Never edit one that has shipped. */
-export const SQLITE_MIGRATIONS = [Keyring1764000000000, Audit1764000000100, Leases1764000000200,
+export const SQLITE_MIGRATIONS = [
+  Keyring1764000000000,
+  Audit1764000000100,
+  Leases1764000000200,
   Users1764000000300,
+  ServiceAccountsGrants1764000000400,
 ];

@@ -2,6 +2,9 @@ import { AuditChainHead } from '../audit/entities/audit-chain-head.entity';
 import { AuditCheckpoint } from '../audit/entities/audit-checkpoint.entity';
 import { AuditEvent } from '../audit/entities/audit-event.entity';
 import { OutboxMessage } from '../audit/entities/outbox-message.entity';
+import { AccessGrant } from '../auth/grants/access-grant.entity';
+import { ApiKey } from '../auth/service-accounts/api-key.entity';
+import { ServiceAccount } from '../auth/service-accounts/service-account.entity';
 import { RefreshToken } from '../auth/sessions/refresh-token.entity';
 import { User } from '../auth/users/user.entity';
 import { KeyringEntry } from '../crypto/keyring-entry.entity';
@@ -17,4 +20,7 @@ export const ENTITIES = [
   Lease,
   User,
   RefreshToken,
+  ServiceAccount,
+  ApiKey,
+  AccessGrant,
 ];

@@ -28,7 +28,9 @@ export function assertStrongPassword(password: string, context: string[] = []): 
   if (password.length > MAX_PASSWORD_LENGTH) {
     throw new WeakPasswordError(`Password must be at most ${MAX_PASSWORD_LENGTH} characters`);
   }
-  const result = zxcvbn.check(password, context);
+  // The part before the @ too: "alice.smith1987!" is weak for alice.smith@example.com.
+  const personal = context.flatMap((item) => [item, ...item.split('@', 1)]);
+  const result = zxcvbn.check(password, personal);
   if (result.score < MIN_SCORE) {
     const hint =
       result.feedback.warning || result.feedback.suggestions[0] || 'it is too easy to guess';
