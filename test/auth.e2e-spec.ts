@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { ScratchDatabase } from '../src/database/cli/scratch-database';
 import { openDirect } from './helpers/audit-db';
-import { scratchMariadb, startApp, TestApp } from './helpers/test-app';
+import { bearerFor, scratchMariadb, startApp, TestApp } from './helpers/test-app';
 
 const JWT_SECRET = 'test-secret-for-forging-tokens-0123456789';
 const STRONG = 'Violet-Harbor-Lantern-42';
@@ -466,5 +466,158 @@ describe('Login throttling per IP (MariaDB)', () => {
     expect(refused.headers['retry-after-login'] ?? refused.headers['retry-after']).toBeDefined();
     // Other routes keep their own, larger budget.
     await sut.http.get('/api/v1/health/live').expect(200);
+  });
+});
+
+describe('Service accounts and API keys (MariaDB)', () => {
+  let database: ScratchDatabase;
+  let db: DataSource;
+  let sut: TestApp;
+  let admin: string;
+  let accountId: string;
+  let apiKey: string;
+  let keyId: string;
+
+  beforeAll(async () => {
+    database = await scratchMariadb();
+    sut = await startApp(database, { env: { JWT_SECRET } });
+    db = await openDirect(database);
+    admin = await bearerFor(sut, 'admin');
+    const account = await sut.http
+      .post('/api/v1/service-accounts')
+      .set('authorization', admin)
+      .send({ name: 'billing-api' })
+      .expect(201);
+    accountId = account.body.id;
+    const key = await sut.http
+      .post(`/api/v1/service-accounts/${accountId}/keys`)
+      .set('authorization', admin)
+      .send({ label: 'ci' })
+      .expect(201);
+    apiKey = key.body.apiKey;
+    keyId = key.body.id;
+  });
+
+  afterAll(async () => {
+    await sut?.close();
+    await db?.destroy();
+    await database?.drop();
+  });
+
+  it('should show the key once, in the documented format, and store only its hash', async () => {
+    expect(apiKey).toMatch(/^cus_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+    const listed = await sut.http
+      .get(`/api/v1/service-accounts/${accountId}/keys`)
+      .set('authorization', admin)
+      .expect(200);
+    expect(JSON.stringify(listed.body)).not.toContain(apiKey.split('_').pop());
+    const everything = JSON.stringify([
+      await db.query('SELECT * FROM api_keys'),
+      await db.query('SELECT * FROM audit_events'),
+    ]);
+    expect(everything).not.toContain(apiKey.split('_').pop());
+  });
+
+  it('should authenticate by X-API-Key or bearer, record the service as actor, and keep it off people routes', async () => {
+    await sut.http
+      .get('/api/v1/auth/me')
+      .set('x-api-key', apiKey)
+      .set('x-request-id', 'svc-1')
+      .expect(403);
+    await sut.http.get('/api/v1/users').set('authorization', `Bearer ${apiKey}`).expect(403);
+    await sut.http.get('/api/v1/audit/events').set('x-api-key', apiKey).expect(403);
+    await sut.http
+      .post('/api/v1/service-accounts')
+      .set('x-api-key', apiKey)
+      .send({ name: 'evil' })
+      .expect(403);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const [event] = await db.query<Record<string, unknown>[]>(
+      "SELECT * FROM audit_events WHERE request_id = 'svc-1'",
+    );
+    expect(event).toMatchObject({
+      actor_type: 'service',
+      actor_id: accountId,
+      actor_display: 'billing-api',
+    });
+    const [key] = await db.query<{ last_used_at: Date | null }[]>(
+      'SELECT last_used_at FROM api_keys WHERE id = ?',
+      [keyId],
+    );
+    expect(key.last_used_at).not.toBeNull();
+  });
+
+  it('should refuse a wrong secret, a revoked key, an expired key and a disabled account', async () => {
+    const wrong = apiKey.slice(0, -4) + (apiKey.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+    await sut.http.get('/api/v1/auth/me').set('x-api-key', wrong).expect(401);
+    await sut.http.get('/api/v1/auth/me').set('x-api-key', 'cus_nonsense').expect(401);
+
+    const soon = new Date(Date.now() + 1500).toISOString();
+    const expiring = await sut.http
+      .post(`/api/v1/service-accounts/${accountId}/keys`)
+      .set('authorization', admin)
+      .send({ expiresAt: soon })
+      .expect(201);
+    await sut.http.get('/api/v1/auth/me').set('x-api-key', expiring.body.apiKey).expect(403);
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    await sut.http.get('/api/v1/auth/me').set('x-api-key', expiring.body.apiKey).expect(401);
+    await sut.http
+      .post(`/api/v1/service-accounts/${accountId}/keys`)
+      .set('authorization', admin)
+      .send({ expiresAt: '2001-01-01T00:00:00Z' })
+      .expect(400);
+
+    const other = await sut.http
+      .post(`/api/v1/service-accounts/${accountId}/keys`)
+      .set('authorization', admin)
+      .send({})
+      .expect(201);
+    await sut.http
+      .delete(`/api/v1/service-accounts/${accountId}/keys/${other.body.id}`)
+      .set('authorization', admin)
+      .expect(204);
+    await sut.http.get('/api/v1/auth/me').set('x-api-key', other.body.apiKey).expect(401);
+
+    await sut.http
+      .patch(`/api/v1/service-accounts/${accountId}`)
+      .set('authorization', admin)
+      .send({ status: 'disabled' })
+      .expect(200);
+    await sut.http.get('/api/v1/auth/me').set('x-api-key', apiKey).expect(401);
+    await sut.http
+      .patch(`/api/v1/service-accounts/${accountId}`)
+      .set('authorization', admin)
+      .send({ status: 'active' })
+      .expect(200);
+    await sut.http.get('/api/v1/auth/me').set('x-api-key', apiKey).expect(403);
+  });
+
+  it('should let only admins manage service accounts', async () => {
+    const operator = await bearerFor(sut, 'operator');
+    await sut.http.get('/api/v1/service-accounts').set('authorization', operator).expect(403);
+    await sut.http
+      .post(`/api/v1/service-accounts/${accountId}/keys`)
+      .set('authorization', operator)
+      .send({})
+      .expect(403);
+    await sut.http.get('/api/v1/service-accounts').expect(401);
+    await sut.http
+      .get('/api/v1/service-accounts/not-a-uuid')
+      .set('authorization', admin)
+      .expect(400);
+    await sut.http
+      .get('/api/v1/service-accounts/2f1c7a52-3f0e-4f43-9f55-1f4a4c3f8b11')
+      .set('authorization', admin)
+      .expect(404);
+    await sut.http
+      .post('/api/v1/service-accounts')
+      .set('authorization', admin)
+      .send({ name: 'billing-api' })
+      .expect(409);
+    await sut.http
+      .post('/api/v1/service-accounts')
+      .set('authorization', admin)
+      .send({ name: 'Bad Name' })
+      .expect(400);
   });
 });

@@ -7,13 +7,16 @@ import { PasswordHasher } from './passwords/password-hasher';
 import { AuthController } from './sessions/auth.controller';
 import { SessionService } from './sessions/session.service';
 import { TokenService } from './sessions/token.service';
+import { ApiKeyAuthenticator } from './service-accounts/api-key-authenticator';
+import { ServiceAccountsController } from './service-accounts/service-accounts.controller';
+import { ServiceAccountsService } from './service-accounts/service-accounts.service';
 import { UsersController } from './users/users.controller';
 import { UsersService } from './users/users.service';
 
 @Module({
   // Secrets are passed per call (configured or derived from the master key), never registered here.
   imports: [JwtModule.register({}), CryptoModule],
-  controllers: [AuthController, UsersController],
+  controllers: [AuthController, UsersController, ServiceAccountsController],
   providers: [
     PasswordHasher,
     TokenService,
@@ -21,6 +24,8 @@ import { UsersService } from './users/users.service';
     UsersService,
     AdminBootstrap,
     AuthGuard,
+    ApiKeyAuthenticator,
+    ServiceAccountsService,
   ],
   exports: [AuthGuard, TokenService, UsersService],
 })

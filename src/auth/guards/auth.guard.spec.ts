@@ -7,6 +7,7 @@ import type { Principal } from '../principal';
 import type { AccessClaims, TokenService } from '../sessions/token.service';
 import { User } from '../users/user.entity';
 import { AllowPendingPasswordChange, Public, Roles } from './auth.decorators';
+import { ApiKeyAuthenticator } from '../service-accounts/api-key-authenticator';
 import { AuthGuard } from './auth.guard';
 
 /** A mock that fails the test when called without an arranged answer. */
@@ -73,6 +74,7 @@ describe('AuthGuard', () => {
   let tokens: { verifyAccess: jest.Mock };
   let repository: { findOneBy: jest.Mock };
   let dataSource: { getRepository: jest.Mock };
+  let apiKeys: { authenticate: jest.Mock };
   let request: FakeRequest;
 
   function contextFor(controller: new () => object, handler: string): ExecutionContextHost {
@@ -92,6 +94,7 @@ describe('AuthGuard', () => {
     tokens = { verifyAccess: strictFn('TokenService.verifyAccess') };
     repository = { findOneBy: strictFn('Repository.findOneBy') };
     dataSource = { getRepository: strictFn('DataSource.getRepository') };
+    apiKeys = { authenticate: strictFn('ApiKeyAuthenticator.authenticate') };
     request = {
       headers: { authorization: 'Bearer tok.en' },
       auditContext: new AuditRequestContext('r', null, null),
@@ -100,7 +103,45 @@ describe('AuthGuard', () => {
       new Reflector(),
       tokens as unknown as TokenService,
       dataSource as unknown as DataSource,
+      apiKeys as unknown as ApiKeyAuthenticator,
     );
+  });
+
+  describe('API keys', () => {
+    const service = { type: 'service' as const, id: 'sa-1', name: 'billing' };
+    const key = `cus_0123456789abcdef_${'k'.repeat(43)}`;
+
+    it('should authenticate a service by X-API-Key, never as a user', async () => {
+      request.headers = { 'x-api-key': key };
+      apiKeys.authenticate.mockResolvedValueOnce(service);
+
+      await expect(sut.canActivate(contextFor(AccountController, 'list'))).resolves.toBe(true);
+
+      expect(apiKeys.authenticate).toHaveBeenCalledWith(key);
+      expect(request.principal).toEqual(service);
+      expect(request.auditContext?.actor).toEqual({
+        type: 'service',
+        id: 'sa-1',
+        display: 'billing',
+      });
+    });
+
+    it('should take an API key sent as a bearer token', async () => {
+      request.headers = { authorization: `Bearer ${key}` };
+      apiKeys.authenticate.mockResolvedValueOnce(service);
+
+      await expect(sut.canActivate(contextFor(AccountController, 'list'))).resolves.toBe(true);
+      expect(tokens.verifyAccess).not.toHaveBeenCalled();
+    });
+
+    it('should refuse a service on a role-restricted route', async () => {
+      request.headers = { 'x-api-key': key };
+      apiKeys.authenticate.mockResolvedValueOnce(service);
+
+      await expect(sut.canActivate(contextFor(AdminController, 'settings'))).rejects.toBeInstanceOf(
+        ForbiddenError,
+      );
+    });
   });
 
   describe('public routes', () => {

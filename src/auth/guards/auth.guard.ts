@@ -4,6 +4,8 @@ import type { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
 import { ForbiddenError, InvalidTokenError } from '../auth.errors';
 import type { Principal } from '../principal';
+import { ApiKeyAuthenticator } from '../service-accounts/api-key-authenticator';
+import { looksLikeApiKey } from '../service-accounts/api-key-format';
 import { TokenService } from '../sessions/token.service';
 import { Role, User } from '../users/user.entity';
 import { ALLOW_PENDING_PASSWORD_CHANGE, IS_PUBLIC, ROLES } from './auth.decorators';
@@ -20,6 +22,7 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly tokens: TokenService,
     private readonly dataSource: DataSource,
+    private readonly apiKeys: ApiKeyAuthenticator,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -50,8 +53,12 @@ export class AuthGuard implements CanActivate {
 
   private async authenticate(request: FastifyRequest): Promise<Principal> {
     const header = request.headers.authorization;
+    const apiKeyHeader = request.headers['x-api-key'];
     const match = typeof header === 'string' ? /^Bearer ([^\s]+)$/i.exec(header) : null;
+    if (typeof apiKeyHeader === 'string') return this.apiKeys.authenticate(apiKeyHeader);
     if (!match) throw new InvalidTokenError('Authentication required');
+    // Services may send their key as a bearer token too.
+    if (looksLikeApiKey(match[1])) return this.apiKeys.authenticate(match[1]);
     const claims = await this.tokens.verifyAccess(match[1]);
     const user = await this.dataSource.getRepository(User).findOneBy({ id: claims.sub });
     if (!user || user.status !== 'active' || user.tokenVersion !== claims.tv) {

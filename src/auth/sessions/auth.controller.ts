@@ -7,11 +7,15 @@ import { ApiErrors } from '../../common/errors/error-response.dto';
 import { JWT_SCHEME } from '../../http/swagger';
 import { LoginDto, PasswordChangeDto, RefreshDto, TokenResponseDto } from '../dto/auth.dto';
 import { UserResponseDto } from '../dto/user.dto';
-import { AllowPendingPasswordChange, LoginThrottled, Public } from '../guards/auth.decorators';
+import { AllowPendingPasswordChange, LoginThrottled, Public, Roles } from '../guards/auth.decorators';
+import { ROLES } from '../users/user.entity';
 import { CurrentPrincipal } from '../guards/current-principal.decorator';
 import type { Principal } from '../principal';
 import { UsersService } from '../users/users.service';
 import { SessionService } from './session.service';
+
+/** Sessions belong to people: every user role, no service account. */
+const PEOPLE = [...ROLES];
 
 @ApiTags('auth')
 @Controller('auth')
@@ -54,6 +58,7 @@ export class AuthController {
   }
 
   @Post('logout')
+  @Roles(...PEOPLE)
   @HttpCode(204)
   @AllowPendingPasswordChange()
   @Audit('auth.logout')
@@ -69,6 +74,7 @@ export class AuthController {
   }
 
   @Get('me')
+  @Roles(...PEOPLE)
   @AllowPendingPasswordChange()
   @Audit('auth.me')
   @ApiBearerAuth(JWT_SCHEME)
@@ -79,6 +85,7 @@ export class AuthController {
   }
 
   @Post('password')
+  @Roles(...PEOPLE)
   @HttpCode(204)
   @AllowPendingPasswordChange()
   @Audit('auth.password.change')
