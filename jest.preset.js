@@ -12,6 +12,9 @@ const ESM_ONLY = [
   '@seriousme',
   'content-disposition',
   'cookie',
+  '@scure',
+  '@noble',
+  '@otplib',
 ];
 
 module.exports = {

@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto';
+import { generate } from 'otplib';
+import { AccessPolicy } from '../src/auth/grants/access-policy';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -619,5 +621,171 @@ describe('Service accounts and API keys (MariaDB)', () => {
       .set('authorization', admin)
       .send({ name: 'Bad Name' })
       .expect(400);
+  });
+});
+
+describe('Grants and TOTP (MariaDB)', () => {
+  let database: ScratchDatabase;
+  let sut: TestApp;
+  let admin: string;
+
+  beforeAll(async () => {
+    database = await scratchMariadb();
+    sut = await startApp(database, { env: { JWT_SECRET, AUTH_REQUIRE_MFA_FOR_ADMINS: 'false' } });
+    admin = await bearerFor(sut, 'admin');
+  });
+
+  afterAll(async () => {
+    await sut?.close();
+    await database?.drop();
+  });
+
+  it('should let an admin grant a service capabilities on a path pattern, and nobody else', async () => {
+    const account = await sut.http
+      .post('/api/v1/service-accounts')
+      .set('authorization', admin)
+      .send({ name: 'deployer' })
+      .expect(201);
+    const key = await sut.http
+      .post(`/api/v1/service-accounts/${account.body.id}/keys`)
+      .set('authorization', admin)
+      .send({})
+      .expect(201);
+    const grant = {
+      principalType: 'service_account',
+      principalId: account.body.id,
+      pathPattern: 'acme/prod/*',
+      capabilities: ['read', 'reveal'],
+    };
+    const created = await sut.http
+      .post('/api/v1/grants')
+      .set('authorization', admin)
+      .send(grant)
+      .expect(201);
+    expect(created.body).toMatchObject({
+      pathPattern: 'acme/prod/*',
+      capabilities: ['read', 'reveal'],
+    });
+
+    const operator = await bearerFor(sut, 'operator');
+    await sut.http.post('/api/v1/grants').set('authorization', operator).send(grant).expect(403);
+    await sut.http.post('/api/v1/grants').set('x-api-key', key.body.apiKey).send(grant).expect(403);
+    await sut.http.get('/api/v1/grants').expect(401);
+    await sut.http
+      .post('/api/v1/grants')
+      .set('authorization', admin)
+      .send({ ...grant, pathPattern: 'acme/**/x' })
+      .expect(400);
+    await sut.http
+      .post('/api/v1/grants')
+      .set('authorization', admin)
+      .send({ ...grant, capabilities: ['admin'] })
+      .expect(400);
+    await sut.http
+      .post('/api/v1/grants')
+      .set('authorization', admin)
+      .send({ ...grant, principalId: '2f1c7a52-3f0e-4f43-9f55-1f4a4c3f8b11' })
+      .expect(404);
+
+    const listed = await sut.http
+      .get(`/api/v1/grants?principalType=service_account&principalId=${account.body.id}`)
+      .set('authorization', admin)
+      .expect(200);
+    expect(listed.body.items).toHaveLength(1);
+
+    const policy = sut.app.get(AccessPolicy);
+    const service = { type: 'service' as const, id: account.body.id as string, name: 'deployer' };
+    await expect(policy.can(service, 'reveal', 'acme/prod/mysql-root')).resolves.toBe(true);
+    await expect(policy.can(service, 'reveal', 'acme/dev/mysql-root')).resolves.toBe(false);
+    await expect(policy.can(service, 'write', 'acme/prod/mysql-root')).resolves.toBe(false);
+
+    await sut.http
+      .delete(`/api/v1/grants/${created.body.id}`)
+      .set('authorization', admin)
+      .expect(204);
+    await expect(policy.can(service, 'reveal', 'acme/prod/mysql-root')).resolves.toBe(false);
+  });
+
+  it('should enrol TOTP, then require a fresh code at login, refusing a replayed one', async () => {
+    const email = 'totp@example.test';
+    await sut.http
+      .post('/api/v1/users')
+      .set('authorization', admin)
+      .send({ email, password: STRONG, role: 'operator' })
+      .expect(201);
+    const first = (
+      await sut.http.post('/api/v1/auth/login').send({ email, password: STRONG }).expect(200)
+    ).body as Tokens;
+    const auth = `Bearer ${first.accessToken}`;
+    const enrolled = await sut.http
+      .post('/api/v1/auth/mfa/totp/enrol')
+      .set('authorization', auth)
+      .expect(200);
+    expect(enrolled.body.otpauthUri).toMatch(/^otpauth:\/\/totp\//);
+    const secret = enrolled.body.secret as string;
+    await sut.http
+      .post('/api/v1/auth/mfa/totp/confirm')
+      .set('authorization', auth)
+      .send({ code: '000000' })
+      .expect(400);
+    await sut.http
+      .post('/api/v1/auth/mfa/totp/confirm')
+      .set('authorization', auth)
+      .send({ code: await generate({ secret, epoch: Date.now() / 1000 - 30 }) })
+      .expect(204);
+
+    const missing = await sut.http
+      .post('/api/v1/auth/login')
+      .send({ email, password: STRONG })
+      .expect(401);
+    expect(missing.body.message).toBe('TOTP code required');
+    const code = await generate({ secret });
+    await sut.http
+      .post('/api/v1/auth/login')
+      .send({ email, password: STRONG, totp: code })
+      .expect(200);
+    const replay = await sut.http
+      .post('/api/v1/auth/login')
+      .send({ email, password: STRONG, totp: code })
+      .expect(401);
+    expect(replay.body.message).toBe('Invalid email or password');
+
+    const db = await openDirect(database);
+    const [row] = await db.query<{ mfa_secret: string }[]>(
+      'SELECT mfa_secret FROM users WHERE email = ?',
+      [email],
+    );
+    await db.destroy();
+    expect(row.mfa_secret).not.toContain(secret);
+  });
+
+  it('should hold back an admin without a second factor when the deployment requires one', async () => {
+    const strict = await startApp(database, {
+      env: {
+        JWT_SECRET,
+        AUTH_REQUIRE_MFA_FOR_ADMINS: 'true',
+        CUSTOS_MASTER_KEY: sut.env.CUSTOS_MASTER_KEY,
+      },
+    });
+    try {
+      const token = await bearerFor(strict, 'admin');
+      const refused = await strict.http
+        .get('/api/v1/users')
+        .set('authorization', token)
+        .expect(403);
+      expect(refused.body.message).toMatch(/second factor/);
+      const enrolled = await strict.http
+        .post('/api/v1/auth/mfa/totp/enrol')
+        .set('authorization', token)
+        .expect(200);
+      await strict.http
+        .post('/api/v1/auth/mfa/totp/confirm')
+        .set('authorization', token)
+        .send({ code: await generate({ secret: enrolled.body.secret as string }) })
+        .expect(204);
+      await strict.http.get('/api/v1/users').set('authorization', token).expect(200);
+    } finally {
+      await strict.close();
+    }
   });
 });

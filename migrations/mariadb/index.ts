@@ -3,6 +3,7 @@ import { Audit1764000000100 } from './1764000000100-audit';
 import { Leases1764000000200 } from './1764000000200-leases';
 import { Users1764000000300 } from './1764000000300-users';
 import { ServiceAccountsGrants1764000000400 } from './1764000000400-service-accounts-grants';
+import { TotpLastStep1764000000500 } from './1764000000500-totp-last-step';
 
 /** MariaDB migrations in order. Never edit one that has shipped: add a new one. */
 export const MARIADB_MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MARIADB_MIGRATIONS = [
   Leases1764000000200,
   Users1764000000300,
   ServiceAccountsGrants1764000000400,
+  TotpLastStep1764000000500,
 ];

@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { CryptoModule } from '../crypto/crypto.module';
 import { AdminBootstrap } from './bootstrap/admin-bootstrap';
+import { AccessPolicy } from './grants/access-policy';
+import { GRANTS_CONTROLLERS, GRANTS_PROVIDERS } from './grants/grants.providers';
 import { AuthGuard } from './guards/auth.guard';
 import { PasswordHasher } from './passwords/password-hasher';
 import { AuthController } from './sessions/auth.controller';
@@ -10,13 +12,21 @@ import { TokenService } from './sessions/token.service';
 import { ApiKeyAuthenticator } from './service-accounts/api-key-authenticator';
 import { ServiceAccountsController } from './service-accounts/service-accounts.controller';
 import { ServiceAccountsService } from './service-accounts/service-accounts.service';
+import { TotpController } from './totp/totp.controller';
+import { TotpService } from './totp/totp.service';
 import { UsersController } from './users/users.controller';
 import { UsersService } from './users/users.service';
 
 @Module({
   // Secrets are passed per call (configured or derived from the master key), never registered here.
   imports: [JwtModule.register({}), CryptoModule],
-  controllers: [AuthController, UsersController, ServiceAccountsController],
+  controllers: [
+    AuthController,
+    UsersController,
+    ServiceAccountsController,
+    TotpController,
+    ...GRANTS_CONTROLLERS,
+  ],
   providers: [
     PasswordHasher,
     TokenService,
@@ -26,7 +36,9 @@ import { UsersService } from './users/users.service';
     AuthGuard,
     ApiKeyAuthenticator,
     ServiceAccountsService,
+    TotpService,
+    ...GRANTS_PROVIDERS,
   ],
-  exports: [AuthGuard, TokenService, UsersService],
+  exports: [AuthGuard, TokenService, UsersService, AccessPolicy],
 })
 export class AuthModule {}

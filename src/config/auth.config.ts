@@ -1,8 +1,17 @@
 import { registerAs } from '@nestjs/config';
-import { IsEmail, IsInt, IsOptional, IsString, Max, Min, MinLength } from 'class-validator';
+import {
+  IsBoolean,
+  IsEmail,
+  IsInt,
+  IsOptional,
+  IsString,
+  Max,
+  Min,
+  MinLength,
+} from 'class-validator';
 import { loadAppConfig } from './app.config';
 import { ConfigError } from './config-error';
-import { EnvInteger } from './env-transforms';
+import { EnvBoolean, EnvInteger } from './env-transforms';
 import { Env, validateEnv } from './validate-env';
 
 class AuthEnv {
@@ -51,6 +60,10 @@ class AuthEnv {
 
   @IsEmail({ require_tld: false })
   CUSTOS_ADMIN_EMAIL = 'admin@localhost';
+
+  @EnvBoolean()
+  @IsBoolean()
+  AUTH_REQUIRE_MFA_FOR_ADMINS = false;
 }
 
 export interface AuthConfig {
@@ -64,6 +77,8 @@ export interface AuthConfig {
   lockoutMs: number;
   loginThrottleLimit: number;
   adminEmail: string;
+  /** Admins without a confirmed second factor may only enrol one (and see themselves). */
+  requireMfaForAdmins: boolean;
 }
 
 export function loadAuthConfig(env: Env): AuthConfig {
@@ -83,6 +98,7 @@ export function loadAuthConfig(env: Env): AuthConfig {
     lockoutMs: v.LOGIN_LOCKOUT_SECONDS * 1000,
     loginThrottleLimit: v.LOGIN_THROTTLE_LIMIT,
     adminEmail: v.CUSTOS_ADMIN_EMAIL.toLowerCase(),
+    requireMfaForAdmins: v.AUTH_REQUIRE_MFA_FOR_ADMINS,
   };
 }
 

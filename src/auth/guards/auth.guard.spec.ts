@@ -8,6 +8,8 @@ import type { AccessClaims, TokenService } from '../sessions/token.service';
 import { User } from '../users/user.entity';
 import { AllowPendingPasswordChange, Public, Roles } from './auth.decorators';
 import { ApiKeyAuthenticator } from '../service-accounts/api-key-authenticator';
+import { ConfigType } from '@nestjs/config';
+import { authConfig } from '../../config/auth.config';
 import { AuthGuard } from './auth.guard';
 
 /** A mock that fails the test when called without an arranged answer. */
@@ -104,6 +106,7 @@ describe('AuthGuard', () => {
       tokens as unknown as TokenService,
       dataSource as unknown as DataSource,
       apiKeys as unknown as ApiKeyAuthenticator,
+      { requireMfaForAdmins: false } as ConfigType<typeof authConfig>,
     );
   });
 

@@ -1,7 +1,9 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
+import { authConfig } from '../../config/auth.config';
 import { ForbiddenError, InvalidTokenError } from '../auth.errors';
 import type { Principal } from '../principal';
 import { ApiKeyAuthenticator } from '../service-accounts/api-key-authenticator';
@@ -23,6 +25,7 @@ export class AuthGuard implements CanActivate {
     private readonly tokens: TokenService,
     private readonly dataSource: DataSource,
     private readonly apiKeys: ApiKeyAuthenticator,
+    @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -43,6 +46,17 @@ export class AuthGuard implements CanActivate {
       !this.reflector.getAllAndOverride<boolean>(ALLOW_PENDING_PASSWORD_CHANGE, targets)
     ) {
       throw new ForbiddenError('Change your password first (POST /api/v1/auth/password)');
+    }
+    if (
+      principal.type === 'user' &&
+      principal.role === 'admin' &&
+      !principal.mfaEnabled &&
+      this.config.requireMfaForAdmins &&
+      !this.reflector.getAllAndOverride<boolean>(ALLOW_PENDING_PASSWORD_CHANGE, targets)
+    ) {
+      throw new ForbiddenError(
+        'Admins need a second factor: POST /api/v1/auth/mfa/totp/enrol, then /confirm',
+      );
     }
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
     if (roles && (principal.type !== 'user' || !roles.includes(principal.role))) {
@@ -70,6 +84,7 @@ export class AuthGuard implements CanActivate {
       email: user.email,
       role: user.role,
       mustChangePassword: user.mustChangePassword,
+      mfaEnabled: user.mfaEnabled,
     };
   }
 }

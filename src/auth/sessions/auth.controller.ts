@@ -7,7 +7,12 @@ import { ApiErrors } from '../../common/errors/error-response.dto';
 import { JWT_SCHEME } from '../../http/swagger';
 import { LoginDto, PasswordChangeDto, RefreshDto, TokenResponseDto } from '../dto/auth.dto';
 import { UserResponseDto } from '../dto/user.dto';
-import { AllowPendingPasswordChange, LoginThrottled, Public, Roles } from '../guards/auth.decorators';
+import {
+  AllowPendingPasswordChange,
+  LoginThrottled,
+  Public,
+  Roles,
+} from '../guards/auth.decorators';
 import { ROLES } from '../users/user.entity';
 import { CurrentPrincipal } from '../guards/current-principal.decorator';
 import type { Principal } from '../principal';
@@ -37,7 +42,7 @@ export class AuthController {
     @Body() body: LoginDto,
     @AuditCtx() context: AuditRequestContext,
   ): Promise<TokenResponseDto> {
-    return this.sessions.login(body.email, body.password, context);
+    return this.sessions.login(body.email, body.password, body.totp, context);
   }
 
   @Post('refresh')

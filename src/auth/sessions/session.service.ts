@@ -8,9 +8,12 @@ import { TransactionRunner } from '../../database/transaction-runner';
 import { InvalidCredentialsError, InvalidTokenError } from '../auth.errors';
 import { PasswordHasher } from '../passwords/password-hasher';
 import { assertStrongPassword } from '../passwords/password-policy';
+import { TotpService } from '../totp/totp.service';
 import { User } from '../users/user.entity';
 import { RefreshToken } from './refresh-token.entity';
 import { TokenPair, TokenService } from './token.service';
+
+const MFA_REQUIRED = Symbol('mfa-required');
 
 export interface LoginResult extends TokenPair {
   mustChangePassword: boolean;
@@ -28,12 +31,14 @@ export class SessionService {
     private readonly tokens: TokenService,
     private readonly hasher: PasswordHasher,
     private readonly audit: AuditWriter,
+    private readonly totp: TotpService,
     @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
   ) {}
 
   async login(
     email: string,
     password: string,
+    totp?: string,
     context?: AuditRequestContext,
   ): Promise<LoginResult> {
     const normalized = email.trim().toLowerCase();
@@ -87,6 +92,18 @@ export class SessionService {
         );
         return null;
       }
+      if (user.mfaEnabled && !totp) {
+        // The password was right: say what is missing (and count nothing).
+        await this.audit.record(
+          { ...subject, action: 'auth.login.mfa_required', outcome: 'denied', httpStatus: 401 },
+          manager,
+        );
+        return MFA_REQUIRED;
+      }
+      if (user.mfaEnabled && !(await this.totp.verifyForLogin(manager, user.id, totp))) {
+        await this.recordFailure(manager, user, subject.context, 'wrong_totp');
+        return null;
+      }
       await manager.update(User, { id: user.id }, { failedLogins: 0, lockedUntil: null });
       const issued = await this.tokens.issue(manager, user);
       await this.audit.record(
@@ -101,6 +118,7 @@ export class SessionService {
       );
       return { ...issued.tokens, mustChangePassword: user.mustChangePassword };
     });
+    if (result === MFA_REQUIRED) throw new InvalidTokenError('TOTP code required');
     if (!result) throw new InvalidCredentialsError();
     return result;
   }
@@ -258,6 +276,7 @@ export class SessionService {
     manager: EntityManager,
     user: User,
     context?: AuditRequestContext,
+    reason = 'wrong_password',
   ): Promise<void> {
     const failedLogins = user.failedLogins + 1;
     const lock = failedLogins >= this.config.maxFailures;
@@ -274,7 +293,7 @@ export class SessionService {
         action: 'auth.login.failed',
         outcome: 'denied',
         httpStatus: 401,
-        details: { reason: 'wrong_password', failedLogins },
+        details: { reason, failedLogins },
       },
       manager,
     );

@@ -44,6 +44,10 @@ export class User {
   @Column({ name: 'mfa_enabled', type: 'boolean', default: false })
   mfaEnabled!: boolean;
 
+  /** The TOTP time step last accepted: a code is good once, never replayed within its window. */
+  @Column({ name: 'mfa_last_step', type: 'bigint', nullable: true, select: false })
+  mfaLastStep!: string | null;
+
   @CreateDateColumn({ name: 'created_at' })
   createdAt!: Date;
 

@@ -5,6 +5,7 @@ import { AuditRequestContext } from '../../audit/audit-context';
 import { AuditWriter } from '../../audit/audit-writer';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { ConflictError, UserNotFoundError } from '../auth.errors';
+import { AccessGrant } from '../grants/access-grant.entity';
 import { PasswordHasher } from '../passwords/password-hasher';
 import { assertStrongPassword } from '../passwords/password-policy';
 import { SessionService } from '../sessions/session.service';
@@ -147,6 +148,7 @@ export class UsersService {
       if (user.role === 'admin' && user.status === 'active')
         await this.assertAnotherActiveAdmin(manager, id);
       await this.sessions.revokeAllSessions(manager, id);
+      await manager.delete(AccessGrant, { principalType: 'user', principalId: id });
       await manager.delete(User, { id });
       await this.audit.record(
         {

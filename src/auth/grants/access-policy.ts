@@ -1,0 +1,125 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import type { Principal } from '../principal';
+import type { Role } from '../users/user.entity';
+import { AccessGrant, CAPABILITIES, Capability, GrantPrincipalType } from './access-grant.entity';
+import { matchesPath } from './path-pattern';
+
+const ALL: readonly Capability[] = CAPABILITIES;
+
+/** What each role may do on every path, before grants (DESIGN.md, "Roles"). */
+const ROLE_CAPABILITIES: Record<Role, readonly Capability[]> = {
+  admin: ALL,
+  operator: ['read', 'reveal', 'write', 'rotate'],
+  auditor: ['read'],
+  viewer: ['read'],
+};
+
+/** The capabilities a role has on every path; unknown roles have none. */
+export function roleCapabilities(role: Role): Set<Capability> {
+  return new Set(Object.hasOwn(ROLE_CAPABILITIES, role) ? ROLE_CAPABILITIES[role] : []);
+}
+
+/** `read,reveal` → the known capabilities in it; anything unknown is ignored, never widened. */
+export function parseCapabilities(stored: string): Set<Capability> {
+  const known = new Set<string>(CAPABILITIES);
+  return new Set(
+    stored
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part): part is Capability => known.has(part)),
+  );
+}
+
+/** Capabilities in the canonical order of CAPABILITIES, e.g. for storage or a response. */
+export function orderedCapabilities(capabilities: Iterable<Capability>): Capability[] {
+  const wanted = new Set(capabilities);
+  return CAPABILITIES.filter((capability) => wanted.has(capability));
+}
+
+export function grantPrincipalOf(principal: Principal): {
+  principalType: GrantPrincipalType;
+  principalId: string;
+} {
+  return {
+    principalType: principal.type === 'user' ? 'user' : 'service_account',
+    principalId: principal.id,
+  };
+}
+
+type GrantRule = Pick<AccessGrant, 'pathPattern' | 'capabilities'>;
+
+/**
+ * One principal's access, loaded once: role defaults (users only) plus grants. Checking many
+ * paths against it (a filtered list) costs no further queries.
+ */
+export class PrincipalAccess {
+  private readonly rules: { pathPattern: string; capabilities: Set<Capability> }[];
+
+  constructor(
+    private readonly base: ReadonlySet<Capability>,
+    grants: readonly GrantRule[],
+  ) {
+    this.rules = grants.map((grant) => ({
+      pathPattern: grant.pathPattern,
+      capabilities: parseCapabilities(grant.capabilities),
+    }));
+  }
+
+  capabilitiesFor(path: string): Set<Capability> {
+    const result = new Set(this.base);
+    if (result.size === ALL.length) return result;
+    for (const rule of this.rules) {
+      if (matchesPath(rule.pathPattern, path)) rule.capabilities.forEach((c) => result.add(c));
+    }
+    return result;
+  }
+
+  can(capability: Capability, path: string): boolean {
+    return this.capabilitiesFor(path).has(capability);
+  }
+}
+
+/**
+ * Decides what a principal may do on a credential path. Users have their role's capabilities on
+ * every path, plus those of their grants whose pattern matches; service accounts have only their
+ * grants. Callers answer 404, not 403, when `read` is missing (DESIGN.md §4.5).
+ *
+ * The principal is taken as authenticated and current (the guard checks status and token
+ * version); this class only reads grants. Pass the caller's EntityManager to read inside its
+ * transaction.
+ */
+@Injectable()
+export class AccessPolicy {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async can(
+    principal: Principal,
+    capability: Capability,
+    path: string,
+    manager?: EntityManager,
+  ): Promise<boolean> {
+    if (principal.type === 'user' && roleCapabilities(principal.role).has(capability)) return true;
+    return (await this.forPrincipal(principal, manager)).can(capability, path);
+  }
+
+  async capabilitiesFor(
+    principal: Principal,
+    path: string,
+    manager?: EntityManager,
+  ): Promise<Set<Capability>> {
+    return (await this.forPrincipal(principal, manager)).capabilitiesFor(path);
+  }
+
+  /** The principal's access over all paths, for checking many paths with one query. */
+  async forPrincipal(principal: Principal, manager?: EntityManager): Promise<PrincipalAccess> {
+    const base =
+      principal.type === 'user' ? roleCapabilities(principal.role) : new Set<Capability>();
+    if (base.size === ALL.length) return new PrincipalAccess(base, []);
+    const grants = await (manager ?? this.dataSource).getRepository(AccessGrant).find({
+      select: { pathPattern: true, capabilities: true },
+      where: grantPrincipalOf(principal),
+    });
+    return new PrincipalAccess(base, grants);
+  }
+}

@@ -1,0 +1,73 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { AuditRequestContext } from '../../audit/audit-context';
+import { Audit } from '../../audit/http/audit.decorator';
+import { AuditCtx } from '../../audit/http/audit-context.decorator';
+import { ApiErrors } from '../../common/errors/error-response.dto';
+import { JWT_SCHEME } from '../../http/swagger';
+import { Roles } from '../guards/auth.decorators';
+import { CurrentPrincipal } from '../guards/current-principal.decorator';
+import type { Principal } from '../principal';
+import { GrantCreateDto, GrantListQueryDto, GrantPageDto, GrantResponseDto } from './dto/grant.dto';
+import { GrantsService } from './grants.service';
+
+const ID = new ParseUUIDPipe({ version: '4' });
+const RESOURCE = { resourceType: 'grant', resourceIdParam: 'id' };
+
+@ApiTags('grants')
+@ApiBearerAuth(JWT_SCHEME)
+@ApiErrors(400, 401, 403)
+@Roles('admin')
+@Controller('grants')
+export class GrantsController {
+  constructor(private readonly grants: GrantsService) {}
+
+  @Post()
+  @Audit('grant.create', { resourceType: 'grant' })
+  @ApiCreatedResponse({ type: GrantResponseDto })
+  @ApiErrors(404, 409)
+  async create(
+    @Body() body: GrantCreateDto,
+    @CurrentPrincipal() principal: Principal,
+    @AuditCtx() context: AuditRequestContext,
+  ): Promise<GrantResponseDto> {
+    return GrantResponseDto.from(await this.grants.create(body, principal, context));
+  }
+
+  @Get()
+  @Audit('grant.list', { resourceType: 'grant' })
+  @ApiOkResponse({ type: GrantPageDto })
+  async list(@Query() query: GrantListQueryDto): Promise<GrantPageDto> {
+    const items = await this.grants.list(query);
+    return { items: items.map((grant) => GrantResponseDto.from(grant)), nextCursor: null };
+  }
+
+  @Get(':id')
+  @Audit('grant.read', RESOURCE)
+  @ApiOkResponse({ type: GrantResponseDto })
+  @ApiErrors(404)
+  async get(@Param('id', ID) id: string): Promise<GrantResponseDto> {
+    return GrantResponseDto.from(await this.grants.get(id));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @Audit('grant.delete', RESOURCE)
+  @ApiErrors(404)
+  async remove(
+    @Param('id', ID) id: string,
+    @AuditCtx() context: AuditRequestContext,
+  ): Promise<void> {
+    await this.grants.remove(id, context);
+  }
+}
