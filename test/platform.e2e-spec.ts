@@ -51,6 +51,22 @@ describe('HTTP platform (MariaDB)', () => {
       expect(response.body.paths['/api/v1/health/ready']).toBeDefined();
     });
 
+    it('should say for every operation whether it is public or which scheme it needs', async () => {
+      const response = await sut.http.get('/api/docs-json').expect(200);
+      const paths = response.body.paths as Record<string, Record<string, Record<string, unknown>>>;
+      for (const [path, operations] of Object.entries(paths)) {
+        for (const [method, operation] of Object.entries(operations)) {
+          if (path.startsWith('/api/v1/probe')) continue;
+          const open = operation['x-custos-public'] === true;
+          const security = (operation.security ?? []) as Record<string, unknown>[];
+          expect({ route: `${method} ${path}`, documented: open || security.length > 0 }).toEqual({
+            route: `${method} ${path}`,
+            documented: true,
+          });
+        }
+      }
+    });
+
     it('should serve the Swagger UI', async () => {
       const response = await sut.http.get('/api/docs').expect(200);
       expect(response.text).toContain('swagger-ui');

@@ -1,7 +1,15 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBuilt, freePort, spawnApp, SpawnedApp, waitForHttp } from './helpers/spawned-app';
+import {
+  ensureBuilt,
+  freePort,
+  MAIN,
+  spawnApp,
+  SpawnedApp,
+  waitForHttp,
+} from './helpers/spawned-app';
 
 /** The app as a new user starts it: the built entry point, the SQLite default, no set-up. */
 describe('Embedded SQLite default (spawned process)', () => {
@@ -73,6 +81,69 @@ describe('Embedded SQLite default (spawned process)', () => {
       res: { statusCode: 404 },
     });
     expect(app.output()).not.toContain('top-secret-token-value');
+  });
+
+  it('should log in with the bootstrap password and never log passwords or tokens', async () => {
+    const app = await started();
+    try {
+      const password = readFileSync(join(dataDir, 'initial-admin-password'), 'utf8').trim();
+      const login = await fetch(`${app.baseUrl}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'admin@localhost', password }),
+      });
+      expect(login.status).toBe(200);
+      const tokens = (await login.json()) as { accessToken: string; refreshToken: string };
+      const me = await fetch(`${app.baseUrl}/api/v1/auth/me`, {
+        headers: { authorization: `Bearer ${tokens.accessToken}` },
+      });
+      expect(me.status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      for (const secret of [password, tokens.accessToken, tokens.refreshToken]) {
+        expect(app.output()).not.toContain(secret);
+      }
+    } finally {
+      await app.stop();
+    }
+  });
+
+  it('should create a user from the command line, with no bootstrap admin', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'custos-cli-'));
+    try {
+      const output = execFileSync(
+        process.execPath,
+        [
+          MAIN.replace('main.js', 'cli/cli.js'),
+          'user:create',
+          '--email',
+          'ops@example.test',
+          '--role',
+          'admin',
+        ],
+        { env: { PATH: process.env.PATH ?? '', CUSTOS_DATA_DIR: fresh }, encoding: 'utf8' },
+      );
+      expect(output).toMatch(/Created admin ops@example\.test/);
+      const password = /Password \(shown once[^:]*\): (\S+)/.exec(output)?.[1];
+      expect(password).toBeDefined();
+      expect(existsSync(join(fresh, 'initial-admin-password'))).toBe(false);
+      const app = spawnApp({ CUSTOS_DATA_DIR: fresh }, await freePort());
+      try {
+        await waitForHttp(app, '/api/v1/health/live');
+        const login = await fetch(`${app.baseUrl}/api/v1/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'ops@example.test', password }),
+        });
+        expect(login.status).toBe(200);
+        expect(((await login.json()) as { mustChangePassword: boolean }).mustChangePassword).toBe(
+          true,
+        );
+      } finally {
+        await app.stop();
+      }
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
   });
 
   it.each([

@@ -18,7 +18,7 @@ const GUARD_NOTE = 'Admin and auditor only.';
 @ApiTags('audit')
 @ApiBearerAuth(JWT_SCHEME)
 @Roles('admin', 'auditor')
-@ApiErrors(400, 401, 403)
+@ApiErrors(400, 401)
 @Controller('audit')
 export class AuditController {
   constructor(

@@ -20,6 +20,9 @@ export const INITIAL_PASSWORD_FILE = 'initial-admin-password';
  */
 @Injectable()
 export class AdminBootstrap implements OnApplicationBootstrap {
+  /** Set by the CLI: a scripted set-up creates its own first user, no random admin. */
+  static skip = false;
+
   private readonly logger = new Logger(AdminBootstrap.name);
 
   constructor(
@@ -32,7 +35,7 @@ export class AdminBootstrap implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     // Sealed: nothing may be written, the admin is created at the first unsealed start.
-    if ((await this.keyring.ensureOpen()).sealed) return;
+    if (AdminBootstrap.skip || (await this.keyring.ensureOpen()).sealed) return;
     if ((await this.dataSource.getRepository(User).count()) > 0) return;
     const password = randomBytes(18).toString('base64url');
     try {

@@ -26,7 +26,7 @@ const RESOURCE = { resourceType: 'grant', resourceIdParam: 'id' };
 
 @ApiTags('grants')
 @ApiBearerAuth(JWT_SCHEME)
-@ApiErrors(400, 401, 403)
+@ApiErrors(400, 401)
 @Roles('admin')
 @Controller('grants')
 export class GrantsController {

@@ -1,4 +1,6 @@
-import { SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { ApiExtension, ApiResponse } from '@nestjs/swagger';
+import { ErrorResponseDto } from '../../common/errors/error-response.dto';
 import type { Role } from '../users/user.entity';
 
 export const IS_PUBLIC = 'custos:public';
@@ -6,11 +8,22 @@ export const ROLES = 'custos:roles';
 export const ALLOW_PENDING_PASSWORD_CHANGE = 'custos:allow-pending-password-change';
 
 /** No authentication: health, metrics, docs, login and refresh only. */
-export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC, true);
+export const Public = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(SetMetadata(IS_PUBLIC, true), ApiExtension('x-custos-public', true));
 
-/** Only these roles; everything else answers 403. */
+/**
+ * Only these roles (people; never service accounts); everything else answers 403, and the
+ * OpenAPI document says which roles on every route it covers.
+ */
 export const Roles = (...roles: Role[]): MethodDecorator & ClassDecorator =>
-  SetMetadata(ROLES, roles);
+  applyDecorators(
+    SetMetadata(ROLES, roles),
+    ApiResponse({
+      status: 403,
+      type: ErrorResponseDto,
+      description: `Requires the role ${roles.join(' or ')}; service accounts are refused`,
+    }),
+  );
 
 /** Reachable by a user who must change the bootstrap password first (me, password, logout). */
 export const AllowPendingPasswordChange = (): MethodDecorator =>

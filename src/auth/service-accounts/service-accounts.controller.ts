@@ -33,7 +33,7 @@ const RESOURCE = { resourceType: 'service_account', resourceIdParam: 'id' };
 
 @ApiTags('service-accounts')
 @ApiBearerAuth(JWT_SCHEME)
-@ApiErrors(400, 401, 403, 404)
+@ApiErrors(400, 401, 404)
 @Roles('admin')
 @Controller('service-accounts')
 export class ServiceAccountsController {

@@ -35,7 +35,7 @@ class TotpEnrolmentDto {
 
 @ApiTags('auth')
 @ApiBearerAuth(JWT_SCHEME)
-@ApiErrors(400, 401, 403)
+@ApiErrors(400, 401)
 @Roles(...ROLES)
 @Controller('auth/mfa/totp')
 export class TotpController {

@@ -32,7 +32,7 @@ const RESOURCE = { resourceType: 'user', resourceIdParam: 'id' };
 
 @ApiTags('users')
 @ApiBearerAuth(JWT_SCHEME)
-@ApiErrors(400, 401, 403)
+@ApiErrors(400, 401)
 @Roles('admin')
 @Controller('users')
 export class UsersController {
