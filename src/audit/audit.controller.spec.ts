@@ -1,20 +1,10 @@
-import { APP_FILTER, APP_PIPE } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
-import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
-import { createValidationPipe } from '../common/validation/validation-pipe';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createControllerApp, strictFn, VALIDATION_ERROR } from '../../test/helpers/controller-app';
 import type { AuditEventRecord } from './audit-event.record';
 import { AuditQueryService } from './audit-query.service';
 import { AuditVerificationService } from './audit-verification.service';
 import { AuditController } from './audit.controller';
 import { AuditEventFilterDto, AuditEventQueryDto } from './dto/audit-event-query.dto';
-
-/** A mock that fails the test when called without an arranged answer. */
-function strictFn(name: string): jest.Mock {
-  return jest.fn(() => {
-    throw new Error(`unexpected call to ${name}`);
-  });
-}
 
 function event(seq: string, action = 'credential.reveal'): AuditEventRecord {
   return {
@@ -33,14 +23,6 @@ function event(seq: string, action = 'credential.reveal'): AuditEventRecord {
   };
 }
 
-const VALIDATION_ERROR = {
-  statusCode: 400,
-  error: 'Bad Request',
-  message: expect.stringMatching(/^Validation failed: /),
-  requestId: expect.any(String),
-  fields: expect.any(Array),
-};
-
 describe('AuditController', () => {
   let app: NestFastifyApplication;
   const queries = {
@@ -50,21 +32,13 @@ describe('AuditController', () => {
   const verification = { verify: strictFn('AuditVerificationService.verify') };
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({
+    app = await createControllerApp({
       controllers: [AuditController],
       providers: [
         { provide: AuditQueryService, useValue: queries },
         { provide: AuditVerificationService, useValue: verification },
-        { provide: APP_PIPE, useFactory: createValidationPipe },
-        { provide: APP_FILTER, useClass: AllExceptionsFilter },
       ],
-    }).compile();
-    app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), {
-      logger: false,
     });
-    app.setGlobalPrefix('api/v1');
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
   });
 
   afterAll(async () => {

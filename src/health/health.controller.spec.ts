@@ -1,24 +1,14 @@
-import { APP_FILTER, APP_PIPE } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import {
   HealthIndicatorResult,
   HealthIndicatorService,
   TerminusModule,
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
-import { Test } from '@nestjs/testing';
-import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
-import { createValidationPipe } from '../common/validation/validation-pipe';
+import { createControllerApp, strictFn } from '../../test/helpers/controller-app';
 import { AuditSinksHealthIndicator } from './audit-sinks.health';
 import { HealthController } from './health.controller';
 import { KeyringHealthIndicator } from './keyring.health';
-
-/** A mock that fails the test when called without an arranged answer. */
-function strictFn(name: string): jest.Mock {
-  return jest.fn(() => {
-    throw new Error(`unexpected call to ${name}`);
-  });
-}
 
 /** Real indicator results, built the way the real indicators build them. */
 const indicators = new HealthIndicatorService();
@@ -58,23 +48,15 @@ describe('HealthController', () => {
   }
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({
+    app = await createControllerApp({
       imports: [TerminusModule.forRoot({ logger: false })],
       controllers: [HealthController],
       providers: [
         { provide: TypeOrmHealthIndicator, useValue: database },
         { provide: KeyringHealthIndicator, useValue: keyring },
         { provide: AuditSinksHealthIndicator, useValue: auditSinks },
-        { provide: APP_PIPE, useFactory: createValidationPipe },
-        { provide: APP_FILTER, useClass: AllExceptionsFilter },
       ],
-    }).compile();
-    app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), {
-      logger: false,
     });
-    app.setGlobalPrefix('api/v1');
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
   });
 
   afterAll(async () => {

@@ -1,4 +1,5 @@
 import { DataSource, EntityManager } from 'typeorm';
+import { strictFn } from '../../../test/helpers/controller-app';
 import type { Principal } from '../principal';
 import type { Role } from '../users/user.entity';
 import { AccessGrant, CAPABILITIES, Capability } from './access-grant.entity';
@@ -9,13 +10,6 @@ import {
   PrincipalAccess,
   roleCapabilities,
 } from './access-policy';
-
-/** A mock that fails the test when called without an arranged answer. */
-function strictFn(name: string): jest.Mock {
-  return jest.fn(() => {
-    throw new Error(`unexpected call to ${name}`);
-  });
-}
 
 function user(role: Role, id = '0b9f6a3e-4f0c-4d59-9a3e-1f2b3c4d5e6f'): Principal {
   return {

@@ -1,10 +1,11 @@
-import { APP_FILTER, APP_PIPE } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
+import {
+  createControllerApp,
+  strictFn,
+  VALIDATION_ERROR,
+} from '../../../test/helpers/controller-app';
 import { AuditRequestContext } from '../../audit/audit-context';
-import { AllExceptionsFilter } from '../../common/errors/all-exceptions.filter';
-import { createValidationPipe } from '../../common/validation/validation-pipe';
 import { ConflictError } from '../auth.errors';
 import { ROLES } from '../guards/auth.decorators';
 import type { Principal } from '../principal';
@@ -13,13 +14,6 @@ import { GrantCreateDto, GrantListQueryDto } from './dto/grant.dto';
 import { GrantNotFoundError, GrantPrincipalNotFoundError } from './grant.errors';
 import { GrantsController } from './grants.controller';
 import { GrantsService } from './grants.service';
-
-/** A mock that fails the test when called without an arranged answer. */
-function strictFn(name: string): jest.Mock {
-  return jest.fn(() => {
-    throw new Error(`unexpected call to ${name}`);
-  });
-}
 
 const ADMIN: Principal = {
   type: 'user',
@@ -62,14 +56,6 @@ const VALID = {
   capabilities: ['read', 'reveal'],
 };
 
-const VALIDATION_ERROR = {
-  statusCode: 400,
-  error: 'Bad Request',
-  message: expect.stringMatching(/^Validation failed: /),
-  requestId: expect.any(String),
-  fields: expect.any(Array),
-};
-
 describe('GrantsController', () => {
   let app: NestFastifyApplication;
   const grants = {
@@ -81,30 +67,30 @@ describe('GrantsController', () => {
   let lastContext: AuditRequestContext | undefined;
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({
-      controllers: [GrantsController],
-      providers: [
-        { provide: GrantsService, useValue: grants },
-        { provide: APP_PIPE, useFactory: createValidationPipe },
-        { provide: APP_FILTER, useClass: AllExceptionsFilter },
-      ],
-    }).compile();
-    app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), {
-      logger: false,
-    });
-    // Stands in for the audit capture and the (global) AuthGuard, which e2e tests cover.
-    app
-      .getHttpAdapter()
-      .getInstance()
-      .addHook('onRequest', async (request: FastifyRequest) => {
-        request.auditContext = new AuditRequestContext(String(request.id), '127.0.0.1', 'jest');
-        request.principal = ADMIN;
-        lastContext = request.auditContext;
-        await Promise.resolve();
-      });
-    app.setGlobalPrefix('api/v1');
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
+    app = await createControllerApp(
+      {
+        controllers: [GrantsController],
+        providers: [{ provide: GrantsService, useValue: grants }],
+      },
+      {
+        // Stands in for the audit capture and the (global) AuthGuard, which e2e tests cover.
+        beforeInit: (created) => {
+          created
+            .getHttpAdapter()
+            .getInstance()
+            .addHook('onRequest', async (request: FastifyRequest) => {
+              request.auditContext = new AuditRequestContext(
+                String(request.id),
+                '127.0.0.1',
+                'jest',
+              );
+              request.principal = ADMIN;
+              lastContext = request.auditContext;
+              await Promise.resolve();
+            });
+        },
+      },
+    );
   });
 
   afterAll(async () => {

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { strictFn } from '../../../test/helpers/controller-app';
 import { AuditRequestContext } from '../../audit/audit-context';
 import type { AuditWriter } from '../../audit/audit-writer';
 import type { TransactionRunner } from '../../database/transaction-runner';
@@ -14,13 +15,6 @@ import {
   InvalidPathPatternError,
 } from './grant.errors';
 import { GRANT_LIST_MAX, GrantCreateInput, GrantsService } from './grants.service';
-
-/** A mock that fails the test when called without an arranged answer. */
-function strictFn(name: string): jest.Mock {
-  return jest.fn(() => {
-    throw new Error(`unexpected call to ${name}`);
-  });
-}
 
 const ADMIN: Principal = {
   type: 'user',

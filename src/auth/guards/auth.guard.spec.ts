@@ -1,6 +1,7 @@
 import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import type { DataSource } from 'typeorm';
+import { strictFn } from '../../../test/helpers/controller-app';
 import { AuditRequestContext } from '../../audit/audit-context';
 import { ForbiddenError, InvalidTokenError } from '../auth.errors';
 import type { Principal } from '../principal';
@@ -11,13 +12,6 @@ import { ApiKeyAuthenticator } from '../service-accounts/api-key-authenticator';
 import { ConfigType } from '@nestjs/config';
 import { authConfig } from '../../config/auth.config';
 import { AuthGuard } from './auth.guard';
-
-/** A mock that fails the test when called without an arranged answer. */
-function strictFn(name: string): jest.Mock {
-  return jest.fn(() => {
-    throw new Error(`unexpected call to ${name}`);
-  });
-}
 
 // Tiny controllers whose only job is to carry the decorators' metadata.
 class OpenController {
