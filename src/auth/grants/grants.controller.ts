@@ -1,19 +1,10 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AuditRequestContext } from '../../audit/audit-context';
 import { Audit } from '../../audit/http/audit.decorator';
 import { AuditCtx } from '../../audit/http/audit-context.decorator';
 import { ApiErrors } from '../../common/errors/error-response.dto';
+import { UUID_V4 } from '../../common/http/uuid-param';
 import { JWT_SCHEME } from '../../http/swagger';
 import { Roles } from '../guards/auth.decorators';
 import { CurrentPrincipal } from '../guards/current-principal.decorator';
@@ -21,7 +12,6 @@ import type { Principal } from '../principal';
 import { GrantCreateDto, GrantListQueryDto, GrantPageDto, GrantResponseDto } from './dto/grant.dto';
 import { GrantsService } from './grants.service';
 
-const ID = new ParseUUIDPipe({ version: '4' });
 const RESOURCE = { resourceType: 'grant', resourceIdParam: 'id' };
 
 @ApiTags('grants')
@@ -56,7 +46,7 @@ export class GrantsController {
   @Audit('grant.read', RESOURCE)
   @ApiOkResponse({ type: GrantResponseDto })
   @ApiErrors(404)
-  async get(@Param('id', ID) id: string): Promise<GrantResponseDto> {
+  async get(@Param('id', UUID_V4) id: string): Promise<GrantResponseDto> {
     return GrantResponseDto.from(await this.grants.get(id));
   }
 
@@ -65,7 +55,7 @@ export class GrantsController {
   @Audit('grant.delete', RESOURCE)
   @ApiErrors(404)
   async remove(
-    @Param('id', ID) id: string,
+    @Param('id', UUID_V4) id: string,
     @AuditCtx() context: AuditRequestContext,
   ): Promise<void> {
     await this.grants.remove(id, context);

@@ -1,19 +1,10 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Patch,
-  Post,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AuditRequestContext } from '../../audit/audit-context';
 import { Audit } from '../../audit/http/audit.decorator';
 import { AuditCtx } from '../../audit/http/audit-context.decorator';
 import { ApiErrors } from '../../common/errors/error-response.dto';
+import { UUID_V4 } from '../../common/http/uuid-param';
 import { JWT_SCHEME } from '../../http/swagger';
 import { Roles } from '../guards/auth.decorators';
 import {
@@ -28,7 +19,6 @@ import {
 } from './dto/service-account.dto';
 import { ServiceAccountsService } from './service-accounts.service';
 
-const ID = new ParseUUIDPipe({ version: '4' });
 const RESOURCE = { resourceType: 'service_account', resourceIdParam: 'id' };
 
 @ApiTags('service-accounts')
@@ -63,7 +53,7 @@ export class ServiceAccountsController {
   @Get(':id')
   @Audit('service_account.read', RESOURCE)
   @ApiOkResponse({ type: ServiceAccountResponseDto })
-  async get(@Param('id', ID) id: string): Promise<ServiceAccountResponseDto> {
+  async get(@Param('id', UUID_V4) id: string): Promise<ServiceAccountResponseDto> {
     return ServiceAccountResponseDto.from(await this.accounts.get(id));
   }
 
@@ -71,7 +61,7 @@ export class ServiceAccountsController {
   @Audit('service_account.update', RESOURCE)
   @ApiOkResponse({ type: ServiceAccountResponseDto })
   async update(
-    @Param('id', ID) id: string,
+    @Param('id', UUID_V4) id: string,
     @Body() body: ServiceAccountUpdateDto,
     @AuditCtx() context: AuditRequestContext,
   ): Promise<ServiceAccountResponseDto> {
@@ -82,7 +72,7 @@ export class ServiceAccountsController {
   @HttpCode(204)
   @Audit('service_account.delete', RESOURCE)
   async remove(
-    @Param('id', ID) id: string,
+    @Param('id', UUID_V4) id: string,
     @AuditCtx() context: AuditRequestContext,
   ): Promise<void> {
     await this.accounts.remove(id, context);
@@ -95,7 +85,7 @@ export class ServiceAccountsController {
     description: 'The key is in `apiKey`, shown only this once',
   })
   async createKey(
-    @Param('id', ID) id: string,
+    @Param('id', UUID_V4) id: string,
     @Body() body: ApiKeyCreateDto,
     @AuditCtx() context: AuditRequestContext,
   ): Promise<ApiKeyCreatedDto> {
@@ -106,7 +96,7 @@ export class ServiceAccountsController {
   @Get(':id/keys')
   @Audit('api_key.list', RESOURCE)
   @ApiOkResponse({ type: ApiKeyListDto })
-  async listKeys(@Param('id', ID) id: string): Promise<ApiKeyListDto> {
+  async listKeys(@Param('id', UUID_V4) id: string): Promise<ApiKeyListDto> {
     return { items: (await this.accounts.listKeys(id)).map((k) => ApiKeyResponseDto.from(k)) };
   }
 
@@ -114,7 +104,7 @@ export class ServiceAccountsController {
   @HttpCode(204)
   @Audit('api_key.revoke', RESOURCE)
   async revokeKey(
-    @Param('id', ID) id: string,
+    @Param('id', UUID_V4) id: string,
     @Param('keyId') keyId: string,
     @AuditCtx() context: AuditRequestContext,
   ): Promise<void> {

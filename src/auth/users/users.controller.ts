@@ -1,20 +1,10 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Patch,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AuditRequestContext } from '../../audit/audit-context';
 import { Audit } from '../../audit/http/audit.decorator';
 import { AuditCtx } from '../../audit/http/audit-context.decorator';
 import { ApiErrors } from '../../common/errors/error-response.dto';
+import { UUID_V4 } from '../../common/http/uuid-param';
 import { JWT_SCHEME } from '../../http/swagger';
 import {
   UserCreateDto,
@@ -27,7 +17,6 @@ import {
 import { Roles } from '../guards/auth.decorators';
 import { UsersService } from './users.service';
 
-const ID = new ParseUUIDPipe({ version: '4' });
 const RESOURCE = { resourceType: 'user', resourceIdParam: 'id' };
 
 @ApiTags('users')
@@ -61,7 +50,7 @@ export class UsersController {
   @Audit('user.read', RESOURCE)
   @ApiOkResponse({ type: UserResponseDto })
   @ApiErrors(404)
-  async get(@Param('id', ID) id: string): Promise<UserResponseDto> {
+  async get(@Param('id', UUID_V4) id: string): Promise<UserResponseDto> {
     return UserResponseDto.from(await this.users.get(id));
   }
 
@@ -70,7 +59,7 @@ export class UsersController {
   @ApiOkResponse({ type: UserResponseDto })
   @ApiErrors(404, 409)
   async update(
-    @Param('id', ID) id: string,
+    @Param('id', UUID_V4) id: string,
     @Body() body: UserUpdateDto,
     @AuditCtx() context: AuditRequestContext,
   ): Promise<UserResponseDto> {
@@ -82,7 +71,7 @@ export class UsersController {
   @Audit('user.password.reset', RESOURCE)
   @ApiErrors(404)
   async resetPassword(
-    @Param('id', ID) id: string,
+    @Param('id', UUID_V4) id: string,
     @Body() body: UserPasswordResetDto,
     @AuditCtx() context: AuditRequestContext,
   ): Promise<void> {
@@ -94,7 +83,7 @@ export class UsersController {
   @Audit('user.delete', RESOURCE)
   @ApiErrors(404, 409)
   async remove(
-    @Param('id', ID) id: string,
+    @Param('id', UUID_V4) id: string,
     @AuditCtx() context: AuditRequestContext,
   ): Promise<void> {
     await this.users.remove(id, context);
