@@ -171,14 +171,16 @@ describe('AccessPolicy', () => {
       }
     });
 
-    it('should add the capabilities of matching grants', async () => {
+    it('should add the capabilities of matching grants, never reveal for an auditor', async () => {
       arrangeGrants(grant('acme/*/db', 'reveal'), grant('acme/prod/*', 'rotate'));
+      // Auditors never see plaintext (DESIGN.md, "Roles"), whatever a grant says.
+      const reveal = role === 'auditor' ? [] : ['reveal'];
 
       await expect(sut.capabilitiesFor(user(role), 'acme/prod/db')).resolves.toEqual(
-        new Set(['read', 'reveal', 'rotate']),
+        new Set(['read', ...reveal, 'rotate']),
       );
       await expect(sut.capabilitiesFor(user(role), 'acme/stage/db')).resolves.toEqual(
-        new Set(['read', 'reveal']),
+        new Set(['read', ...reveal]),
       );
       await expect(sut.can(user(role), 'reveal', 'acme/stage/cache')).resolves.toBe(false);
     });
@@ -276,5 +278,28 @@ describe('AccessPolicy', () => {
       ['acme/prod/a', 'acme/prod/b', 'acme/dev/a'].map((p) => access.can('reveal', p)),
     ).toEqual([true, true, false]);
     expect(find).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('AccessPolicy role ceilings', () => {
+  it('should never let a grant give an auditor reveal', async () => {
+    const dataSource = {
+      getRepository: () => ({
+        find: () => Promise.resolve([{ pathPattern: 'acme/**', capabilities: 'read,reveal' }]),
+      }),
+    };
+    const sut = new AccessPolicy(dataSource as unknown as DataSource);
+    const auditor = {
+      type: 'user' as const,
+      id: 'a',
+      email: 'a@x',
+      role: 'auditor' as const,
+      mustChangePassword: false,
+      mfaEnabled: false,
+    };
+    await expect(sut.can(auditor, 'reveal', 'acme/prod/db')).resolves.toBe(false);
+    await expect(sut.can(auditor, 'read', 'acme/prod/db')).resolves.toBe(true);
+    const viewer = { ...auditor, role: 'viewer' as const };
+    await expect(sut.can(viewer, 'reveal', 'acme/prod/db')).resolves.toBe(true);
   });
 });

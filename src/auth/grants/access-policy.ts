@@ -15,6 +15,16 @@ const ROLE_CAPABILITIES: Record<Role, readonly Capability[]> = {
   viewer: ['read'],
 };
 
+/**
+ * What a role never gets, whatever its grants say: auditors watch, they never see plaintext
+ * (DESIGN.md, "Roles"), so a grant cannot give an auditor `reveal`.
+ */
+const ROLE_NEVER: Partial<Record<Role, readonly Capability[]>> = { auditor: ['reveal'] };
+
+export function roleExclusions(role: Role): Set<Capability> {
+  return new Set(Object.hasOwn(ROLE_NEVER, role) ? ROLE_NEVER[role] : []);
+}
+
 /** The capabilities a role has on every path; unknown roles have none. */
 export function roleCapabilities(role: Role): Set<Capability> {
   return new Set(Object.hasOwn(ROLE_CAPABILITIES, role) ? ROLE_CAPABILITIES[role] : []);
@@ -59,6 +69,7 @@ export class PrincipalAccess {
   constructor(
     private readonly base: ReadonlySet<Capability>,
     grants: readonly GrantRule[],
+    private readonly excluded: ReadonlySet<Capability> = new Set(),
   ) {
     this.rules = grants.map((grant) => ({
       pathPattern: grant.pathPattern,
@@ -72,6 +83,7 @@ export class PrincipalAccess {
     for (const rule of this.rules) {
       if (matchesPath(rule.pathPattern, path)) rule.capabilities.forEach((c) => result.add(c));
     }
+    this.excluded.forEach((c) => result.delete(c));
     return result;
   }
 
@@ -120,6 +132,8 @@ export class AccessPolicy {
       select: { pathPattern: true, capabilities: true },
       where: grantPrincipalOf(principal),
     });
-    return new PrincipalAccess(base, grants);
+    const excluded =
+      principal.type === 'user' ? roleExclusions(principal.role) : new Set<Capability>();
+    return new PrincipalAccess(base, grants, excluded);
   }
 }
