@@ -706,6 +706,26 @@ describe('Grants and TOTP (MariaDB)', () => {
     await expect(policy.can(service, 'reveal', 'acme/prod/mysql-root')).resolves.toBe(false);
   });
 
+  it('should refuse to grant reveal to an auditor, who never sees plaintext', async () => {
+    const created = await sut.http
+      .post('/api/v1/users')
+      .set('authorization', admin)
+      .send({ email: 'watcher@example.test', password: STRONG, role: 'auditor' })
+      .expect(201);
+    const grant = { principalType: 'user', principalId: created.body.id, pathPattern: 'acme/**' };
+    const refused = await sut.http
+      .post('/api/v1/grants')
+      .set('authorization', admin)
+      .send({ ...grant, capabilities: ['read', 'reveal'] })
+      .expect(400);
+    expect(refused.body.message).toMatch(/auditor role never gets reveal/);
+    await sut.http
+      .post('/api/v1/grants')
+      .set('authorization', admin)
+      .send({ ...grant, capabilities: ['read'] })
+      .expect(201);
+  });
+
   it('should enrol TOTP, then require a fresh code at login, refusing a replayed one', async () => {
     const email = 'totp@example.test';
     await sut.http

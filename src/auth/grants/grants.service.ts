@@ -9,7 +9,7 @@ import type { Principal } from '../principal';
 import { ServiceAccount } from '../service-accounts/service-account.entity';
 import { User } from '../users/user.entity';
 import { AccessGrant, CAPABILITIES, Capability, GrantPrincipalType } from './access-grant.entity';
-import { orderedCapabilities, parseCapabilities } from './access-policy';
+import { orderedCapabilities, parseCapabilities, roleExclusions } from './access-policy';
 import {
   GrantNotFoundError,
   GrantPrincipalNotFoundError,
@@ -55,7 +55,13 @@ export class GrantsService {
     const capabilities = checkedCapabilities(input.capabilities);
     const { principalType, principalId, pathPattern } = input;
     return this.transactions.run(async (manager) => {
-      await this.lockPrincipal(manager, principalType, principalId);
+      const principal = await this.lockPrincipal(manager, principalType, principalId);
+      const forbidden = principal instanceof User ? neverFor(principal, capabilities) : [];
+      if (forbidden.length > 0) {
+        throw new InvalidCapabilitiesError(
+          `the ${(principal as User).role} role never gets ${forbidden.join(', ')}`,
+        );
+      }
       if (await manager.existsBy(AccessGrant, { principalType, principalId, pathPattern })) {
         throw new ConflictError(
           'This principal already has a grant for this path pattern; delete it to change its capabilities',
@@ -135,13 +141,20 @@ export class GrantsService {
     manager: EntityManager,
     principalType: GrantPrincipalType,
     principalId: string,
-  ): Promise<void> {
+  ): Promise<User | ServiceAccount> {
     const found =
       principalType === 'user'
         ? await lockRow(manager, User, principalId)
         : await lockRow(manager, ServiceAccount, principalId);
     if (!found) throw new GrantPrincipalNotFoundError(principalType);
+    return found;
   }
+}
+
+/** The capabilities the user's role may never have (auditor: reveal); the policy drops them too. */
+function neverFor(user: User, capabilities: readonly Capability[]): Capability[] {
+  const never = roleExclusions(user.role);
+  return capabilities.filter((capability) => never.has(capability));
 }
 
 /** Non-empty, known and unique, in the canonical order. The DTO checks this too. */

@@ -106,3 +106,9 @@ describe('assertStrongPassword', () => {
     }
   });
 });
+
+describe('assertStrongPassword counting', () => {
+  it('should count an emoji as one character', () => {
+    expect(() => assertStrongPassword('🔒🔑🗝🔐🛡🔏🧷🪪🔓')).toThrow(/at least 12 characters/);
+  });
+});

@@ -22,10 +22,12 @@ export class WeakPasswordError extends DomainError {
  * the user's own e-mail so "alice@example.com2024!" does not pass.
  */
 export function assertStrongPassword(password: string, context: string[] = []): void {
-  if (password.length < MIN_PASSWORD_LENGTH) {
+  // Characters as people count them (code points), not UTF-16 units: an emoji is one.
+  const length = [...password].length;
+  if (length < MIN_PASSWORD_LENGTH) {
     throw new WeakPasswordError(`Password must be at least ${MIN_PASSWORD_LENGTH} characters`);
   }
-  if (password.length > MAX_PASSWORD_LENGTH) {
+  if (length > MAX_PASSWORD_LENGTH) {
     throw new WeakPasswordError(`Password must be at most ${MAX_PASSWORD_LENGTH} characters`);
   }
   // The part before the @ too: "alice.smith1987!" is weak for alice.smith@example.com.
