@@ -79,7 +79,9 @@ export class AuditWriter implements OnApplicationBootstrap {
 
   /** Starts group commits while there is room; each takes whatever has queued up. */
   private flush(): void {
-    while (this.inFlight < MAX_GROUP_COMMITS && this.queue.length > 0) {
+    // SQLite runs one transaction at a time anyway: one group in flight lets the next one grow.
+    const maxInFlight = dialectOf(this.dataSource) === 'sqlite' ? 1 : MAX_GROUP_COMMITS;
+    while (this.inFlight < maxInFlight && this.queue.length > 0) {
       const group = this.queue.splice(0, MAX_GROUP_SIZE);
       this.inFlight++;
       this.transactions
