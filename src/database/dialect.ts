@@ -51,3 +51,11 @@ export function alignSqliteGeneratedIds(dataSource: DataSource): void {
 export function timestampParam(dialect: Dialect, date: Date): Date | string {
   return dialect === 'mariadb' ? date : date.toISOString().replace('T', ' ').replace('Z', '');
 }
+
+/**
+ * The TypeORM lock option for read-modify-write of rows: FOR UPDATE on MariaDB; none on SQLite,
+ * which runs one transaction at a time (see TransactionRunner) and has no row locks.
+ */
+export function rowLock(manager: EntityManager): { mode: 'pessimistic_write' } | undefined {
+  return dialectOf(manager) === 'mariadb' ? { mode: 'pessimistic_write' } : undefined;
+}

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { EntityManager, EntityTarget, FindOptionsWhere } from 'typeorm';
 import { AuditRequestContext } from '../../audit/audit-context';
 import { AuditWriter } from '../../audit/audit-writer';
+import { rowLock } from '../../database/dialect';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { ConflictError } from '../auth.errors';
 import type { Principal } from '../principal';
@@ -179,9 +180,5 @@ function lockRow<T extends { id: string }>(
   entity: EntityTarget<T>,
   id: string,
 ): Promise<T | null> {
-  const sqlite = manager.connection.options.type === 'better-sqlite3';
-  return manager.findOne(entity, {
-    where: { id } as FindOptionsWhere<T>,
-    lock: sqlite ? undefined : { mode: 'pessimistic_write' },
-  });
+  return manager.findOne(entity, { where: { id } as FindOptionsWhere<T>, lock: rowLock(manager) });
 }

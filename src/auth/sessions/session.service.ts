@@ -4,6 +4,7 @@ import { EntityManager, IsNull } from 'typeorm';
 import { AuditRequestContext } from '../../audit/audit-context';
 import { AuditWriter } from '../../audit/audit-writer';
 import { authConfig } from '../../config/auth.config';
+import { rowLock } from '../../database/dialect';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { InvalidCredentialsError, InvalidTokenError } from '../auth.errors';
 import { PasswordHasher } from '../passwords/password-hasher';
@@ -129,7 +130,7 @@ export class SessionService {
     const outcome = await this.transactions.run(async (manager) => {
       const stored = await manager.findOne(RefreshToken, {
         where: { tokenHash: hash },
-        lock: lockFor(manager),
+        lock: rowLock(manager),
       });
       if (!stored) {
         await this.audit.record(
@@ -323,10 +324,4 @@ export class SessionService {
       .where(email ? 'u.email = :email' : 'u.id = :id', { email, id })
       .getOne();
   }
-}
-
-function lockFor(manager: EntityManager): { mode: 'pessimistic_write' } | undefined {
-  return manager.connection.options.type === 'better-sqlite3'
-    ? undefined
-    : { mode: 'pessimistic_write' };
 }

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { EntityManager, MoreThan } from 'typeorm';
 import { AuditRequestContext } from '../../audit/audit-context';
 import { AuditWriter } from '../../audit/audit-writer';
+import { rowLock } from '../../database/dialect';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { ConflictError, UserNotFoundError } from '../auth.errors';
 import { AccessGrant } from '../grants/access-grant.entity';
@@ -166,21 +167,16 @@ export class UsersService {
   }
 
   private async lockUser(manager: EntityManager, id: string): Promise<User> {
-    const sqlite = manager.connection.options.type === 'better-sqlite3';
-    const user = await manager.findOne(User, {
-      where: { id },
-      lock: sqlite ? undefined : { mode: 'pessimistic_write' },
-    });
+    const user = await manager.findOne(User, { where: { id }, lock: rowLock(manager) });
     if (!user) throw new UserNotFoundError();
     return user;
   }
 
   /** Locks the other active admins, so two concurrent demotions cannot remove the last one. */
   private async assertAnotherActiveAdmin(manager: EntityManager, exceptId: string): Promise<void> {
-    const sqlite = manager.connection.options.type === 'better-sqlite3';
     const admins = await manager.find(User, {
       where: { role: 'admin', status: 'active' },
-      lock: sqlite ? undefined : { mode: 'pessimistic_write' },
+      lock: rowLock(manager),
     });
     if (!admins.some((admin) => admin.id !== exceptId)) {
       throw new ConflictError('The last active admin cannot be disabled, demoted or deleted');
