@@ -1,8 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { AUDIT_ACTOR_TYPES, AUDIT_OUTCOMES } from '../entities/audit-event.entity';
+import {
+  Content,
+  contentArb,
+  contentChanges,
+  hexHash,
+  otherNullable,
+  otherText,
+  text,
+} from '../../../test/helpers/audit-chain-arbitraries';
 import { ChainedEvent, chainHash } from './audit-chain';
-import { canonicalJson } from './canonical-json';
 import { ChainBreak, LaneVerifier, StoredEvent } from './lane-verifier';
 
 const KEY = randomBytes(32);
@@ -12,37 +19,6 @@ const KEYS = new Map([
   ['k2', OTHER_KEY],
 ]);
 const keyFor = (keyId: string): Buffer | undefined => KEYS.get(keyId);
-
-type Content = Omit<ChainedEvent, 'lane' | 'laneSeq' | 'keyId'>;
-
-const text = fc.string({ unit: 'binary', maxLength: 30 });
-const nullableText = fc.option(text, { nil: null });
-const hexHash = fc
-  .uint8Array({ minLength: 32, maxLength: 32 })
-  .map((bytes) => Buffer.from(bytes).toString('hex'));
-const detailsArb = fc
-  .dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 })
-  .map(canonicalJson);
-
-const contentArb: fc.Arbitrary<Content> = fc.record({
-  occurredAt: fc.date({
-    min: new Date('2000-01-01T00:00:00Z'),
-    max: new Date('2100-01-01T00:00:00Z'),
-    noInvalidDate: true,
-  }),
-  actorType: fc.constantFrom(...AUDIT_ACTOR_TYPES),
-  actorId: nullableText,
-  actorDisplay: nullableText,
-  ip: nullableText,
-  userAgent: nullableText,
-  requestId: nullableText,
-  action: fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }),
-  resourceType: nullableText,
-  resourceId: nullableText,
-  outcome: fc.constantFrom(...AUDIT_OUTCOMES),
-  httpStatus: fc.option(fc.integer({ min: 100, max: 599 }), { nil: null }),
-  details: detailsArb,
-});
 
 /** Lane 0, lane_seq 1, 2, …, seq increasing by the given gaps (other lanes take the rest). */
 function buildChain(items: [Content, number][], key = KEY): StoredEvent[] {
@@ -82,25 +58,9 @@ function verify(
 type Tamper = (event: StoredEvent) => StoredEvent;
 type TamperedField = Exclude<keyof StoredEvent, 'seq'>;
 
-const rotate = <T>(values: readonly T[], value: T, by: number): T =>
-  values[(values.indexOf(value) + by) % values.length];
-const otherText = (candidate: string, old: string): string =>
-  candidate === old ? `${old}x` : candidate;
-const otherNullable = <T>(candidate: T | null, old: T | null, fallback: T): T | null =>
-  candidate !== old ? candidate : old === null ? fallback : null;
-
-const nullableTextTamper = (
-  field:
-    'actorId' | 'actorDisplay' | 'ip' | 'userAgent' | 'requestId' | 'resourceType' | 'resourceId',
-): fc.Arbitrary<Tamper> =>
-  nullableText.map((candidate) => (e) => ({
-    ...e,
-    [field]: otherNullable(candidate, e[field], ''),
-  }));
-
 /** For every field but seq, a change that is guaranteed to give a different value. */
 const TAMPER: { [K in TamperedField]: fc.Arbitrary<Tamper> } = {
-  lane: fc.integer({ min: 1, max: 32_000 }).map((by) => (e) => ({ ...e, lane: e.lane + by })),
+  ...contentChanges<StoredEvent>(),
   laneSeq: fc.oneof(
     fc
       .bigInt({ min: 1n, max: 10n ** 15n })
@@ -108,37 +68,6 @@ const TAMPER: { [K in TamperedField]: fc.Arbitrary<Tamper> } = {
     fc.constant((e: StoredEvent) => ({ ...e, laneSeq: String(BigInt(e.laneSeq) - 1n) })),
     // The same number written differently: passes the order check, not the hash.
     fc.constant((e: StoredEvent) => ({ ...e, laneSeq: `0${e.laneSeq}` })),
-  ),
-  occurredAt: fc
-    .tuple(fc.integer({ min: 1, max: 10 ** 10 }), fc.boolean())
-    .map(([ms, earlier]) => (e) => ({
-      ...e,
-      occurredAt: new Date(e.occurredAt.getTime() + (earlier ? -ms : ms)),
-    })),
-  actorType: fc
-    .integer({ min: 1, max: AUDIT_ACTOR_TYPES.length - 1 })
-    .map((by) => (e) => ({ ...e, actorType: rotate(AUDIT_ACTOR_TYPES, e.actorType, by) })),
-  actorId: nullableTextTamper('actorId'),
-  actorDisplay: nullableTextTamper('actorDisplay'),
-  ip: nullableTextTamper('ip'),
-  userAgent: nullableTextTamper('userAgent'),
-  requestId: nullableTextTamper('requestId'),
-  action: text.map((candidate) => (e) => ({ ...e, action: otherText(candidate, e.action) })),
-  resourceType: nullableTextTamper('resourceType'),
-  resourceId: nullableTextTamper('resourceId'),
-  outcome: fc
-    .integer({ min: 1, max: AUDIT_OUTCOMES.length - 1 })
-    .map((by) => (e) => ({ ...e, outcome: rotate(AUDIT_OUTCOMES, e.outcome, by) })),
-  httpStatus: fc
-    .option(fc.integer({ min: 100, max: 599 }), { nil: null })
-    .map((candidate) => (e) => ({ ...e, httpStatus: otherNullable(candidate, e.httpStatus, 200) })),
-  details: fc.oneof(
-    detailsArb.map((candidate) => (e: StoredEvent) => ({
-      ...e,
-      details: otherText(candidate, e.details),
-    })),
-    // Same value, different text: the hash is over the text as stored.
-    fc.constant((e: StoredEvent) => ({ ...e, details: `${e.details} ` })),
   ),
   keyId: fc
     .oneof(fc.constant('k2'), text)
