@@ -9,14 +9,17 @@ import { AuditModule } from './audit/audit.module';
 import { appConfig } from './config/app.config';
 import { auditConfig } from './config/audit.config';
 import { authConfig } from './config/auth.config';
+import { credentialsConfig } from './config/credentials.config';
 import { AuthModule } from './auth/auth.module';
 import { LOGIN_THROTTLED } from './auth/guards/auth.decorators';
 import { AuthGuard } from './auth/guards/auth.guard';
 import { cryptoConfig } from './config/crypto.config';
 import { databaseConfig } from './config/database.config';
+import { CredentialsModule } from './credentials/credentials.module';
 import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { KeysModule } from './keys/keys.module';
 import { loggerOptions } from './logging/logger-options';
 import { MetricsModule } from './metrics/metrics.module';
 
@@ -26,7 +29,7 @@ import { MetricsModule } from './metrics/metrics.module';
       isGlobal: true,
       ignoreEnvFile: true,
       cache: true,
-      load: [appConfig, databaseConfig, cryptoConfig, auditConfig, authConfig],
+      load: [appConfig, databaseConfig, cryptoConfig, auditConfig, authConfig, credentialsConfig],
     }),
     LoggerModule.forRootAsync({
       inject: [appConfig.KEY],
@@ -51,6 +54,8 @@ import { MetricsModule } from './metrics/metrics.module';
     CryptoModule,
     AuditModule,
     AuthModule,
+    CredentialsModule,
+    KeysModule,
     HealthModule,
     MetricsModule,
   ],

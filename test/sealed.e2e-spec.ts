@@ -102,7 +102,7 @@ describe('Sealed state (MariaDB)', () => {
     const sut = await start({ CUSTOS_MASTER_KEY: rightKey, CUSTOS_MASTER_KEY_ID: 'k2' });
     try {
       const response = await sut.http.get('/api/v1/health/ready').expect(503);
-      expect(response.body.message).toMatch(/master key id "k2" is not in the keyring/);
+      expect(response.body.message).toMatch(/the active master key "k1" is not configured/);
     } finally {
       await sut.close();
     }

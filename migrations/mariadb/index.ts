@@ -4,6 +4,7 @@ import { Leases1764000000200 } from './1764000000200-leases';
 import { Users1764000000300 } from './1764000000300-users';
 import { ServiceAccountsGrants1764000000400 } from './1764000000400-service-accounts-grants';
 import { TotpLastStep1764000000500 } from './1764000000500-totp-last-step';
+import { Credentials1764000000600 } from './1764000000600-credentials';
 
 /** MariaDB migrations in order. Never edit one that has shipped: add a new one. */
 export const MARIADB_MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MARIADB_MIGRATIONS = [
   Users1764000000300,
   ServiceAccountsGrants1764000000400,
   TotpLastStep1764000000500,
+  Credentials1764000000600,
 ];

@@ -65,8 +65,7 @@ export class AuditCheckpointer implements OnApplicationBootstrap, OnApplicationS
   private async write(): Promise<AuditCheckpoint | null> {
     if (this.keyring.isSealed()) return null;
     this.sinceLast = 0;
-    const key = this.keyring.purposeKey('audit-chain');
-    const keyId = this.keyring.activeKeyId();
+    const { keyId, key } = this.keyring.currentPurposeKey('audit-chain');
     const checkpoint = await this.transactions.run(async (manager) => {
       const heads = await manager.find(AuditChainHead, { order: { lane: 'ASC' } });
       const lanes: CheckpointLane[] = heads.map((h) => ({

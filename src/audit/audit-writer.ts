@@ -104,8 +104,7 @@ export class AuditWriter implements OnApplicationBootstrap {
 
   /** Chains and inserts events under one lock of one lane head. */
   private async append(manager: EntityManager, inputs: AuditEventInput[]): Promise<void> {
-    const key = this.keyring.purposeKey('audit-chain');
-    const keyId = this.keyring.activeKeyId();
+    const { keyId, key } = this.keyring.currentPurposeKey('audit-chain');
     const lane = this.laneFor(manager);
     const head = await this.lockHead(manager, lane);
     const occurredAt = toDate(head.now);

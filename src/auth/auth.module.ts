@@ -13,6 +13,7 @@ import { ApiKeyAuthenticator } from './service-accounts/api-key-authenticator';
 import { ServiceAccountsController } from './service-accounts/service-accounts.controller';
 import { ServiceAccountsService } from './service-accounts/service-accounts.service';
 import { TotpController } from './totp/totp.controller';
+import { TotpRewrapParticipant } from './totp/totp-rewrap.participant';
 import { TotpService } from './totp/totp.service';
 import { UsersController } from './users/users.controller';
 import { UsersService } from './users/users.service';
@@ -37,6 +38,7 @@ import { UsersService } from './users/users.service';
     ApiKeyAuthenticator,
     ServiceAccountsService,
     TotpService,
+    TotpRewrapParticipant,
     ...GRANTS_PROVIDERS,
   ],
   exports: [AuthGuard, TokenService, UsersService, AccessPolicy],

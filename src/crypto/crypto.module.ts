@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
+import { KeyRewrapRegistry } from './key-rewrap.registry';
 import { KeyringService } from './keyring.service';
 
 @Module({
-  providers: [KeyringService],
-  exports: [KeyringService],
+  providers: [KeyringService, KeyRewrapRegistry],
+  exports: [KeyringService, KeyRewrapRegistry],
 })
 export class CryptoModule {}

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../config/config-error';
 import { MASTER_KEY_BYTES } from './purpose-keys';
@@ -21,6 +21,97 @@ export interface MasterKeyInputs {
 }
 
 export const DEV_MASTER_KEY_FILE = 'master.key';
+
+export interface MasterKeysInputs extends MasterKeyInputs {
+  masterKeys?: string;
+  masterKeysDir?: string;
+  /** The id of a single key (environment, file or development key). */
+  masterKeyId: string;
+}
+
+export interface LoadedMasterKeys {
+  /** Key material by key id, in the order given. */
+  keys: Map<string, Buffer>;
+  source: MasterKeySource | 'environment-list' | 'directory';
+  origin: string;
+}
+
+const KEY_FILE_SUFFIX = '.key';
+const KEY_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+/**
+ * All master keys (KEKs) this instance holds. Several keys are given during a master-key
+ * rotation: `CUSTOS_MASTER_KEYS=k1:<base64>,k2:<base64>`, or a directory of `<id>.key` files.
+ * A single key (`CUSTOS_MASTER_KEY`, its file, or the development key) takes the id
+ * `CUSTOS_MASTER_KEY_ID`. Returns null when production has no key at all.
+ */
+export function loadMasterKeys(inputs: MasterKeysInputs): LoadedMasterKeys | null {
+  const given = [
+    inputs.masterKey && 'CUSTOS_MASTER_KEY',
+    inputs.masterKeyFile && 'CUSTOS_MASTER_KEY_FILE',
+    inputs.masterKeys && 'CUSTOS_MASTER_KEYS',
+    inputs.masterKeysDir && 'CUSTOS_MASTER_KEYS_DIR',
+  ].filter(Boolean);
+  if (given.length > 1) {
+    throw new ConfigError([`${given.join(' and ')}: set one of them, not several`]);
+  }
+  if (inputs.masterKeys) {
+    return {
+      keys: parseKeyList(inputs.masterKeys),
+      source: 'environment-list',
+      origin: 'CUSTOS_MASTER_KEYS',
+    };
+  }
+  if (inputs.masterKeysDir) {
+    return {
+      keys: readKeyDirectory(inputs.masterKeysDir),
+      source: 'directory',
+      origin: inputs.masterKeysDir,
+    };
+  }
+  const single = loadMasterKey(inputs);
+  if (!single) return null;
+  return { ...single, keys: new Map([[inputs.masterKeyId, single.key]]) };
+}
+
+function parseKeyList(list: string): Map<string, Buffer> {
+  const keys = new Map<string, Buffer>();
+  for (const entry of list.split(',')) {
+    const separator = entry.indexOf(':');
+    const id = entry.slice(0, separator);
+    if (separator < 1 || !KEY_ID.test(id)) {
+      throw new ConfigError(['CUSTOS_MASTER_KEYS: each entry must be <key id>:<base64 key>']);
+    }
+    if (keys.has(id)) throw new ConfigError([`CUSTOS_MASTER_KEYS: key id "${id}" is given twice`]);
+    keys.set(id, decodeKey(entry.slice(separator + 1), `CUSTOS_MASTER_KEYS (key "${id}")`));
+  }
+  return keys;
+}
+
+function readKeyDirectory(dir: string): Map<string, Buffer> {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith(KEY_FILE_SUFFIX));
+  } catch (error) {
+    throw new ConfigError([
+      `CUSTOS_MASTER_KEYS_DIR: cannot read ${dir} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    ]);
+  }
+  const keys = new Map<string, Buffer>();
+  for (const name of names.sort()) {
+    const id = name.slice(0, -KEY_FILE_SUFFIX.length);
+    if (!KEY_ID.test(id)) {
+      throw new ConfigError([
+        `CUSTOS_MASTER_KEYS_DIR: ${name} is not named <key id>.key (a-z, 0-9, '-')`,
+      ]);
+    }
+    keys.set(id, readKeyFile(join(dir, name), `CUSTOS_MASTER_KEYS_DIR (${name})`));
+  }
+  if (keys.size === 0) {
+    throw new ConfigError([`CUSTOS_MASTER_KEYS_DIR: no <key id>.key file in ${dir}`]);
+  }
+  return keys;
+}
 
 /**
  * Finds the master key: the environment, then a key file; outside production, a development key

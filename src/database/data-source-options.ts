@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { DataSourceOptions } from 'typeorm';
 import { MARIADB_MIGRATIONS } from '../../migrations/mariadb';
 import { SQLITE_MIGRATIONS } from '../../migrations/sqlite';
+import { registerSqliteRegexp } from './sqlite-functions';
 import { DatabaseConfig } from '../config/database.config';
 import { ENTITIES } from './entities';
 import { mariadbDriver } from './mariadb-driver';
@@ -43,6 +44,7 @@ export function buildDataSourceOptions(config: DatabaseConfig): DataSourceOption
     database: config.file,
     enableWAL: true,
     timeout: 5000,
+    prepareDatabase: registerSqliteRegexp,
     migrations: SQLITE_MIGRATIONS,
     migrationsTransactionMode: 'each',
   };

@@ -7,6 +7,9 @@ import { ApiKey } from '../auth/service-accounts/api-key.entity';
 import { ServiceAccount } from '../auth/service-accounts/service-account.entity';
 import { RefreshToken } from '../auth/sessions/refresh-token.entity';
 import { User } from '../auth/users/user.entity';
+import { Credential } from '../credentials/entities/credential.entity';
+import { CredentialTag } from '../credentials/entities/credential-tag.entity';
+import { CredentialVersion } from '../credentials/entities/credential-version.entity';
 import { KeyringEntry } from '../crypto/keyring-entry.entity';
 import { Lease } from './lease.entity';
 
@@ -23,4 +26,7 @@ export const ENTITIES = [
   ServiceAccount,
   ApiKey,
   AccessGrant,
+  Credential,
+  CredentialTag,
+  CredentialVersion,
 ];

@@ -5,8 +5,9 @@ import { ConfigError } from '../../config/config-error';
 import { loadCryptoConfig } from '../../config/crypto.config';
 import { loadDatabaseConfig } from '../../config/database.config';
 import { KeyringEntry } from '../../crypto/keyring-entry.entity';
-import { loadMasterKey } from '../../crypto/master-key-loader';
-import { checkValueMatches, derivePurposeKey } from '../../crypto/purpose-keys';
+import { keyringProblem } from '../../crypto/keyring.service';
+import { loadMasterKeys } from '../../crypto/master-key-loader';
+import { derivePurposeKey } from '../../crypto/purpose-keys';
 import { buildDataSourceOptions } from '../../database/data-source-options';
 import { AuditVerifier } from '../audit-verifier';
 
@@ -17,25 +18,28 @@ import { AuditVerifier } from '../audit-verifier';
 async function main(): Promise<number> {
   const app = loadAppConfig(process.env);
   const crypto = loadCryptoConfig(process.env);
-  const loaded = loadMasterKey({ ...crypto, isProduction: app.isProduction, dataDir: app.dataDir });
+  const loaded = loadMasterKeys({
+    ...crypto,
+    isProduction: app.isProduction,
+    dataDir: app.dataDir,
+  });
   if (!loaded) throw new ConfigError(['CUSTOS_MASTER_KEY: needed to verify the audit chain']);
   const dataSource = new DataSource(buildDataSourceOptions(loadDatabaseConfig(process.env)));
   await dataSource.initialize();
   try {
-    const entry = await dataSource
-      .getRepository(KeyringEntry)
-      .findOneBy({ id: crypto.masterKeyId });
-    if (!entry || !checkValueMatches(loaded.key, entry.checkValue)) {
-      process.stderr.write(
-        `The master key does not match key "${crypto.masterKeyId}" of this database\n`,
-      );
+    const problem = keyringProblem(
+      await dataSource.getRepository(KeyringEntry).find(),
+      loaded.keys,
+    );
+    if (problem) {
+      process.stderr.write(`The master keys do not open this database: ${problem}\n`);
       return 2;
     }
-    const key = derivePurposeKey(loaded.key, 'audit-chain');
+    const keys = new Map(
+      [...loaded.keys].map(([id, kek]) => [id, derivePurposeKey(kek, 'audit-chain')]),
+    );
     const started = Date.now();
-    const result = await new AuditVerifier(dataSource, (id) =>
-      id === crypto.masterKeyId ? key : undefined,
-    ).verify();
+    const result = await new AuditVerifier(dataSource, (id) => keys.get(id)).verify();
     process.stdout.write(`${JSON.stringify({ ...result, ms: Date.now() - started })}\n`);
     return result.ok ? 0 : 1;
   } finally {

@@ -90,6 +90,18 @@ export class PrincipalAccess {
   can(capability: Capability, path: string): boolean {
     return this.capabilitiesFor(path).has(capability);
   }
+
+  /**
+   * Where the principal has a capability, for filtering a list in the database: `all` paths, or
+   * the patterns of the grants that give it (none: an empty list).
+   */
+  scopeOf(capability: Capability): 'all' | string[] {
+    if (this.excluded.has(capability)) return [];
+    if (this.base.has(capability)) return 'all';
+    return this.rules
+      .filter((rule) => rule.capabilities.has(capability))
+      .map((rule) => rule.pathPattern);
+  }
 }
 
 /**

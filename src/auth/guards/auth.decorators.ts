@@ -1,5 +1,6 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiExtension, ApiResponse } from '@nestjs/swagger';
+import type { Capability } from '../grants/access-grant.entity';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto';
 import type { Role } from '../users/user.entity';
 
@@ -33,3 +34,18 @@ export const LOGIN_THROTTLED = 'custos:login-throttled';
 
 /** Counted by the "login" throttler too: LOGIN_THROTTLE_LIMIT attempts per minute per client IP. */
 export const LoginThrottled = (): MethodDecorator => SetMetadata(LOGIN_THROTTLED, true);
+
+/**
+ * Open to every authenticated principal, people and services; the service checks `capability`
+ * on the object's path (role or grant) and answers 404 where the caller may not even read it.
+ * Documentation only: the check needs the object, so it lives in the service.
+ */
+export const ByGrant = (capability: Capability): MethodDecorator =>
+  applyDecorators(
+    ApiExtension('x-custos-capability', capability),
+    ApiResponse({
+      status: 403,
+      type: ErrorResponseDto,
+      description: `Requires the capability '${capability}' on the credential's path, from the role or a grant; without 'read' the answer is 404`,
+    }),
+  );

@@ -7,7 +7,6 @@ import { AuditWriter } from '../../audit/audit-writer';
 import { DomainError } from '../../common/errors/domain-error';
 import { authConfig } from '../../config/auth.config';
 import { KeyringService } from '../../crypto/keyring.service';
-import { open, seal } from '../../crypto/sealed-box';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { InvalidCredentialsError } from '../auth.errors';
 import { PasswordHasher } from '../passwords/password-hasher';
@@ -111,7 +110,7 @@ export class TotpService {
 
   private async accept(manager: EntityManager, user: User, code: string): Promise<boolean> {
     if (!user.mfaSecret || !/^\d{6}$/.test(code)) return false;
-    const secret = open(this.keyring.purposeKey('totp'), user.mfaSecret, user.id);
+    const secret = this.keyring.openValue('totp', user.mfaSecret, user.id);
     const result = await verify({
       secret,
       token: code,
@@ -135,7 +134,7 @@ export class TotpService {
   }
 
   private sealSecret(userId: string, secret: string): string {
-    return seal(this.keyring.purposeKey('totp'), secret, userId);
+    return this.keyring.sealValue('totp', secret, userId);
   }
 
   private record(

@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import type { Capability } from '../auth/grants/access-grant.entity';
+import { AccessPolicy } from '../auth/grants/access-policy';
+import type { Principal } from '../auth/principal';
+import { rowLock } from '../database/dialect';
+import { CapabilityRequiredError, CredentialNotFoundError } from './credential.errors';
+import { Credential } from './entities/credential.entity';
+
+export interface AccessOptions {
+  /** Lock the row for the rest of the transaction (changes). */
+  lock?: boolean;
+  /** Also find soft-deleted credentials (restore, destroy, versions of a deleted one). */
+  includeDeleted?: boolean;
+}
+
+/**
+ * Loads a credential for a caller and checks one capability on its path. A caller that may not
+ * read it gets the same 404 as for a missing one (no probing for paths or ids); one that may read
+ * it but lacks the capability gets 403.
+ */
+@Injectable()
+export class CredentialAccess {
+  constructor(private readonly policy: AccessPolicy) {}
+
+  async byId(
+    manager: EntityManager,
+    principal: Principal,
+    id: string,
+    capability: Capability,
+    options: AccessOptions = {},
+  ): Promise<Credential> {
+    const credential = await manager.findOne(Credential, {
+      where: { id },
+      ...(options.lock ? { lock: rowLock(manager) } : {}),
+    });
+    return this.check(manager, principal, credential, capability, options);
+  }
+
+  async byPath(
+    manager: EntityManager,
+    principal: Principal,
+    path: string,
+    capability: Capability,
+  ): Promise<Credential> {
+    const credential = await manager.findOne(Credential, { where: { path } });
+    return this.check(manager, principal, credential, capability, {});
+  }
+
+  private async check(
+    manager: EntityManager,
+    principal: Principal,
+    credential: Credential | null,
+    capability: Capability,
+    options: AccessOptions,
+  ): Promise<Credential> {
+    if (!credential || credential.status === 'destroyed') throw new CredentialNotFoundError();
+    if (credential.status === 'deleted' && !options.includeDeleted)
+      throw new CredentialNotFoundError();
+    const capabilities = await this.policy.capabilitiesFor(principal, credential.path, manager);
+    if (!capabilities.has('read')) throw new CredentialNotFoundError();
+    if (!capabilities.has(capability)) throw new CapabilityRequiredError(capability);
+    return credential;
+  }
+}

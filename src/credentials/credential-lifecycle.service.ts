@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { AuditRequestContext } from '../audit/audit-context';
+import { AuditWriter } from '../audit/audit-writer';
+import type { Principal } from '../auth/principal';
+import { TransactionRunner } from '../database/transaction-runner';
+import { CredentialAccess } from './credential-access';
+import { CredentialStateError } from './credential.errors';
+import { Credential } from './entities/credential.entity';
+import { CredentialVersion } from './entities/credential-version.entity';
+
+/** Soft delete, restore, and destroy (crypto-shred); each needs `delete` on the path. */
+@Injectable()
+export class CredentialLifecycleService {
+  constructor(
+    private readonly transactions: TransactionRunner,
+    private readonly audit: AuditWriter,
+    private readonly access: CredentialAccess,
+  ) {}
+
+  /** Hides the credential and stops every reveal; its versions stay encrypted until destroyed. */
+  async softDelete(id: string, principal: Principal, context?: AuditRequestContext): Promise<void> {
+    await this.transactions.run(async (manager) => {
+      const credential = await this.access.byId(manager, principal, id, 'delete', { lock: true });
+      await manager.update(
+        Credential,
+        { id },
+        { status: 'deleted', deletedAt: new Date(), rowVersion: credential.rowVersion + 1 },
+      );
+      await this.record(manager, 'credential.delete', 204, credential, context);
+    });
+  }
+
+  async restore(
+    id: string,
+    principal: Principal,
+    context?: AuditRequestContext,
+  ): Promise<Credential> {
+    return this.transactions.run(async (manager) => {
+      const credential = await this.access.byId(manager, principal, id, 'delete', {
+        lock: true,
+        includeDeleted: true,
+      });
+      if (credential.status !== 'deleted') {
+        throw new CredentialStateError('Only a deleted credential can be restored');
+      }
+      await manager.update(
+        Credential,
+        { id },
+        { status: 'active', deletedAt: null, rowVersion: credential.rowVersion + 1 },
+      );
+      await this.record(manager, 'credential.restore', 200, credential, context);
+      return manager.findOneByOrFail(Credential, { id });
+    });
+  }
+
+  /**
+   * Crypto-shred: wipes the ciphertext and wrapped data key of every version, so no key, backup
+   * of the keys, or later compromise can bring the secret back. The row stays as a tombstone
+   * (the audit log refers to it) and keeps its path reserved.
+   */
+  async destroy(id: string, principal: Principal, context?: AuditRequestContext): Promise<void> {
+    await this.transactions.run(async (manager) => {
+      const credential = await this.access.byId(manager, principal, id, 'delete', {
+        lock: true,
+        includeDeleted: true,
+      });
+      const now = new Date();
+      const wiped = await manager.update(
+        CredentialVersion,
+        { credentialId: id },
+        {
+          state: 'destroyed',
+          ciphertext: null,
+          iv: null,
+          tag: null,
+          wrappedDek: null,
+          fingerprint: null,
+          destroyedAt: now,
+        },
+      );
+      await manager.update(
+        Credential,
+        { id },
+        {
+          status: 'destroyed',
+          deletedAt: credential.deletedAt ?? now,
+          destroyedAt: now,
+          secretInfo: null,
+          rowVersion: credential.rowVersion + 1,
+        },
+      );
+      await this.record(manager, 'credential.destroy', 204, credential, context, {
+        versions: wiped.affected ?? null,
+      });
+    });
+  }
+
+  private record(
+    manager: EntityManager,
+    action: string,
+    httpStatus: number,
+    credential: Credential,
+    context?: AuditRequestContext,
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
+    return this.audit.record(
+      {
+        action,
+        outcome: 'success',
+        httpStatus,
+        resourceType: 'credential',
+        resourceId: credential.id,
+        details: { path: credential.path, ...extra },
+        context,
+      },
+      manager,
+    );
+  }
+}

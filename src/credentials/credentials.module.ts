@@ -1,0 +1,31 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { AuthModule } from '../auth/auth.module';
+import { CryptoModule } from '../crypto/crypto.module';
+import { CredentialAccess } from './credential-access';
+import { CredentialLifecycleService } from './credential-lifecycle.service';
+import { CredentialQueryService } from './credential-query.service';
+import { CredentialsService } from './credentials.service';
+import { CredentialsController } from './http/credentials.controller';
+import { SecretsController } from './http/secrets.controller';
+import { RevealService } from './reveal.service';
+import { SecretVersionsService } from './secret-versions.service';
+import { VersionCrypto } from './version-crypto';
+import { VersionRewrapParticipant } from './version-rewrap.participant';
+
+@Module({
+  imports: [CryptoModule, AuditModule, AuthModule],
+  controllers: [CredentialsController, SecretsController],
+  providers: [
+    CredentialAccess,
+    VersionCrypto,
+    CredentialsService,
+    CredentialQueryService,
+    SecretVersionsService,
+    CredentialLifecycleService,
+    RevealService,
+    VersionRewrapParticipant,
+  ],
+  exports: [CredentialAccess, VersionCrypto, RevealService],
+})
+export class CredentialsModule {}

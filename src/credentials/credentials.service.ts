@@ -1,0 +1,168 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { EntityManager } from 'typeorm';
+import { AuditRequestContext } from '../audit/audit-context';
+import { AuditWriter } from '../audit/audit-writer';
+import { AccessPolicy } from '../auth/grants/access-policy';
+import type { Principal } from '../auth/principal';
+import { TransactionRunner } from '../database/transaction-runner';
+import { CredentialAccess } from './credential-access';
+import { replaceTags } from './credential-tags';
+import { CapabilityRequiredError, CredentialPathTakenError } from './credential.errors';
+import type { CredentialCreateDto, CredentialUpdateDto } from './dto/credential-write.dto';
+import { Credential } from './entities/credential.entity';
+import { CredentialVersion } from './entities/credential-version.entity';
+import { checkedSecret, secretInfoOf } from './secret-input';
+import { VersionCrypto } from './version-crypto';
+
+type Fields = Omit<CredentialUpdateDto, 'path' | 'name' | 'tags'>;
+const NULLABLE_FIELDS = [
+  'description',
+  'username',
+  'url',
+  'host',
+  'port',
+  'owner',
+  'metadata',
+] as const;
+
+/** Creating credentials and changing their metadata; every change audited in its transaction. */
+@Injectable()
+export class CredentialsService {
+  constructor(
+    private readonly transactions: TransactionRunner,
+    private readonly audit: AuditWriter,
+    private readonly policy: AccessPolicy,
+    private readonly access: CredentialAccess,
+    private readonly crypto: VersionCrypto,
+  ) {}
+
+  /** Stores the metadata and version 1 of the secret; needs `write` on the path. */
+  async create(
+    input: CredentialCreateDto,
+    principal: Principal,
+    context?: AuditRequestContext,
+  ): Promise<Credential> {
+    const secret = checkedSecret(input.type, input.secret);
+    return this.transactions.run(async (manager) => {
+      await this.requireOnPath(manager, principal, input.path);
+      if (await manager.existsBy(Credential, { path: input.path })) {
+        throw new CredentialPathTakenError();
+      }
+      const id = randomUUID();
+      await manager.insert(Credential, {
+        id,
+        path: input.path,
+        name: input.name,
+        type: input.type,
+        ...nullableFields(input),
+        expiresAt: expiryOf(input.expiresAt, secret.expiresAt),
+        secretInfo: secretInfoOf(secret),
+        tags: await replaceTags(manager, id, input.tags ?? []),
+        status: 'active',
+        currentVersion: 1,
+        lastVersion: 1,
+        createdBy: principal.id,
+      });
+      const sealed = await this.crypto.seal(manager, id, 1, input.type, secret.value);
+      await manager.insert(CredentialVersion, {
+        credentialId: id,
+        version: 1,
+        state: 'current',
+        ...sealed,
+        createdBy: principal.id,
+      });
+      await this.audit.record(
+        {
+          action: 'credential.create',
+          outcome: 'success',
+          httpStatus: 201,
+          resourceType: 'credential',
+          resourceId: id,
+          details: { path: input.path, type: input.type, version: 1 },
+          context,
+        },
+        manager,
+      );
+      return manager.findOneByOrFail(Credential, { id });
+    });
+  }
+
+  async get(id: string, principal: Principal): Promise<Credential> {
+    return this.transactions.run((manager) => this.access.byId(manager, principal, id, 'read'));
+  }
+
+  /** Changes metadata; moving to another path needs `write` on both paths. */
+  async update(
+    id: string,
+    input: CredentialUpdateDto,
+    principal: Principal,
+    context?: AuditRequestContext,
+  ): Promise<Credential> {
+    return this.transactions.run(async (manager) => {
+      const credential = await this.access.byId(manager, principal, id, 'write', { lock: true });
+      const changes: Partial<Credential> = { ...nullableFields(input) };
+      if (input.name !== undefined) changes.name = input.name;
+      if (input.expiresAt !== undefined) changes.expiresAt = expiryOf(input.expiresAt);
+      if (input.path !== undefined && input.path !== credential.path) {
+        await this.requireOnPath(manager, principal, input.path);
+        if (await manager.existsBy(Credential, { path: input.path })) {
+          throw new CredentialPathTakenError();
+        }
+        changes.path = input.path;
+      }
+      if (input.tags !== undefined) changes.tags = await replaceTags(manager, id, input.tags);
+      const changed = Object.keys(changes);
+      if (changed.length > 0) {
+        await manager.update(
+          Credential,
+          { id },
+          { ...changes, rowVersion: credential.rowVersion + 1 },
+        );
+      }
+      await this.audit.record(
+        {
+          action: 'credential.update',
+          outcome: 'success',
+          httpStatus: 200,
+          resourceType: 'credential',
+          resourceId: id,
+          details: {
+            path: changes.path ?? credential.path,
+            fromPath: changes.path ? credential.path : undefined,
+            changed,
+          },
+          context,
+        },
+        manager,
+      );
+      return manager.findOneByOrFail(Credential, { id });
+    });
+  }
+
+  /** Creating at (or moving to) a path needs `write` there; no credential there yet to hide. */
+  private async requireOnPath(
+    manager: EntityManager,
+    principal: Principal,
+    path: string,
+  ): Promise<void> {
+    if (!(await this.policy.can(principal, 'write', path, manager))) {
+      throw new CapabilityRequiredError('write');
+    }
+  }
+}
+
+function nullableFields(input: Fields): Partial<Credential> {
+  const result: Partial<Record<(typeof NULLABLE_FIELDS)[number], unknown>> = {};
+  for (const field of NULLABLE_FIELDS) {
+    if (input[field] !== undefined) result[field] = input[field];
+  }
+  return result as Partial<Credential>;
+}
+
+/** The given expiry wins (null clears it); otherwise the one read from the secret, if any. */
+function expiryOf(given: string | null | undefined, fromSecret?: Date): Date | null {
+  if (given === null) return null;
+  if (given !== undefined) return new Date(given);
+  return fromSecret ?? null;
+}

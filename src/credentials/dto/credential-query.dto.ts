@@ -1,0 +1,78 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
+import { CREDENTIAL_TYPES, CredentialType } from '../secrets/credential-type';
+
+export const CREDENTIAL_PAGE_MAX = 200;
+export const CREDENTIAL_PAGE_DEFAULT = 50;
+
+export class CredentialListQueryDto {
+  @ApiPropertyOptional({
+    description: "Paths starting with this, e.g. 'acme/prod/'",
+    example: 'acme/',
+  })
+  @IsOptional()
+  @Matches(/^[a-z0-9._/-]{1,255}$/, {
+    message: "pathPrefix may only hold a-z, 0-9, '.', '_', '-', '/'",
+  })
+  pathPrefix?: string;
+
+  @ApiPropertyOptional({ enum: CREDENTIAL_TYPES })
+  @IsOptional()
+  @IsIn(CREDENTIAL_TYPES)
+  type?: CredentialType;
+
+  @ApiPropertyOptional({ example: 'prod' })
+  @IsOptional()
+  @Matches(/^[a-z0-9][a-z0-9._:-]{0,63}$/, { message: 'tag is not a valid tag' })
+  tag?: string;
+
+  @ApiPropertyOptional({ description: 'Expiring before this time (ISO 8601)', format: 'date-time' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  expiringBefore?: string;
+
+  @ApiPropertyOptional({ description: 'Text in the name or path (case-insensitive)' })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  q?: string;
+
+  @ApiPropertyOptional({ description: 'List soft-deleted credentials instead', default: false })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) =>
+    value === 'true' ? true : value === 'false' ? false : value,
+  )
+  @IsBoolean()
+  deleted?: boolean;
+
+  @ApiPropertyOptional({ default: CREDENTIAL_PAGE_DEFAULT, maximum: CREDENTIAL_PAGE_MAX })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value,
+  )
+  @IsInt()
+  @Min(1)
+  @Max(CREDENTIAL_PAGE_MAX)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_-]{1,400}$/, {
+    message: 'cursor must be the nextCursor of a previous page',
+  })
+  cursor?: string;
+}

@@ -1,0 +1,35 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { VERSION_STATES, VersionState } from '../entities/credential-version.entity';
+import { CREDENTIAL_TYPES, CredentialType } from '../secrets/credential-type';
+
+export class RevealRequestDto {
+  @ApiPropertyOptional({ description: 'Default: the current version', minimum: 1 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(2_147_483_647)
+  version?: number;
+
+  @ApiPropertyOptional({ maxLength: 500, description: 'Why; recorded in the audit log' })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(500)
+  reason?: string;
+}
+
+/** The only response that carries plaintext. */
+export class RevealResponseDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty() path!: string;
+  @ApiProperty({ enum: CREDENTIAL_TYPES }) type!: CredentialType;
+  @ApiProperty() version!: number;
+  @ApiProperty({ enum: VERSION_STATES }) state!: VersionState;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'The secret, shaped by type',
+  })
+  secret!: Record<string, unknown>;
+}

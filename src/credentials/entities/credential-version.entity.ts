@@ -1,0 +1,59 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+
+/** DESIGN.md §5; rotation adds `pending`. */
+export const VERSION_STATES = ['pending', 'current', 'previous', 'revoked', 'destroyed'] as const;
+export type VersionState = (typeof VERSION_STATES)[number];
+
+/**
+ * One value of a credential, under envelope encryption: the value is encrypted with its own data
+ * key, which is wrapped by the master key `kekId`. Destroying a version wipes all four.
+ */
+@Entity({ name: 'credential_versions' })
+@Index('idx_credential_versions_kek', ['kekId'])
+export class CredentialVersion {
+  @PrimaryColumn({ name: 'credential_id', type: 'varchar', length: 36 })
+  credentialId!: string;
+
+  @PrimaryColumn({ type: 'int' })
+  version!: number;
+
+  @Column({ type: 'varchar', length: 16 })
+  state!: VersionState;
+
+  @Column({ type: 'blob', nullable: true, select: false })
+  ciphertext!: Buffer | null;
+
+  /** base64 of the 12-byte nonce. */
+  @Column({ type: 'varchar', length: 16, nullable: true, select: false })
+  iv!: string | null;
+
+  /** base64 of the 16-byte GCM tag. */
+  @Column({ type: 'varchar', length: 24, nullable: true, select: false })
+  tag!: string | null;
+
+  /** base64 of nonce, tag and encrypted data key. */
+  @Column({ name: 'wrapped_dek', type: 'varchar', length: 80, nullable: true, select: false })
+  wrappedDek!: string | null;
+
+  @Column({ name: 'kek_id', type: 'varchar', length: 32, nullable: true })
+  kekId!: string | null;
+
+  /** HMAC of the secret under a key derived from the master key `kekId`: for leak scans. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  fingerprint!: string | null;
+
+  @Column({ name: 'grace_until', type: 'datetime', precision: 3, nullable: true })
+  graceUntil!: Date | null;
+
+  @Column({ name: 'revoked_at', type: 'datetime', precision: 3, nullable: true })
+  revokedAt!: Date | null;
+
+  @Column({ name: 'destroyed_at', type: 'datetime', precision: 3, nullable: true })
+  destroyedAt!: Date | null;
+
+  @Column({ name: 'created_by', type: 'varchar', length: 36, nullable: true })
+  createdBy!: string | null;
+
+  @CreateDateColumn({ name: 'created_at' })
+  createdAt!: Date;
+}

@@ -1,0 +1,44 @@
+import { Controller, Get, Param } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
+import { AuditRequestContext } from '../../audit/audit-context';
+import { Audit } from '../../audit/http/audit.decorator';
+import { AuditCtx } from '../../audit/http/audit-context.decorator';
+import { ByGrant } from '../../auth/guards/auth.decorators';
+import { CurrentPrincipal } from '../../auth/guards/current-principal.decorator';
+import type { Principal } from '../../auth/principal';
+import { ApiErrors } from '../../common/errors/error-response.dto';
+import { API_KEY_SCHEME, JWT_SCHEME } from '../../http/swagger';
+import { RevealResponseDto } from '../dto/reveal.dto';
+import { RevealService } from '../reveal.service';
+
+@ApiTags('secrets')
+@ApiSecurity(API_KEY_SCHEME)
+@ApiBearerAuth(JWT_SCHEME)
+@ApiErrors(400, 401)
+@Controller('secrets')
+export class SecretsController {
+  constructor(private readonly reveals: RevealService) {}
+
+  // Fastify's wildcard: the rest of the URL, slashes included, in the '*' parameter.
+  @Get('*')
+  @ByGrant('reveal')
+  @Audit('secret.read', { resourceType: 'credential' })
+  @ApiOperation({ summary: 'The current secret at a path, for services; audited like reveal' })
+  @ApiParam({ name: 'path', example: 'acme/prod/mysql-root', description: 'The credential path' })
+  @ApiOkResponse({ type: RevealResponseDto })
+  @ApiErrors(404)
+  async read(
+    @Param('*') path: string,
+    @CurrentPrincipal() principal: Principal,
+    @AuditCtx() context: AuditRequestContext,
+  ): Promise<RevealResponseDto> {
+    return this.reveals.revealByPath(path, principal, context);
+  }
+}

@@ -1,0 +1,122 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { EntityManager } from 'typeorm';
+import { AuditRequestContext } from '../audit/audit-context';
+import { AuditWriter } from '../audit/audit-writer';
+import type { Principal } from '../auth/principal';
+import { credentialsConfig } from '../config/credentials.config';
+import { TransactionRunner } from '../database/transaction-runner';
+import { CredentialAccess } from './credential-access';
+import {
+  RevealReasonRequiredError,
+  VersionNotFoundError,
+  VersionNotRevealableError,
+} from './credential.errors';
+import type { Credential } from './entities/credential.entity';
+import { CredentialVersion, VersionState } from './entities/credential-version.entity';
+import { VersionCrypto } from './version-crypto';
+import { effectiveState, isRevealable } from './version-states';
+
+export interface RevealedSecret {
+  id: string;
+  path: string;
+  type: Credential['type'];
+  version: number;
+  state: VersionState;
+  secret: Record<string, unknown>;
+}
+
+/**
+ * The only way to plaintext. The audit event is written in the same transaction as the read,
+ * after decryption and before anything is returned: if it cannot be written, the caller gets a
+ * 500 and no secret (fail closed, DESIGN.md §4.3).
+ */
+@Injectable()
+export class RevealService {
+  private readonly logger = new Logger(RevealService.name);
+
+  constructor(
+    private readonly transactions: TransactionRunner,
+    private readonly audit: AuditWriter,
+    private readonly access: CredentialAccess,
+    private readonly crypto: VersionCrypto,
+    @Inject(credentialsConfig.KEY) private readonly config: ConfigType<typeof credentialsConfig>,
+  ) {}
+
+  async revealById(
+    id: string,
+    request: { version?: number; reason?: string },
+    principal: Principal,
+    context?: AuditRequestContext,
+  ): Promise<RevealedSecret> {
+    if (principal.type === 'user' && this.config.revealReasonRequired && !request.reason) {
+      throw new RevealReasonRequiredError();
+    }
+    return this.transactions.run(async (manager) => {
+      const credential = await this.access.byId(manager, principal, id, 'reveal');
+      return this.reveal(manager, credential, request.version, request.reason, context);
+    });
+  }
+
+  /** For services: the current version by path. */
+  async revealByPath(
+    path: string,
+    principal: Principal,
+    context?: AuditRequestContext,
+  ): Promise<RevealedSecret> {
+    return this.transactions.run(async (manager) => {
+      const credential = await this.access.byPath(manager, principal, path, 'reveal');
+      return this.reveal(manager, credential, undefined, undefined, context);
+    });
+  }
+
+  private async reveal(
+    manager: EntityManager,
+    credential: Credential,
+    requested: number | undefined,
+    reason: string | undefined,
+    context?: AuditRequestContext,
+  ): Promise<RevealedSecret> {
+    const version = requested ?? credential.currentVersion;
+    const row = await manager
+      .getRepository(CredentialVersion)
+      .createQueryBuilder('v')
+      .addSelect(['v.ciphertext', 'v.iv', 'v.tag', 'v.wrappedDek'])
+      .where('v.credentialId = :id AND v.version = :version', { id: credential.id, version })
+      .getOne();
+    if (!row) throw new VersionNotFoundError(version);
+    const now = new Date();
+    const state = effectiveState(row, now);
+    if (!isRevealable(row, now)) throw new VersionNotRevealableError(version, state);
+    let secret: Record<string, unknown>;
+    try {
+      secret = this.crypto.open(credential.id, row);
+    } catch (error) {
+      // A value that no longer decrypts was changed, moved or wiped in the database.
+      this.logger.error(
+        `Version ${version} of credential ${credential.id} failed to decrypt: ${(error as Error).message}`,
+      );
+      throw error;
+    }
+    await this.audit.record(
+      {
+        action: 'credential.reveal',
+        outcome: 'success',
+        httpStatus: 200,
+        resourceType: 'credential',
+        resourceId: credential.id,
+        details: { path: credential.path, version, state, ...(reason ? { reason } : {}) },
+        context,
+      },
+      manager,
+    );
+    return {
+      id: credential.id,
+      path: credential.path,
+      type: credential.type,
+      version,
+      state,
+      secret,
+    };
+  }
+}

@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import { createHmac } from 'node:crypto';
+import { EntityManager } from 'typeorm';
+import { decryptSecret, encryptSecret, Kek, rewrapDek } from '../crypto/envelope';
+import { KeyringService } from '../crypto/keyring.service';
+import type { CredentialVersion } from './entities/credential-version.entity';
+import type { CredentialType } from './secrets/credential-type';
+
+/** The columns of a version that hold its encrypted value. */
+export type SealedColumns = Pick<
+  CredentialVersion,
+  'ciphertext' | 'iv' | 'tag' | 'wrappedDek' | 'kekId' | 'fingerprint'
+>;
+
+/** The field of each type's secret that a leak scan looks for in text. */
+const FINGERPRINTED_FIELD: Record<CredentialType, string> = {
+  password: 'password',
+  api_key: 'apiKey',
+  oauth: 'clientSecret',
+  ssh_key: 'privateKey',
+  shared_secret: 'secret',
+  jwt: 'token',
+  connection_string: 'connectionString',
+  certificate: 'privateKey',
+};
+
+/**
+ * Envelope encryption of credential versions (DESIGN.md §4.2) and their keyed fingerprints. The
+ * stored value is the JSON of the secret object; the only plaintext that leaves this class goes
+ * to the reveal route.
+ */
+@Injectable()
+export class VersionCrypto {
+  constructor(private readonly keyring: KeyringService) {}
+
+  /** Encrypts a new version under the active master key, as the database says it is now. */
+  async seal(
+    manager: EntityManager,
+    credentialId: string,
+    version: number,
+    type: CredentialType,
+    secret: Record<string, unknown>,
+  ): Promise<SealedColumns> {
+    const kek = await this.keyring.activeKek(manager);
+    const plaintext = Buffer.from(JSON.stringify(secret), 'utf8');
+    try {
+      const sealed = encryptSecret(kek, plaintext, { credentialId, version });
+      return {
+        ciphertext: sealed.ciphertext,
+        iv: sealed.iv.toString('base64'),
+        tag: sealed.tag.toString('base64'),
+        wrappedDek: sealed.wrappedDek.toString('base64'),
+        kekId: kek.id,
+        fingerprint: this.fingerprint(kek.id, type, secret),
+      };
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  /** The secret object of a version; throws if anything was changed, moved or wiped. */
+  open(credentialId: string, row: CredentialVersion): Record<string, unknown> {
+    if (!row.ciphertext || !row.iv || !row.tag || !row.wrappedDek || !row.kekId) {
+      throw new Error(`version ${row.version} holds no ciphertext`);
+    }
+    const plaintext = decryptSecret(
+      this.keyring.kek(row.kekId),
+      {
+        ciphertext: row.ciphertext,
+        iv: Buffer.from(row.iv, 'base64'),
+        tag: Buffer.from(row.tag, 'base64'),
+        wrappedDek: Buffer.from(row.wrappedDek, 'base64'),
+        kekId: row.kekId,
+      },
+      { credentialId, version: row.version },
+    );
+    try {
+      return JSON.parse(plaintext.toString('utf8')) as Record<string, unknown>;
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  /**
+   * Moves a version's data key to `target` and recomputes its fingerprint under that key, so the
+   * old master key protects nothing of it any more. The value stays encrypted as it is.
+   */
+  rewrap(
+    credentialId: string,
+    type: CredentialType,
+    row: CredentialVersion,
+    target: Kek,
+  ): Pick<SealedColumns, 'wrappedDek' | 'kekId' | 'fingerprint'> {
+    const secret = this.open(credentialId, row);
+    const moved = rewrapDek(
+      this.keyring.kek(row.kekId!),
+      target,
+      Buffer.from(row.wrappedDek!, 'base64'),
+      { credentialId, version: row.version },
+    );
+    return {
+      wrappedDek: moved.wrappedDek.toString('base64'),
+      kekId: moved.kekId,
+      fingerprint: this.fingerprint(target.id, type, secret),
+    };
+  }
+
+  /**
+   * HMAC-SHA256 of the secret's main field under the fingerprint key of master key `kekId`; a
+   * leak scan computes the same over candidate strings. Unlike a plain hash, it cannot be
+   * brute-forced from the database alone.
+   */
+  fingerprint(kekId: string, type: CredentialType, secret: Record<string, unknown>): string | null {
+    const field = secret[FINGERPRINTED_FIELD[type]];
+    if (typeof field !== 'string' || field === '') return null;
+    const key = this.keyring.purposeKeyFor(kekId, 'fingerprint');
+    if (!key) return null;
+    return createHmac('sha256', key).update(field, 'utf8').digest('hex');
+  }
+}

@@ -1,0 +1,47 @@
+import type { VersionState } from './entities/credential-version.entity';
+import { effectiveState, isPrunable, isRevealable } from './version-states';
+
+const now = new Date('2026-11-24T12:00:00Z');
+const later = new Date('2026-11-24T13:00:00Z');
+const earlier = new Date('2026-11-24T11:00:00Z');
+
+function version(state: VersionState, graceUntil: Date | null = null) {
+  return { state, graceUntil };
+}
+
+describe('version states', () => {
+  it('should keep a previous version revealable until its grace period ends', () => {
+    expect(effectiveState(version('previous', later), now)).toBe('previous');
+    expect(isRevealable(version('previous', later), now)).toBe(true);
+  });
+
+  it('should treat a previous version as revoked once its grace period has ended', () => {
+    expect(effectiveState(version('previous', earlier), now)).toBe('revoked');
+    expect(effectiveState(version('previous', now), now)).toBe('revoked');
+    expect(isRevealable(version('previous', earlier), now)).toBe(false);
+  });
+
+  it('should treat a previous version without a grace period as revoked', () => {
+    expect(effectiveState(version('previous', null), now)).toBe('revoked');
+  });
+
+  it.each<[VersionState, boolean]>([
+    ['current', true],
+    ['pending', false],
+    ['revoked', false],
+    ['destroyed', false],
+  ])('should reveal a %s version: %s', (state, expected) => {
+    expect(isRevealable(version(state, later), now)).toBe(expected);
+  });
+
+  it.each<[VersionState, Date | null, boolean]>([
+    ['current', null, false],
+    ['pending', null, false],
+    ['previous', later, false],
+    ['previous', earlier, true],
+    ['revoked', null, true],
+    ['destroyed', null, true],
+  ])('should prune a %s version (grace until %s): %s', (state, grace, expected) => {
+    expect(isPrunable(version(state, grace), now)).toBe(expected);
+  });
+});
