@@ -66,7 +66,7 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
     rewrapped: {},
     error: null,
   };
-  private running?: Promise<void>;
+  private running?: Promise<Record<string, number>>;
   private stopping = false;
 
   constructor(
@@ -86,7 +86,7 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    await this.running;
+    await this.running?.catch(() => undefined);
   }
 
   /**
@@ -122,16 +122,21 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
 
   /** Starts re-wrapping in the background unless it is running here already. */
   start(): void {
-    this.running ??= this.rewrapAll()
-      .then(() => undefined)
-      .catch((error: unknown) =>
-        this.logger.error({ err: loggableError(error) }, 'Master-key re-wrap stopped'),
-      )
-      .finally(() => (this.running = undefined));
+    this.rewrapAll().catch((error: unknown) =>
+      this.logger.error({ err: loggableError(error) }, 'Master-key re-wrap stopped'),
+    );
   }
 
-  /** Re-wraps everything under older keys; resolves when done (or when another instance holds the lease). */
-  async rewrapAll(
+  /**
+   * Re-wraps everything under older keys; resolves when done, or when another instance holds
+   * the lease. A run already going on in this instance is joined, not doubled.
+   */
+  rewrapAll(onBatch?: (moved: number, remaining: number) => void): Promise<Record<string, number>> {
+    this.running ??= this.runRewrap(onBatch).finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async runRewrap(
     onBatch?: (moved: number, remaining: number) => void,
   ): Promise<Record<string, number>> {
     this.progress = {
