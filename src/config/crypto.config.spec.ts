@@ -18,6 +18,8 @@ describe('loadCryptoConfig', () => {
     expect(loadCryptoConfig({})).toEqual({
       masterKey: undefined,
       masterKeyFile: undefined,
+      masterKeys: undefined,
+      masterKeysDir: undefined,
       masterKeyId: 'k1',
     });
   });
@@ -32,6 +34,8 @@ describe('loadCryptoConfig', () => {
     expect(sut).toEqual({
       masterKey: key,
       masterKeyFile: '/run/secrets/custos.key',
+      masterKeys: undefined,
+      masterKeysDir: undefined,
       masterKeyId: 'prod-2024',
     });
   });
@@ -75,5 +79,30 @@ describe('loadCryptoConfig', () => {
         expect(error.message).not.toContain(JSON.stringify(value));
       }),
     );
+  });
+
+  it('should pass several keys and a key directory through', () => {
+    const k1 = randomBytes(32).toString('base64');
+    const k2 = randomBytes(32).toString('base64');
+    const sut = loadCryptoConfig({
+      CUSTOS_MASTER_KEYS: `k1:${k1},prod-2:${k2}`,
+      CUSTOS_MASTER_KEYS_DIR: '/run/secrets/custos',
+    });
+    expect(sut.masterKeys).toBe(`k1:${k1},prod-2:${k2}`);
+    expect(sut.masterKeysDir).toBe('/run/secrets/custos');
+  });
+
+  it.each([
+    ['no id', () => randomBytes(32).toString('base64')],
+    ['a bad id', () => `K1:${randomBytes(32).toString('base64')}`],
+    ['a short key', () => `k1:${randomBytes(16).toString('base64')}`],
+    ['a trailing comma', () => `k1:${randomBytes(32).toString('base64')},`],
+  ])('should refuse CUSTOS_MASTER_KEYS with %s, without echoing it', (_case, make) => {
+    const value = make();
+    const error = configErrorFor({ CUSTOS_MASTER_KEYS: value });
+    expect(error.problems).toEqual([
+      'CUSTOS_MASTER_KEYS: must be a comma-separated list of <key id>:<32 bytes in base64> (got "***")',
+    ]);
+    expect(error.message).not.toContain(value);
   });
 });

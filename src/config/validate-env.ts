@@ -35,5 +35,5 @@ function describe(error: ValidationError, env: Record<string, unknown>): string 
 }
 
 function maskIfSecret(name: string, value: unknown): unknown {
-  return /^(DATABASE_URL|CUSTOS_MASTER_KEY)$|SECRET|PASSWORD|TOKEN/i.test(name) ? '***' : value;
+  return /^(DATABASE_URL|CUSTOS_MASTER_KEYS?)$|SECRET|PASSWORD|TOKEN/i.test(name) ? '***' : value;
 }

@@ -3,7 +3,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../config/config-error';
-import { DEV_MASTER_KEY_FILE, loadMasterKey, MasterKeyInputs } from './master-key-loader';
+import {
+  DEV_MASTER_KEY_FILE,
+  loadMasterKey,
+  loadMasterKeys,
+  MasterKeyInputs,
+  MasterKeysInputs,
+} from './master-key-loader';
 
 function configErrorFor(inputs: MasterKeyInputs): ConfigError {
   try {
@@ -148,5 +154,98 @@ describe('loadMasterKey', () => {
     expect(sut!.source).toBe('environment');
     expect(sut!.key.equals(key)).toBe(true);
     expect(sut!.key.equals(generated!.key)).toBe(false);
+  });
+});
+
+describe('loadMasterKeys', () => {
+  let dir: string;
+  let dataDir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'custos-master-keys-'));
+    dataDir = join(dir, 'data');
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function keysErrorFor(inputs: Partial<MasterKeysInputs>): ConfigError {
+    try {
+      loadMasterKeys({ isProduction: true, dataDir, masterKeyId: 'k1', ...inputs });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return error as ConfigError;
+    }
+    throw new Error('expected a ConfigError');
+  }
+
+  it('should give a single key the id CUSTOS_MASTER_KEY_ID', () => {
+    const key = randomBytes(32);
+    const sut = loadMasterKeys({
+      masterKey: key.toString('base64'),
+      masterKeyId: 'prod-1',
+      isProduction: true,
+      dataDir,
+    });
+    expect([...sut!.keys.keys()]).toEqual(['prod-1']);
+    expect(sut!.keys.get('prod-1')!.equals(key)).toBe(true);
+  });
+
+  it('should read several keys by id from CUSTOS_MASTER_KEYS, in order', () => {
+    const k1 = randomBytes(32);
+    const k2 = randomBytes(32);
+    const sut = loadMasterKeys({
+      masterKeys: `k1:${k1.toString('base64')},k2:${k2.toString('base64')}`,
+      masterKeyId: 'k1',
+      isProduction: true,
+      dataDir,
+    });
+    expect([...sut!.keys.keys()]).toEqual(['k1', 'k2']);
+    expect(sut!.keys.get('k2')!.equals(k2)).toBe(true);
+    expect(sut!.source).toBe('environment-list');
+  });
+
+  it('should read every <id>.key file of CUSTOS_MASTER_KEYS_DIR and ignore other files', () => {
+    const k1 = randomBytes(32);
+    const k2 = randomBytes(32);
+    writeFileSync(join(dir, 'k1.key'), `${k1.toString('base64')}\n`);
+    writeFileSync(join(dir, 'k2.key'), k2.toString('base64'));
+    writeFileSync(join(dir, 'README'), 'not a key');
+    const sut = loadMasterKeys({
+      masterKeysDir: dir,
+      masterKeyId: 'k1',
+      isProduction: true,
+      dataDir,
+    });
+    expect([...sut!.keys.keys()]).toEqual(['k1', 'k2']);
+    expect(sut!.keys.get('k1')!.equals(k1)).toBe(true);
+    expect(sut!.origin).toBe(dir);
+  });
+
+  it('should refuse two sources at once, naming both', () => {
+    const key = randomBytes(32).toString('base64');
+    const error = keysErrorFor({ masterKey: key, masterKeys: `k2:${key}` });
+    expect(error.message).toContain('CUSTOS_MASTER_KEY and CUSTOS_MASTER_KEYS');
+  });
+
+  it('should refuse an id given twice and a malformed entry without echoing the key', () => {
+    const key = randomBytes(32).toString('base64');
+    expect(keysErrorFor({ masterKeys: `k1:${key},k1:${key}` }).message).toContain(
+      '"k1" is given twice',
+    );
+    const malformed = keysErrorFor({ masterKeys: `k1:${key.slice(0, 20)}` });
+    expect(malformed.message).toContain('CUSTOS_MASTER_KEYS');
+    expect(malformed.message).not.toContain(key.slice(0, 20));
+  });
+
+  it('should refuse a key directory without keys, and a badly named key file', () => {
+    expect(keysErrorFor({ masterKeysDir: dir }).message).toContain('no <key id>.key file');
+    writeFileSync(join(dir, 'Bad Name.key'), randomBytes(32).toString('base64'));
+    expect(keysErrorFor({ masterKeysDir: dir }).message).toContain('is not named <key id>.key');
+  });
+
+  it('should return null in production when no key is given at all', () => {
+    expect(loadMasterKeys({ isProduction: true, dataDir, masterKeyId: 'k1' })).toBeNull();
   });
 });
