@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { benchAuditInsert } from './audit-insert.bench';
 import { benchAuditVerify } from './audit-verify.bench';
 import { benchAuditWriter } from './audit-writer.bench';
+import { benchReveal } from './reveal.bench';
 
 /** `npm run bench`: performance goals live here, never in timed tests. Needs MariaDB. */
 async function main(): Promise<void> {
@@ -10,6 +11,7 @@ async function main(): Promise<void> {
   if (!only || only === 'insert') Object.assign(results, await benchAuditInsert());
   if (!only || only === 'writer') Object.assign(results, await benchAuditWriter());
   if (!only || only === 'verify') Object.assign(results, await benchAuditVerify());
+  if (!only || only === 'reveal') Object.assign(results, await benchReveal());
   for (const [name, value] of Object.entries(results))
     process.stdout.write(`${name.padEnd(44)} ${value}\n`);
 }

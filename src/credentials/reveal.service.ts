@@ -54,7 +54,7 @@ export class RevealService {
     }
     return this.transactions.run(async (manager) => {
       const credential = await this.access.byId(manager, principal, id, 'reveal');
-      return this.reveal(manager, credential, request.version, request.reason, context);
+      return this.reveal(manager, credential, 'id', request.version, request.reason, context);
     });
   }
 
@@ -66,13 +66,14 @@ export class RevealService {
   ): Promise<RevealedSecret> {
     return this.transactions.run(async (manager) => {
       const credential = await this.access.byPath(manager, principal, path, 'reveal');
-      return this.reveal(manager, credential, undefined, undefined, context);
+      return this.reveal(manager, credential, 'path', undefined, undefined, context);
     });
   }
 
   private async reveal(
     manager: EntityManager,
     credential: Credential,
+    via: 'id' | 'path',
     requested: number | undefined,
     reason: string | undefined,
     context?: AuditRequestContext,
@@ -105,7 +106,7 @@ export class RevealService {
         httpStatus: 200,
         resourceType: 'credential',
         resourceId: credential.id,
-        details: { path: credential.path, version, state, ...(reason ? { reason } : {}) },
+        details: { path: credential.path, version, state, via, ...(reason ? { reason } : {}) },
         context,
       },
       manager,
