@@ -5,6 +5,7 @@ import { AuditRequestContext } from '../audit/audit-context';
 import { AuditWriter } from '../audit/audit-writer';
 import { AccessPolicy } from '../auth/grants/access-policy';
 import type { Principal } from '../auth/principal';
+import { isUniqueViolation } from '../database/dialect';
 import { TransactionRunner } from '../database/transaction-runner';
 import { CredentialAccess } from './credential-access';
 import { replaceTags } from './credential-tags';
@@ -50,20 +51,23 @@ export class CredentialsService {
         throw new CredentialPathTakenError();
       }
       const id = randomUUID();
-      await manager.insert(Credential, {
-        id,
-        path: input.path,
-        name: input.name,
-        type: input.type,
-        ...nullableFields(input),
-        expiresAt: expiryOf(input.expiresAt, secret.expiresAt),
-        secretInfo: secretInfoOf(secret),
-        tags: await replaceTags(manager, id, input.tags ?? []),
-        status: 'active',
-        currentVersion: 1,
-        lastVersion: 1,
-        createdBy: principal.id,
-      });
+      const tags = await replaceTags(manager, id, input.tags ?? []);
+      await insertOrConflict(() =>
+        manager.insert(Credential, {
+          id,
+          path: input.path,
+          name: input.name,
+          type: input.type,
+          ...nullableFields(input),
+          expiresAt: expiryOf(input.expiresAt, secret.expiresAt),
+          secretInfo: secretInfoOf(secret),
+          tags,
+          status: 'active',
+          currentVersion: 1,
+          lastVersion: 1,
+          createdBy: principal.id,
+        }),
+      );
       const sealed = await this.crypto.seal(manager, id, 1, input.type, secret.value);
       await manager.insert(CredentialVersion, {
         credentialId: id,
@@ -114,10 +118,8 @@ export class CredentialsService {
       if (input.tags !== undefined) changes.tags = await replaceTags(manager, id, input.tags);
       const changed = Object.keys(changes);
       if (changed.length > 0) {
-        await manager.update(
-          Credential,
-          { id },
-          { ...changes, rowVersion: credential.rowVersion + 1 },
+        await insertOrConflict(() =>
+          manager.update(Credential, { id }, { ...changes, rowVersion: credential.rowVersion + 1 }),
         );
       }
       await this.audit.record(
@@ -165,4 +167,14 @@ function expiryOf(given: string | null | undefined, fromSecret?: Date): Date | n
   if (given === null) return null;
   if (given !== undefined) return new Date(given);
   return fromSecret ?? null;
+}
+
+/** A path taken by a concurrent request between our check and our write is a 409 too. */
+async function insertOrConflict<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new CredentialPathTakenError();
+    throw error;
+  }
 }

@@ -14,12 +14,16 @@ import { checkedSecret, secretInfoOf } from './secret-input';
 import { VersionCrypto } from './version-crypto';
 import { effectiveState, isPrunable } from './version-states';
 
-/** `3`, `"3"` or `W/"3"`; the weak form is accepted because proxies may weaken ETags. */
+const EXPIRY_FROM_SECRET: ReadonlySet<string> = new Set(['certificate', 'jwt']);
+
+/**
+ * `3`, `"3"` or `W/"3"` (proxies may weaken ETags); `*` (any current version) checks nothing.
+ */
 export function parseIfMatch(header: string | undefined): number | undefined {
-  if (header === undefined) return undefined;
-  const match = /^\s*(?:W\/)?"?(\d{1,10})"?\s*$/.exec(header);
+  if (header === undefined || header.trim() === '*') return undefined;
+  const match = /^\s*(?:(\d{1,10})|(?:W\/)?"(\d{1,10})")\s*$/.exec(header);
   if (!match) throw new InvalidIfMatchError();
-  return Number(match[1]);
+  return Number(match[1] ?? match[2]);
 }
 
 /** New secret values by hand, the version history, and its pruning. */
@@ -81,7 +85,10 @@ export class SecretVersionsService {
           currentVersion: version,
           lastVersion: version,
           secretInfo: secretInfoOf(secret),
-          ...(secret.expiresAt ? { expiresAt: secret.expiresAt } : {}),
+          // Certificates and JWTs carry their own expiry: it follows the new value.
+          ...(EXPIRY_FROM_SECRET.has(credential.type)
+            ? { expiresAt: secret.expiresAt ?? null }
+            : {}),
           rowVersion: credential.rowVersion + 1,
         },
       );

@@ -59,3 +59,17 @@ export function timestampParam(dialect: Dialect, date: Date): Date | string {
 export function rowLock(manager: EntityManager): { mode: 'pessimistic_write' } | undefined {
   return dialectOf(manager) === 'mariadb' ? { mode: 'pessimistic_write' } : undefined;
 }
+
+/**
+ * Whether a failed statement broke a unique index: the loser of a race two transactions ran
+ * past the same existence check (there was no row to lock yet).
+ */
+export function isUniqueViolation(error: unknown): boolean {
+  const driver = (error as { driverError?: { code?: string; errno?: number } }).driverError;
+  return (
+    driver?.code === 'ER_DUP_ENTRY' ||
+    driver?.errno === 1062 ||
+    driver?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    driver?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
+}

@@ -1,3 +1,4 @@
+import { pathOnly } from '../common/http/url-path';
 import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -33,7 +34,7 @@ export function loggerOptions(app: AppConfig): Params {
       serializers: {
         req: (request: SerializedRequest) => ({
           method: request.method,
-          url: request.url,
+          url: pathOnly(request.url),
           remoteAddress: request.raw?.ip ?? request.remoteAddress,
           headers: redactDeep(request.headers),
         }),

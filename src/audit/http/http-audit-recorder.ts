@@ -1,3 +1,4 @@
+import { pathOnly } from '../../common/http/url-path';
 import { loggableError } from '../../common/errors/loggable-error';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
@@ -105,10 +106,6 @@ const VERBS: Record<string, string> = {
   PATCH: 'update',
   DELETE: 'delete',
 };
-
-function pathOnly(url: string): string {
-  return url.split('?')[0].slice(0, 256);
-}
 
 /** What went wrong, without values: field names of a validation error, the error's kind. */
 function errorDetails(error: unknown): Record<string, unknown> {

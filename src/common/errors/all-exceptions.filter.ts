@@ -1,3 +1,4 @@
+import { pathOnly } from '../http/url-path';
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { loggableError } from './loggable-error';
@@ -16,7 +17,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (body.statusCode >= 500 && body.statusCode !== 503) {
       this.logger.error(
         { err: loggableError(exception), requestId: body.requestId },
-        `Unhandled error on ${request.method} ${request.url}`,
+        `Unhandled error on ${request.method} ${pathOnly(request.url)}`,
       );
     }
     if (reply.sent) return;

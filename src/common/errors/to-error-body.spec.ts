@@ -197,4 +197,9 @@ describe('toErrorBody', () => {
     });
     expect(toErrorBody(error)).toEqual(GENERIC_500);
   });
+
+  it("should drop the query string that Nest's unknown-route message quotes", () => {
+    const body = toErrorBody(new NotFoundException('Cannot GET /api/v1/nowhere?token=s3cret-42'));
+    expect(body.message).toBe('Cannot GET /api/v1/nowhere');
+  });
 });

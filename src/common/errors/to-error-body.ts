@@ -1,4 +1,4 @@
-import { HttpException } from '@nestjs/common';
+import { HttpException, NotFoundException } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import { RequestValidationError } from '../validation/request-validation.error';
 import { DomainError } from './domain-error';
@@ -36,11 +36,13 @@ function fromHttpException(exception: HttpException): Mapped {
   if (status >= 500 && status !== 503) return base(status, 'Internal server error');
   if (typeof response === 'string') return base(status, response);
   const record = response as Record<string, unknown>;
-  const message = Array.isArray(record.message)
+  let message = Array.isArray(record.message)
     ? record.message.join('; ')
     : typeof record.message === 'string'
       ? record.message
       : exception.message;
+  // Nest's unknown-route message quotes the URL; its query string may hold anything.
+  if (exception instanceof NotFoundException) message = message.replace(/\?\S*/, '');
   const details = record.details;
   return details && typeof details === 'object'
     ? { ...base(status, message), details: details as Record<string, unknown> }

@@ -36,7 +36,7 @@ export class CredentialListQueryDto {
 
   @ApiPropertyOptional({ example: 'prod' })
   @IsOptional()
-  @Matches(/^[a-z0-9][a-z0-9._:-]{0,63}$/, { message: 'tag is not a valid tag' })
+  @Matches(/^[a-z0-9][a-z0-9._:-]{0,49}$/, { message: 'tag is not a valid tag' })
   tag?: string;
 
   @ApiPropertyOptional({ description: 'Expiring before this time (ISO 8601)', format: 'date-time' })

@@ -15,6 +15,7 @@ import {
   MaxLength,
   Min,
   MinLength,
+  ValidateIf,
 } from 'class-validator';
 import { MAX_PATH_LENGTH } from '../../auth/grants/path-pattern';
 import type { JsonObject } from '../entities/credential.entity';
@@ -23,7 +24,11 @@ import { IsCredentialPath, IsSmallJsonObject, METADATA_MAX_BYTES } from './crede
 import { SECRET_SHAPES } from './secret-shapes.dto';
 
 export const MAX_TAGS = 20;
-const TAG = /^[a-z0-9][a-z0-9._:-]{0,63}$/;
+
+/** Optional, but never null: for fields that cannot be cleared (name, path). */
+const IsPresent = () => ValidateIf((_object: unknown, value: unknown) => value !== undefined);
+// 20 tags of 50 characters, comma-joined, fit the 1100-character copy on the credential row.
+const TAG = /^[a-z0-9][a-z0-9._:-]{0,49}$/;
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9.:_-]{0,253}[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$/;
 
 const PATH_HELP =
@@ -50,7 +55,8 @@ export class CredentialFieldsDto {
     example: 'https://db.acme.example',
   })
   @IsOptional()
-  @IsUrl({ require_tld: false, require_protocol: true })
+  // No user:password@ in a plaintext field: that is what the secret is for.
+  @IsUrl({ require_tld: false, require_protocol: true, disallow_auth: true })
   @MaxLength(2048)
   url?: string | null;
 
@@ -87,7 +93,7 @@ export class CredentialFieldsDto {
     type: [String],
     maxItems: MAX_TAGS,
     example: ['mysql', 'prod'],
-    description: "Each 1-64 characters of a-z, 0-9, '.', '_', ':', '-'",
+    description: "Each 1-50 characters of a-z, 0-9, '.', '_', ':', '-'",
   })
   @IsOptional()
   @IsArray()
@@ -95,7 +101,7 @@ export class CredentialFieldsDto {
   @ArrayUnique()
   @Matches(TAG, {
     each: true,
-    message: "each tag must be 1-64 characters of a-z, 0-9, '.', '_', ':', '-'",
+    message: "each tag must be 1-50 characters of a-z, 0-9, '.', '_', ':', '-'",
   })
   tags?: string[];
 
@@ -152,14 +158,14 @@ export class CredentialCreateDto extends CredentialFieldsDto {
 /** Metadata changes; null clears a field. A new path needs `write` on the old and the new one. */
 export class CredentialUpdateDto extends CredentialFieldsDto {
   @ApiPropertyOptional({ maxLength: 200, example: 'ACME production MySQL root' })
-  @IsOptional()
+  @IsPresent()
   @IsString()
   @MinLength(1)
   @MaxLength(200)
   name?: string;
 
   @ApiPropertyOptional({ maxLength: MAX_PATH_LENGTH, description: PATH_HELP })
-  @IsOptional()
+  @IsPresent()
   @IsString()
   @IsCredentialPath()
   path?: string;

@@ -1,5 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import {
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
 import { VERSION_STATES, VersionState } from '../entities/credential-version.entity';
 import { CREDENTIAL_TYPES, CredentialType } from '../secrets/credential-type';
 
@@ -16,6 +25,7 @@ export class RevealRequestDto {
   @IsString()
   @MinLength(1)
   @MaxLength(500)
+  @Matches(/\S/, { message: 'reason must not be blank' })
   reason?: string;
 }
 

@@ -3,6 +3,7 @@ import {
   Controller,
   Delete,
   Get,
+  Header,
   Headers,
   HttpCode,
   Param,
@@ -179,6 +180,8 @@ export class CredentialsController {
   @Post(':id/reveal')
   @HttpCode(200)
   @ByGrant('reveal')
+  // Plaintext: no browser, proxy or client cache may keep it.
+  @Header('Cache-Control', 'no-store')
   @Audit('credential.reveal', RESOURCE)
   @ApiOperation({
     summary: 'The plaintext secret of the current (or a named, still valid) version; audited',

@@ -1,4 +1,4 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Controller, Get, Header, Param } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiOkResponse,
@@ -17,6 +17,7 @@ import { ApiErrors } from '../../common/errors/error-response.dto';
 import { API_KEY_SCHEME, JWT_SCHEME } from '../../http/swagger';
 import { RevealResponseDto } from '../dto/reveal.dto';
 import { RevealService } from '../reveal.service';
+import { CREDENTIAL_PATH } from './credential-path.pipe';
 
 @ApiTags('secrets')
 @ApiSecurity(API_KEY_SCHEME)
@@ -29,13 +30,14 @@ export class SecretsController {
   // Fastify's wildcard: the rest of the URL, slashes included, in the '*' parameter.
   @Get('*')
   @ByGrant('reveal')
+  @Header('Cache-Control', 'no-store')
   @Audit('secret.read', { resourceType: 'credential' })
   @ApiOperation({ summary: 'The current secret at a path, for services; audited like reveal' })
   @ApiParam({ name: 'path', example: 'acme/prod/mysql-root', description: 'The credential path' })
   @ApiOkResponse({ type: RevealResponseDto })
   @ApiErrors(404)
   async read(
-    @Param('*') path: string,
+    @Param('*', CREDENTIAL_PATH) path: string,
     @CurrentPrincipal() principal: Principal,
     @AuditCtx() context: AuditRequestContext,
   ): Promise<RevealResponseDto> {
