@@ -1,4 +1,5 @@
-import { Controller, Get, Header, Param } from '@nestjs/common';
+import { Controller, createParamDecorator, ExecutionContext, Get, Header } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import {
   ApiBearerAuth,
   ApiOkResponse,
@@ -19,6 +20,15 @@ import { RevealResponseDto } from '../dto/reveal.dto';
 import { RevealService } from '../reveal.service';
 import { CREDENTIAL_PATH } from './credential-path.pipe';
 
+/**
+ * The rest of the URL after `secrets/`, slashes included (Fastify's `*` parameter). A custom
+ * decorator, so the OpenAPI document shows the one `path` parameter declared below.
+ */
+const WildcardPath = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): unknown =>
+    (context.switchToHttp().getRequest<FastifyRequest>().params as Record<string, unknown>)['*'],
+);
+
 @ApiTags('secrets')
 @ApiSecurity(API_KEY_SCHEME)
 @ApiBearerAuth(JWT_SCHEME)
@@ -37,7 +47,7 @@ export class SecretsController {
   @ApiOkResponse({ type: RevealResponseDto })
   @ApiErrors(404)
   async read(
-    @Param('*', CREDENTIAL_PATH) path: string,
+    @WildcardPath(CREDENTIAL_PATH) path: string,
     @CurrentPrincipal() principal: Principal,
     @AuditCtx() context: AuditRequestContext,
   ): Promise<RevealResponseDto> {
