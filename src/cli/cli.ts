@@ -37,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
 async function openContext(): Promise<INestApplicationContext | null> {
   Logger.overrideLogger(['error', 'warn']);
   AdminBootstrap.skip = true;
+  KeyRotationService.resumeOnStart = false;
   const app = await NestFactory.createApplicationContext(AppModule, {
     abortOnError: false,
     bufferLogs: false,
@@ -75,6 +76,11 @@ async function rotateKeys(args: string[]): Promise<number> {
       await rotation.rewrapAll((moved, remaining) =>
         process.stdout.write(`Re-wrapped ${moved}, ${remaining} left\n`),
       );
+      if (rotation.heldElsewhere()) {
+        process.stdout.write(
+          'Another instance is re-wrapping now (lease "kek-rewrap"); follow it with keys:rotate --status\n',
+        );
+      }
     }
     const status = await rotation.status();
     for (const key of status.keys) {

@@ -38,7 +38,9 @@ export class VersionRewrapParticipant implements KeyRewrapParticipant, OnModuleI
   }
 
   async rewrapBatch(manager: EntityManager, target: Kek, limit: number): Promise<number> {
-    const lock = dialectOf(manager) === 'mariadb' ? `${forUpdate('mariadb')} SKIP LOCKED` : '';
+    // No SKIP LOCKED: a row busy in another transaction is waited for, never left behind (one
+    // runner at a time holds the lease anyway).
+    const lock = forUpdate(dialectOf(manager));
     const rows: { credentialId: string; version: number }[] = await manager.query(
       'SELECT credential_id AS credentialId, version FROM credential_versions ' +
         `WHERE wrapped_dek IS NOT NULL AND kek_id <> ? ORDER BY credential_id, version LIMIT ${Number(limit)}${lock}`,

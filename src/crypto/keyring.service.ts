@@ -1,8 +1,15 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { appConfig } from '../config/app.config';
+import { dialectOf, shareLock } from '../database/dialect';
 import { cryptoConfig } from '../config/crypto.config';
 import type { Kek } from './envelope';
 import { KeyringEntry } from './keyring-entry.entity';
@@ -10,6 +17,8 @@ import { loadMasterKeys } from './master-key-loader';
 import { checkValueMatches, computeCheckValue, derivePurposeKey, KeyPurpose } from './purpose-keys';
 import { open, seal } from './sealed-box';
 import { KeyUnavailableError, SealedError } from './sealed.error';
+
+export const ACTIVE_KEY_REFRESH_MS = 5_000;
 
 export type SealStatus = { sealed: false; keyId: string } | { sealed: true; reason: string };
 
@@ -27,12 +36,13 @@ export interface PurposeKey {
  * service for keys by id and never see the configuration.
  */
 @Injectable()
-export class KeyringService implements OnApplicationBootstrap {
+export class KeyringService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(KeyringService.name);
   private readonly keks = new Map<string, Buffer>();
   private status: SealStatus = { sealed: true, reason: 'the keyring has not been opened yet' };
   private readonly purposeKeys = new Map<string, Buffer>();
   private opening?: Promise<SealStatus>;
+  private refreshTimer?: NodeJS.Timeout;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -42,6 +52,10 @@ export class KeyringService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     await this.ensureOpen();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.refreshTimer);
   }
 
   /** Opens the keyring once; other start-up work that needs keys awaits this too. */
@@ -78,6 +92,12 @@ export class KeyringService implements OnApplicationBootstrap {
     const active = entries.find((entry) => entry.status === 'active')!;
     loaded.keys.forEach((key, id) => this.keks.set(id, key));
     this.status = { sealed: false, keyId: active.id };
+    this.refreshTimer = setInterval(() => {
+      this.refreshActive().catch((error: unknown) =>
+        this.logger.warn(`Could not re-read the active master key: ${(error as Error).message}`),
+      );
+    }, ACTIVE_KEY_REFRESH_MS);
+    this.refreshTimer.unref();
     const unknown = [...loaded.keys.keys()].filter((id) => !entries.some((e) => e.id === id));
     this.logger.log(
       `Unsealed with master key "${active.id}" active, holding ${[...loaded.keys.keys()].join(', ')} ` +
@@ -120,13 +140,37 @@ export class KeyringService implements OnApplicationBootstrap {
    */
   async activeKek(manager: EntityManager): Promise<Kek> {
     if (this.status.sealed) throw new SealedError(this.status.reason);
-    const active = await manager
+    // A shared lock: a rotation's switch waits for this transaction, so no data key wrapped by
+    // the old key can commit after the re-wrap has looked for them.
+    const [active] = await manager.query<{ id: string }[]>(
+      `SELECT id FROM keyring WHERE status = 'active'${shareLock(dialectOf(manager))}`,
+    );
+    this.follow(active?.id);
+    return this.kek(active?.id ?? this.status.keyId);
+  }
+
+  /**
+   * Picks up a rotation done by another instance, so audit events, TOTP secrets and tokens
+   * made here use the new key within ACTIVE_KEY_REFRESH_MS.
+   */
+  async refreshActive(): Promise<void> {
+    if (this.status.sealed) return;
+    const active = await this.dataSource
       .getRepository(KeyringEntry)
       .findOne({ where: { status: 'active' }, select: { id: true } });
-    if (active && active.id !== this.status.keyId && this.keks.has(active.id)) {
-      this.status = { sealed: false, keyId: active.id };
+    this.follow(active?.id);
+  }
+
+  private follow(activeId: string | undefined): void {
+    if (this.status.sealed || !activeId || activeId === this.status.keyId) return;
+    if (!this.keks.has(activeId)) {
+      this.logger.error(
+        `Master key "${activeId}" was made active elsewhere but is not configured here: new data keys cannot be wrapped on this instance`,
+      );
+      return;
     }
-    return this.kek(active?.id ?? this.status.keyId);
+    this.logger.log(`Master key "${activeId}" is now active (was "${this.status.keyId}")`);
+    this.status = { sealed: false, keyId: activeId };
   }
 
   /** A key for one purpose, derived from the active master key. Throws while sealed. */

@@ -13,6 +13,11 @@ export function forUpdate(dialect: Dialect): string {
   return dialect === 'mariadb' ? ' FOR UPDATE' : '';
 }
 
+/** Shared row lock for a read that must not interleave with a writer of the same rows. */
+export function shareLock(dialect: Dialect): string {
+  return dialect === 'mariadb' ? ' LOCK IN SHARE MODE' : '';
+}
+
 /** The database clock in UTC with milliseconds, as an expression. */
 export function utcNowSql(dialect: Dialect): string {
   return dialect === 'mariadb' ? 'UTC_TIMESTAMP(3)' : "strftime('%Y-%m-%d %H:%M:%f', 'now')";

@@ -16,9 +16,15 @@ import { KeyringService } from '../crypto/keyring.service';
 import { LeaseService } from '../database/lease.service';
 import { TransactionRunner } from '../database/transaction-runner';
 import { KeyRotationTargetError } from './keys.errors';
+import { EntityManager } from 'typeorm';
 
 const LEASE = 'kek-rewrap';
 const LEASE_TTL_MS = 60_000;
+const RETRY_MS = 15_000;
+const IDLE_WAIT_MS = 500;
+const MAX_IDLE_BATCHES = 20;
+
+type BatchListener = (moved: number, remaining: number) => void;
 
 export type RewrapState = 'idle' | 'running' | 'done' | 'failed';
 
@@ -38,6 +44,8 @@ export interface KeyReport {
   createdAt: Date | null;
   references: Record<string, number>;
   removable: boolean;
+  /** Audit events were signed with it: `audit verify` needs it for them. */
+  signsAuditEvents: boolean;
   note: string;
 }
 
@@ -67,7 +75,12 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
     error: null,
   };
   private running?: Promise<Record<string, number>>;
+  private readonly listeners = new Set<BatchListener>();
+  private retryTimer?: NodeJS.Timeout;
   private stopping = false;
+
+  /** The CLI turns this off: `keys:rotate --status` must only look, and `keys:rotate` runs it itself. */
+  static resumeOnStart = true;
 
   constructor(
     private readonly keyring: KeyringService,
@@ -80,12 +93,13 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
 
   /** Resumes a rotation that a crash or restart interrupted. */
   async onApplicationBootstrap(): Promise<void> {
-    if (this.keyring.isSealed()) return;
+    if (this.keyring.isSealed() || !KeyRotationService.resumeOnStart) return;
     if ((await this.remaining()) > 0) this.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.retryTimer);
     await this.running?.catch(() => undefined);
   }
 
@@ -120,25 +134,45 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
     return result;
   }
 
-  /** Starts re-wrapping in the background unless it is running here already. */
+  /**
+   * Re-wraps in the background unless it is running here already. While another instance holds
+   * the lease (or one that stopped has not expired yet), it tries again later until nothing is
+   * left, so a rotation never stalls half-way.
+   */
   start(): void {
-    this.rewrapAll().catch((error: unknown) =>
-      this.logger.error({ err: loggableError(error) }, 'Master-key re-wrap stopped'),
-    );
+    clearTimeout(this.retryTimer);
+    this.rewrapAll()
+      .then(async () => {
+        if (this.stopping || this.progress.state === 'done') return;
+        if ((await this.remaining()) === 0) return;
+        this.retryTimer = setTimeout(() => this.start(), RETRY_MS);
+        this.retryTimer.unref();
+      })
+      .catch((error: unknown) =>
+        this.logger.error({ err: loggableError(error) }, 'Master-key re-wrap stopped'),
+      );
   }
 
   /**
-   * Re-wraps everything under older keys; resolves when done, or when another instance holds
-   * the lease. A run already going on in this instance is joined, not doubled.
+   * Re-wraps everything under older keys; resolves when nothing is left, or at once (state
+   * `idle`) when another instance holds the lease. A run already going on here is joined.
    */
-  rewrapAll(onBatch?: (moved: number, remaining: number) => void): Promise<Record<string, number>> {
-    this.running ??= this.runRewrap(onBatch).finally(() => (this.running = undefined));
-    return this.running;
+  async rewrapAll(onBatch?: BatchListener): Promise<Record<string, number>> {
+    if (onBatch) this.listeners.add(onBatch);
+    try {
+      this.running ??= this.runRewrap().finally(() => (this.running = undefined));
+      return await this.running;
+    } finally {
+      if (onBatch) this.listeners.delete(onBatch);
+    }
   }
 
-  private async runRewrap(
-    onBatch?: (moved: number, remaining: number) => void,
-  ): Promise<Record<string, number>> {
+  /** Whether the last run here stopped because another instance holds the lease. */
+  heldElsewhere(): boolean {
+    return this.progress.state === 'idle' && this.progress.startedAt !== null;
+  }
+
+  private async runRewrap(): Promise<Record<string, number>> {
     this.progress = {
       state: 'running',
       startedAt: new Date(),
@@ -146,17 +180,26 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
       rewrapped: {},
       error: null,
     };
+    let holding = false;
     try {
-      let moved: number;
-      do {
+      for (let idle = 0; ;) {
         if (this.stopping || !(await this.leases.acquire(LEASE, LEASE_TTL_MS))) {
           this.progress.state = 'idle';
           return this.progress.rewrapped;
         }
-        moved = await this.rewrapBatch();
-        if (onBatch) onBatch(moved, await this.remaining());
-      } while (moved > 0);
-      await this.leases.release(LEASE);
+        holding = true;
+        const moved = await this.rewrapBatch();
+        const remaining = await this.remaining();
+        this.listeners.forEach((listener) => listener(moved, remaining));
+        if (remaining === 0) break;
+        // Nothing moved but something is left: a row written under the old key by a
+        // transaction that read the keyring just before the switch. Wait for it, a few times.
+        idle = moved > 0 ? 0 : idle + 1;
+        if (idle > MAX_IDLE_BATCHES) {
+          throw new Error(`${remaining} item(s) are still under an old master key and do not move`);
+        }
+        if (moved === 0) await new Promise((resolve) => setTimeout(resolve, IDLE_WAIT_MS));
+      }
       this.progress = { ...this.progress, state: 'done', finishedAt: new Date() };
       await this.audit.record({
         action: 'keys.rewrap.completed',
@@ -175,6 +218,9 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
         error: (error as Error).message,
       };
       throw error;
+    } finally {
+      // Stopped, failed or done: the next run (here or elsewhere) must not wait for expiry.
+      if (holding) await this.leases.release(LEASE).catch(() => undefined);
     }
   }
 
@@ -197,14 +243,14 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
   }
 
   async status(): Promise<KeyStatus> {
-    const activeKeyId = this.keyring.activeKeyId();
-    const { entries, counts } = await this.transactions.run(async (manager) => {
-      const counts: Record<string, Record<string, number>> = {};
-      for (const participant of this.registry.participants()) {
-        counts[participant.name] = await participant.countByKey(manager);
-      }
-      return { entries: await manager.find(KeyringEntry, { order: { createdAt: 'ASC' } }), counts };
-    });
+    const { entries, counts, auditKeys } = await this.transactions.run(async (manager) => ({
+      ...(await this.references(manager)),
+      auditKeys: await this.keysSigningAudit(manager),
+    }));
+    // The keyring decides which key is active, not this instance's memory: another instance
+    // may have rotated.
+    const activeKeyId =
+      entries.find((e) => e.status === 'active')?.id ?? this.keyring.activeKeyId();
     const held = new Set(this.keyring.heldKeyIds());
     const ids = [...new Set([...entries.map((e) => e.id), ...held])];
     const keys = ids.map((id) => {
@@ -215,6 +261,7 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
       const total = Object.values(references).reduce((a, b) => a + b, 0);
       const status = entry ? (entry.id === activeKeyId ? 'active' : 'retired') : 'not-enrolled';
       const removable = status !== 'active' && total === 0;
+      const signsAuditEvents = auditKeys.has(id);
       return {
         id,
         status,
@@ -222,17 +269,47 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
         createdAt: entry?.createdAt ?? null,
         references,
         removable,
-        note: noteFor(status, total, removable),
+        signsAuditEvents,
+        note: noteFor(status, total, removable, signsAuditEvents),
       } satisfies KeyReport;
     });
-    const remaining = keys
-      .filter((k) => k.status !== 'active')
-      .reduce((sum, k) => sum + Object.values(k.references).reduce((a, b) => a + b, 0), 0);
-    return { activeKeyId, remaining, rewrap: { ...this.progress }, keys };
+    return {
+      activeKeyId,
+      remaining: remainingOf({ entries, counts }),
+      rewrap: { ...this.progress },
+      keys,
+    };
   }
 
   private async remaining(): Promise<number> {
-    return (await this.status()).remaining;
+    const { entries, counts } = await this.transactions.run((manager) => this.references(manager));
+    return remainingOf({ entries, counts });
+  }
+
+  /** The keyring and, per participant, how many items each key protects. */
+  private async references(manager: EntityManager): Promise<References> {
+    const counts: Record<string, Record<string, number>> = {};
+    for (const participant of this.registry.participants()) {
+      counts[participant.name] = await participant.countByKey(manager);
+    }
+    return { entries: await manager.find(KeyringEntry, { order: { createdAt: 'ASC' } }), counts };
+  }
+
+  /**
+   * The retired keys that signed audit events, which verify only while the key is configured.
+   * Their events are the oldest, so each probe stops early.
+   */
+  private async keysSigningAudit(manager: EntityManager): Promise<Set<string>> {
+    const retired = await manager.find(KeyringEntry, { where: { status: 'retired' } });
+    const signing = new Set<string>();
+    for (const { id } of retired) {
+      const [event] = await manager.query<unknown[]>(
+        'SELECT 1 AS found FROM audit_events WHERE key_id = ? LIMIT 1',
+        [id],
+      );
+      if (event) signing.add(id);
+    }
+    return signing;
   }
 
   private async targetKey(requested: string | undefined): Promise<string> {
@@ -260,10 +337,32 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
   }
 }
 
-function noteFor(status: KeyReport['status'], references: number, removable: boolean): string {
+interface References {
+  entries: KeyringEntry[];
+  counts: Record<string, Record<string, number>>;
+}
+
+/** Items under any key but the active one. */
+function remainingOf({ entries, counts }: References): number {
+  const active = entries.find((e) => e.status === 'active')?.id;
+  return Object.values(counts)
+    .flatMap((byKey) => Object.entries(byKey))
+    .filter(([keyId]) => keyId !== active)
+    .reduce((sum, [, count]) => sum + count, 0);
+}
+
+function noteFor(
+  status: KeyReport['status'],
+  references: number,
+  removable: boolean,
+  signsAuditEvents: boolean,
+): string {
   if (status === 'active') return 'Wraps new data keys; keep it configured.';
   if (status === 'not-enrolled') return 'Configured but never activated; rotate to it to use it.';
-  if (!removable)
+  if (!removable) {
     return `Still protects ${references} item(s): keep it configured until re-wrapping finishes.`;
-  return 'Nothing is wrapped by it any more: it can be removed from the configuration. Audit events signed with it verify only while it is configured.';
+  }
+  return signsAuditEvents
+    ? 'No secret is wrapped by it any more, so it can be removed; but older audit events are signed with it and verify only while it is configured (keep an offline copy).'
+    : 'Nothing is wrapped or signed by it any more: it can be removed from the configuration.';
 }

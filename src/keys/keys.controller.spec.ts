@@ -36,6 +36,7 @@ function keyStatus(overrides: Partial<KeyStatus> = {}): KeyStatus {
         createdAt: new Date('2024-06-01T00:00:00.000Z'),
         references: { secretVersions: 12, totpSecrets: 0 },
         removable: false,
+        signsAuditEvents: false,
         note: 'Still protects 12 items',
       },
       {
@@ -45,6 +46,7 @@ function keyStatus(overrides: Partial<KeyStatus> = {}): KeyStatus {
         createdAt: new Date('2025-01-02T03:04:05.000Z'),
         references: { secretVersions: 40, totpSecrets: 3 },
         removable: false,
+        signsAuditEvents: false,
         note: 'Active',
       },
       {
@@ -54,6 +56,7 @@ function keyStatus(overrides: Partial<KeyStatus> = {}): KeyStatus {
         createdAt: null,
         references: { secretVersions: 0, totpSecrets: 0 },
         removable: true,
+        signsAuditEvents: false,
         note: 'Configured here, never activated',
       },
     ],
@@ -79,6 +82,7 @@ const STATUS_BODY = {
       createdAt: '2024-06-01T00:00:00.000Z',
       references: { secretVersions: 12, totpSecrets: 0 },
       removable: false,
+      signsAuditEvents: false,
       note: 'Still protects 12 items',
     },
     {
@@ -88,6 +92,7 @@ const STATUS_BODY = {
       createdAt: '2025-01-02T03:04:05.000Z',
       references: { secretVersions: 40, totpSecrets: 3 },
       removable: false,
+      signsAuditEvents: false,
       note: 'Active',
     },
     {
@@ -97,6 +102,7 @@ const STATUS_BODY = {
       createdAt: null,
       references: { secretVersions: 0, totpSecrets: 0 },
       removable: true,
+      signsAuditEvents: false,
       note: 'Configured here, never activated',
     },
   ],

@@ -33,8 +33,12 @@ class KeyReportDto {
     description: 'Items it still protects, e.g. secretVersions, totpSecrets',
   })
   references!: Record<string, number>;
-  @ApiProperty({ description: 'Nothing references it: it can be removed from the configuration' })
+  @ApiProperty({
+    description: 'No secret is wrapped by it: it can be removed from the configuration',
+  })
   removable!: boolean;
+  @ApiProperty({ description: 'Audit events are signed with it; audit verify needs it for them' })
+  signsAuditEvents!: boolean;
   @ApiProperty() note!: string;
 }
 

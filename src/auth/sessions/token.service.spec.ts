@@ -37,7 +37,7 @@ function base64url(value: unknown): string {
 describe('TokenService', () => {
   let sut: TokenService;
   let jwt: JwtService;
-  let keyring: { purposeKey: jest.Mock };
+  let keyring: { purposeKey: jest.Mock; currentPurposeKey: jest.Mock; purposeKeyFor: jest.Mock };
   let manager: { insert: jest.Mock };
 
   /** A token shaped like ours, signed by hand; each option can be changed or left out. */
@@ -49,6 +49,7 @@ describe('TokenService', () => {
       issuer?: string;
       audience?: string;
       expiresIn?: number;
+      keyid?: string;
     } = {},
   ): string {
     return jwt.sign(payload, {
@@ -63,7 +64,12 @@ describe('TokenService', () => {
 
   beforeEach(() => {
     jwt = new JwtService({});
-    keyring = { purposeKey: jest.fn(() => PURPOSE_KEY) };
+    keyring = {
+      purposeKey: jest.fn(() => PURPOSE_KEY),
+      currentPurposeKey: jest.fn(() => ({ keyId: 'k1', key: PURPOSE_KEY })),
+      // Only k1 is held, as after removing a retired master key.
+      purposeKeyFor: jest.fn((keyId: string) => (keyId === 'k1' ? PURPOSE_KEY : undefined)),
+    };
     manager = { insert: jest.fn() };
     sut = new TokenService(jwt, keyring as unknown as KeyringService, config());
   });
@@ -258,20 +264,31 @@ describe('TokenService', () => {
       );
     });
 
-    it('should sign with the jwt purpose key of the keyring', async () => {
+    it('should sign with the jwt purpose key of the active master key, naming it in kid', async () => {
       const { tokens } = await sut.issue(manager as unknown as EntityManager, user());
 
-      expect(keyring.purposeKey).toHaveBeenCalledWith('jwt');
+      expect(keyring.currentPurposeKey).toHaveBeenCalledWith('jwt');
       expect(jwt.verify(tokens.accessToken, { secret: PURPOSE_KEY })).toMatchObject({
         sub: 'usr_1',
       });
+      expect(jwt.decode(tokens.accessToken, { complete: true }).header.kid).toBe('k1');
       await expect(sut.verifyAccess(tokens.accessToken)).resolves.toMatchObject({ tv: 3 });
     });
 
-    it('should accept a token signed with the purpose key', async () => {
+    it('should accept a token signed with the purpose key of the master key in its kid', async () => {
       await expect(
-        sut.verifyAccess(forge(undefined, { secret: PURPOSE_KEY })),
+        sut.verifyAccess(forge(undefined, { secret: PURPOSE_KEY, keyid: 'k1' })),
       ).resolves.toMatchObject({ sub: 'usr_1', role: 'operator', tv: 3 });
+      expect(keyring.purposeKeyFor).toHaveBeenCalledWith('k1', 'jwt');
+    });
+
+    it.each([
+      ['no kid', {}],
+      ['the kid of a master key not held', { keyid: 'k0' }],
+    ])('should refuse a token with %s', async (_case, options) => {
+      await expect(
+        sut.verifyAccess(forge(undefined, { secret: PURPOSE_KEY, ...options })),
+      ).rejects.toBeInstanceOf(InvalidTokenError);
     });
 
     it('should refuse a token signed with a configured-style secret', async () => {

@@ -40,8 +40,10 @@ export class TokenService {
     familyId: string = randomUUID(),
   ): Promise<{ tokens: TokenPair; refreshTokenId: string }> {
     const claims: AccessClaims = { sub: user.id, role: user.role, tv: user.tokenVersion };
+    const signing = this.signingKey();
     const accessToken = await this.jwt.signAsync(claims, {
-      secret: this.signingKey(),
+      secret: signing.key,
+      ...(signing.keyId ? { keyid: signing.keyId } : {}),
       algorithm: ALGORITHM,
       expiresIn: this.config.accessTtlSeconds,
       issuer: this.config.issuer,
@@ -59,7 +61,7 @@ export class TokenService {
   async verifyAccess(token: string): Promise<AccessClaims> {
     try {
       const claims = await this.jwt.verifyAsync<AccessClaims>(token, {
-        secret: this.signingKey(),
+        secret: this.verifyingKey(token),
         algorithms: [ALGORITHM],
         issuer: this.config.issuer,
         audience: this.config.audience,
@@ -95,8 +97,24 @@ export class TokenService {
     return { id, token };
   }
 
-  /** The configured secret, or in development a key derived from the master key. */
-  private signingKey(): string | Buffer {
-    return this.config.jwtSecret ?? this.keyring.purposeKey('jwt');
+  /**
+   * The configured secret, or in development a key derived from the active master key, named
+   * in the token's `kid` so tokens signed before a master-key rotation stay valid.
+   */
+  private signingKey(): { key: string | Buffer; keyId?: string } {
+    if (this.config.jwtSecret) return { key: this.config.jwtSecret };
+    const { keyId, key } = this.keyring.currentPurposeKey('jwt');
+    return { key, keyId };
+  }
+
+  private verifyingKey(token: string): string | Buffer {
+    if (this.config.jwtSecret) return this.config.jwtSecret;
+    const decoded = this.jwt.decode<{ header?: { kid?: unknown } } | null>(token, {
+      complete: true,
+    });
+    const keyId = decoded?.header?.kid;
+    const key = typeof keyId === 'string' ? this.keyring.purposeKeyFor(keyId, 'jwt') : undefined;
+    if (!key) throw new InvalidTokenError();
+    return key;
   }
 }

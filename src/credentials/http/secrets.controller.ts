@@ -1,5 +1,4 @@
-import { Controller, createParamDecorator, ExecutionContext, Get, Header } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
+import { Controller, Get, Header } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiOkResponse,
@@ -19,15 +18,7 @@ import { API_KEY_SCHEME, JWT_SCHEME } from '../../http/swagger';
 import { RevealResponseDto } from '../dto/reveal.dto';
 import { RevealService } from '../reveal.service';
 import { CREDENTIAL_PATH } from './credential-path.pipe';
-
-/**
- * The rest of the URL after `secrets/`, slashes included (Fastify's `*` parameter). A custom
- * decorator, so the OpenAPI document shows the one `path` parameter declared below.
- */
-const WildcardPath = createParamDecorator(
-  (_data: unknown, context: ExecutionContext): unknown =>
-    (context.switchToHttp().getRequest<FastifyRequest>().params as Record<string, unknown>)['*'],
-);
+import { WildcardPath } from './wildcard-path.decorator';
 
 @ApiTags('secrets')
 @ApiSecurity(API_KEY_SCHEME)
