@@ -33,7 +33,7 @@ export class CredentialQueryService {
 
   async list(query: CredentialListQueryDto, principal: Principal): Promise<CredentialPage> {
     const limit = query.limit ?? CREDENTIAL_PAGE_DEFAULT;
-    return this.transactions.run(async (manager) => {
+    return this.transactions.read(async (manager) => {
       const access = await this.policy.forPrincipal(principal, manager);
       const scope = access.scopeOf('read');
       const filtered = () => {

@@ -93,7 +93,7 @@ export class CredentialsService {
   }
 
   async get(id: string, principal: Principal): Promise<Credential> {
-    return this.transactions.run((manager) => this.access.byId(manager, principal, id, 'read'));
+    return this.transactions.read((manager) => this.access.byId(manager, principal, id, 'read'));
   }
 
   /** Changes metadata; moving to another path needs `write` on both paths. */

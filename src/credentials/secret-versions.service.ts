@@ -116,7 +116,7 @@ export class SecretVersionsService {
 
   /** Version metadata, newest first: never values, ciphertexts or fingerprints. */
   async list(id: string, principal: Principal): Promise<CredentialVersion[]> {
-    return this.transactions.run(async (manager) => {
+    return this.transactions.read(async (manager) => {
       await this.access.byId(manager, principal, id, 'read');
       const versions = await manager.find(CredentialVersion, {
         where: { credentialId: id },

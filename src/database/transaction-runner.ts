@@ -25,4 +25,14 @@ export class TransactionRunner {
     this.sqliteQueue = result.catch(() => undefined);
     return result;
   }
+
+  /**
+   * Reads that need no transaction: on MariaDB straight from the pool (no BEGIN and COMMIT round
+   * trips). On SQLite they still queue, or they would see another unit of work's uncommitted
+   * writes on the one shared connection.
+   */
+  read<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    if (this.dataSource.options.type === 'better-sqlite3') return this.run(work);
+    return work(this.dataSource.manager);
+  }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createSecretKey, KeyObject, randomBytes, randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { authConfig } from '../../config/auth.config';
 import { KeyringService } from '../../crypto/keyring.service';
@@ -23,10 +23,13 @@ export interface TokenPair {
 }
 
 const ALGORITHM = 'HS256';
+const CONFIGURED = 'configured JWT_SECRET';
 
 /** Signs and checks access tokens (JWT, HS256 only) and issues opaque refresh tokens. */
 @Injectable()
 export class TokenService {
+  private readonly keyObjects = new Map<string, KeyObject>();
+
   constructor(
     private readonly jwt: JwtService,
     private readonly keyring: KeyringService,
@@ -101,20 +104,34 @@ export class TokenService {
    * The configured secret, or in development a key derived from the active master key, named
    * in the token's `kid` so tokens signed before a master-key rotation stay valid.
    */
-  private signingKey(): { key: string | Buffer; keyId?: string } {
-    if (this.config.jwtSecret) return { key: this.config.jwtSecret };
+  private signingKey(): { key: Buffer; keyId?: string } {
+    if (this.config.jwtSecret) return { key: this.secretKey(CONFIGURED, this.config.jwtSecret) };
     const { keyId, key } = this.keyring.currentPurposeKey('jwt');
-    return { key, keyId };
+    return { key: this.secretKey(keyId, key), keyId };
   }
 
-  private verifyingKey(token: string): string | Buffer {
-    if (this.config.jwtSecret) return this.config.jwtSecret;
+  private verifyingKey(token: string): Buffer {
+    if (this.config.jwtSecret) return this.secretKey(CONFIGURED, this.config.jwtSecret);
     const decoded = this.jwt.decode<{ header?: { kid?: unknown } } | null>(token, {
       complete: true,
     });
     const keyId = decoded?.header?.kid;
     const key = typeof keyId === 'string' ? this.keyring.purposeKeyFor(keyId, 'jwt') : undefined;
     if (!key) throw new InvalidTokenError();
-    return key;
+    return this.secretKey(keyId as string, key);
+  }
+
+  /**
+   * The key as a KeyObject, made once: given a string or Buffer, jsonwebtoken first tries to
+   * parse it as a public key on every call and catches the failure, which costs more than the
+   * HMAC itself. Typed as Buffer for @nestjs/jwt, which hands it on unchanged.
+   */
+  private secretKey(name: string, material: string | Buffer): Buffer {
+    let key = this.keyObjects.get(name);
+    if (!key) {
+      key = createSecretKey(typeof material === 'string' ? Buffer.from(material) : material);
+      this.keyObjects.set(name, key);
+    }
+    return key as unknown as Buffer;
   }
 }
