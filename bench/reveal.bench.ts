@@ -1,14 +1,10 @@
-import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createScratchMariadb } from '../src/database/cli/scratch-database';
+import { measure, startBenchServer } from './bench-load';
 
-const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const PORT = 3991;
 const BASE = `http://127.0.0.1:${PORT}/api/v1`;
 
@@ -49,22 +45,12 @@ export async function benchReveal(): Promise<Record<string, number>> {
   const results: Record<string, number> = {};
   const dataDir = mkdtempSync(join(tmpdir(), 'custos-bench-reveal-'));
   const database = await createScratchMariadb();
-  const server = spawn(process.execPath, [join(__dirname, 'bench-server.js')], {
-    env: {
-      ...process.env,
-      PORT: String(PORT),
-      DATABASE_URL: database.url,
-      CUSTOS_MASTER_KEY: randomBytes(32).toString('base64'),
-      AUDIT_SINKS: 'none',
-      CUSTOS_DATA_DIR: dataDir,
-      LOG_LEVEL: 'error',
-      THROTTLE_LIMIT: '100000000',
-      DB_POOL_SIZE: String(CONNECTIONS),
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const server = await startBenchServer(PORT, {
+    DATABASE_URL: database.url,
+    AUDIT_SINKS: 'none',
+    CUSTOS_DATA_DIR: dataDir,
   });
   try {
-    await once(server.stdout, 'data');
     const admin = await adminHeaders(dataDir);
     const credential = await call<{ id: string }>('POST', '/credentials', admin, {
       path: 'bench/prod/db',
@@ -91,21 +77,13 @@ export async function benchReveal(): Promise<Record<string, number>> {
       ['GET /secrets/<path> (reveal)', '/secrets/bench/prod/db'],
       ['GET /credentials/:id (metadata)', `/credentials/${credential.id}`],
     ]) {
-      const options = {
-        url: `${BASE}${path}`,
-        headers: { 'x-api-key': apiKey },
-        connections: CONNECTIONS,
-      };
-      await autocannon({ ...options, duration: 2 }); // warm-up
-      const result = await autocannon({ ...options, duration: DURATION_S });
-      if (result.non2xx > 0 || result.errors > 0)
-        throw new Error(`${label}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-      results[`req/s, ${label}`] = Math.round(result.requests.average);
-      results[`p99 latency ms, ${label}`] = result.latency.p99;
+      Object.assign(
+        results,
+        await measure(label, { url: `${BASE}${path}`, headers: { 'x-api-key': apiKey } }),
+      );
     }
   } finally {
-    server.kill('SIGTERM');
-    await once(server, 'exit');
+    await server.stop();
     await database.drop();
     rmSync(dataDir, { recursive: true, force: true });
   }

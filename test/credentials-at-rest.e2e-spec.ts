@@ -1,3 +1,4 @@
+import { FINGERPRINTED_FIELD } from '../src/credentials/version-crypto';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,18 +102,6 @@ function leaksIn(haystack: string, canaries: Canary[]): string[] {
     .filter((canary) => encodedForms(canary.value).some((form) => haystack.includes(form)))
     .map((canary) => canary.label);
 }
-
-/** The field a leak scan fingerprints, per type (as version-crypto.ts documents it). */
-const FINGERPRINTED_FIELD: Record<CredentialType, string> = {
-  password: 'password',
-  api_key: 'apiKey',
-  oauth: 'clientSecret',
-  ssh_key: 'privateKey',
-  shared_secret: 'secret',
-  jwt: 'token',
-  connection_string: 'connectionString',
-  certificate: 'privateKey',
-};
 
 /** One secret of every type, each of its fields carrying a canary (fields in the types' order). */
 function secretsOfEveryType(canaries: Canaries): Record<CredentialType, Record<string, unknown>> {

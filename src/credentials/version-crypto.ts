@@ -13,7 +13,7 @@ export type SealedColumns = Pick<
 >;
 
 /** The field of each type's secret that a leak scan looks for in text. */
-const FINGERPRINTED_FIELD: Record<CredentialType, string> = {
+export const FINGERPRINTED_FIELD: Readonly<Record<CredentialType, string>> = {
   password: 'password',
   api_key: 'apiKey',
   oauth: 'clientSecret',

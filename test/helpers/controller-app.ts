@@ -2,6 +2,9 @@ import { ModuleMetadata } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
+import type { FastifyRequest } from 'fastify';
+import { AuditRequestContext } from '../../src/audit/audit-context';
+import type { Principal } from '../../src/auth/principal';
 import { AllExceptionsFilter } from '../../src/common/errors/all-exceptions.filter';
 import { createValidationPipe } from '../../src/common/validation/validation-pipe';
 
@@ -59,4 +62,26 @@ export async function createControllerApp(
     throw error;
   }
   return app;
+}
+
+/**
+ * A `beforeInit` standing in for the audit capture and the global AuthGuard, which the e2e tests
+ * cover: each request is made by `principal()` and gets a fresh audit context, handed to
+ * `onContext` so a test can check what the controller passed on.
+ */
+export function actingAs(
+  principal: () => Principal,
+  onContext: (context: AuditRequestContext) => void = () => undefined,
+): (app: NestFastifyApplication) => void {
+  return (app) => {
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .addHook('onRequest', async (request: FastifyRequest) => {
+        request.auditContext = new AuditRequestContext(String(request.id), '127.0.0.1', 'jest');
+        request.principal = principal();
+        onContext(request.auditContext);
+        await Promise.resolve();
+      });
+  };
 }

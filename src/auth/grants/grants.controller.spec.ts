@@ -1,6 +1,6 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyRequest } from 'fastify';
 import {
+  actingAs,
   createControllerApp,
   strictFn,
   VALIDATION_ERROR,
@@ -73,22 +73,10 @@ describe('GrantsController', () => {
         providers: [{ provide: GrantsService, useValue: grants }],
       },
       {
-        // Stands in for the audit capture and the (global) AuthGuard, which e2e tests cover.
-        beforeInit: (created) => {
-          created
-            .getHttpAdapter()
-            .getInstance()
-            .addHook('onRequest', async (request: FastifyRequest) => {
-              request.auditContext = new AuditRequestContext(
-                String(request.id),
-                '127.0.0.1',
-                'jest',
-              );
-              request.principal = ADMIN;
-              lastContext = request.auditContext;
-              await Promise.resolve();
-            });
-        },
+        beforeInit: actingAs(
+          () => ADMIN,
+          (context) => (lastContext = context),
+        ),
       },
     );
   });

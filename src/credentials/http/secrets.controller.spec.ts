@@ -1,6 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyRequest } from 'fastify';
-import { createControllerApp, strictFn } from '../../../test/helpers/controller-app';
+import { actingAs, createControllerApp, strictFn } from '../../../test/helpers/controller-app';
 import { AuditRequestContext } from '../../audit/audit-context';
 import { IS_PUBLIC, ROLES } from '../../auth/guards/auth.decorators';
 import type { Principal } from '../../auth/principal';
@@ -50,22 +49,10 @@ describe('SecretsController', () => {
         providers: [{ provide: RevealService, useValue: reveals }],
       },
       {
-        // Stands in for the audit capture and the (global) AuthGuard, which e2e tests cover.
-        beforeInit: (created) => {
-          created
-            .getHttpAdapter()
-            .getInstance()
-            .addHook('onRequest', async (request: FastifyRequest) => {
-              request.auditContext = new AuditRequestContext(
-                String(request.id),
-                '127.0.0.1',
-                'jest',
-              );
-              request.principal = principal;
-              lastContext = request.auditContext;
-              await Promise.resolve();
-            });
-        },
+        beforeInit: actingAs(
+          () => principal,
+          (context) => (lastContext = context),
+        ),
       },
     );
   });
