@@ -1,5 +1,5 @@
+import { QueryInteger } from '../../common/validation/query-transforms';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
 import {
   IsIn,
   IsInt,
@@ -67,10 +67,7 @@ export class AuditEventFilterDto {
 export class AuditEventQueryDto extends AuditEventFilterDto {
   @ApiPropertyOptional({ default: 100, maximum: AUDIT_PAGE_MAX })
   @IsOptional()
-  // Only plain digits: Number() would also take "1e2", "0x10" or " 5".
-  @Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value,
-  )
+  @QueryInteger()
   @IsInt()
   @Min(1)
   @Max(AUDIT_PAGE_MAX)

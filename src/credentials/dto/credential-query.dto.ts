@@ -1,5 +1,5 @@
+import { QueryBoolean, QueryInteger } from '../../common/validation/query-transforms';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
 import {
   IsBoolean,
   IsIn,
@@ -53,17 +53,13 @@ export class CredentialListQueryDto {
 
   @ApiPropertyOptional({ description: 'List soft-deleted credentials instead', default: false })
   @IsOptional()
-  @Transform(({ value }: { value: unknown }) =>
-    value === 'true' ? true : value === 'false' ? false : value,
-  )
+  @QueryBoolean()
   @IsBoolean()
   deleted?: boolean;
 
   @ApiPropertyOptional({ default: CREDENTIAL_PAGE_DEFAULT, maximum: CREDENTIAL_PAGE_MAX })
   @IsOptional()
-  @Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value,
-  )
+  @QueryInteger()
   @IsInt()
   @Min(1)
   @Max(CREDENTIAL_PAGE_MAX)
