@@ -9,7 +9,7 @@ import { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { appConfig } from '../config/app.config';
-import { dialectOf, shareLock } from '../database/dialect';
+import { dialectOf, rowLock, shareLock } from '../database/dialect';
 import { cryptoConfig } from '../config/crypto.config';
 import type { Kek } from './envelope';
 import { KeyringEntry } from './keyring-entry.entity';
@@ -43,6 +43,8 @@ export class KeyringService implements OnApplicationBootstrap, OnApplicationShut
   private readonly purposeKeys = new Map<string, Buffer>();
   private opening?: Promise<SealStatus>;
   private refreshTimer?: NodeJS.Timeout;
+  /** An active key this instance lacks, said once rather than every refresh. */
+  private missingActive?: string;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -164,6 +166,8 @@ export class KeyringService implements OnApplicationBootstrap, OnApplicationShut
   private follow(activeId: string | undefined): void {
     if (this.status.sealed || !activeId || activeId === this.status.keyId) return;
     if (!this.keks.has(activeId)) {
+      if (this.missingActive === activeId) return;
+      this.missingActive = activeId;
       this.logger.error(
         `Master key "${activeId}" was made active elsewhere but is not configured here: new data keys cannot be wrapped on this instance`,
       );
@@ -227,7 +231,11 @@ export class KeyringService implements OnApplicationBootstrap, OnApplicationShut
   async activate(keyId: string, manager: EntityManager): Promise<{ previous: string }> {
     const kek = this.kek(keyId);
     const repository = manager.getRepository(KeyringEntry);
-    const previous = await repository.findOne({ where: { status: 'active' } });
+    // Locked: two rotations at once must not leave two active keys.
+    const previous = await repository.findOne({
+      where: { status: 'active' },
+      lock: rowLock(manager),
+    });
     const existing = await repository.findOneBy({ id: keyId });
     if (existing && !checkValueMatches(kek.key, existing.checkValue)) {
       throw new Error(`key "${keyId}" does not match its stored check value`);
