@@ -892,6 +892,19 @@ describe('Credentials over HTTP (MariaDB)', () => {
       expect(rows).toEqual([{ state: 'destroyed', ciphertext: null }]);
     });
 
+    it('should free the path of a destroyed credential for a new one', async () => {
+      const first = await createCredential(sut, admin, { path: 'life/reused' });
+      await sut.http.post(`${API}/credentials/${first.id}/destroy`).set(admin).expect(204);
+      const second = await createCredential(sut, admin, { path: 'life/reused' });
+      expect(second.id).not.toBe(first.id);
+      await sut.http.get(`${API}/credentials/${first.id}`).set(admin).expect(404);
+      const events = await sut.http
+        .get(`${API}/audit/events?action=credential.destroy&resourceId=${first.id}&outcome=success`)
+        .set(admin)
+        .expect(200);
+      expect(events.body.items[0].details).toMatchObject({ path: 'life/reused' });
+    });
+
     it('should refuse destroy to an operator with 403', async () => {
       const credential = await createCredential(sut, admin, {
         path: 'life/kept',

@@ -57,7 +57,8 @@ export class CredentialLifecycleService {
   /**
    * Crypto-shred: wipes the ciphertext and wrapped data key of every version, so no key, backup
    * of the keys, or later compromise can bring the secret back. The row stays as a tombstone
-   * (the audit log refers to it) and keeps its path reserved.
+   * (the audit log refers to it, and its destroy event names the path), and the path is freed
+   * for a new credential.
    */
   async destroy(id: string, principal: Principal, context?: AuditRequestContext): Promise<void> {
     await this.transactions.run(async (manager) => {
@@ -84,6 +85,7 @@ export class CredentialLifecycleService {
         { id },
         {
           status: 'destroyed',
+          path: tombstonePath(id),
           deletedAt: credential.deletedAt ?? now,
           destroyedAt: now,
           secretInfo: null,
@@ -117,4 +119,9 @@ export class CredentialLifecycleService {
       manager,
     );
   }
+}
+
+/** Never a valid credential path ('#'), so it can neither collide nor match a grant. */
+function tombstonePath(id: string): string {
+  return `#destroyed/${id}`;
 }
