@@ -968,6 +968,15 @@ describe('Credentials over HTTP (MariaDB)', () => {
         expect(revealed.body.secret).toEqual({ password: 'reason-required' });
         await variant.http.get(`${API}/secrets/reason/required`).set(headers).expect(200);
       });
+
+      it('should not let a person read by path without a reason either', async () => {
+        const refused = await variant.http
+          .get(`${API}/secrets/reason/required`)
+          .set(admin)
+          .expect(400);
+        expect(refused.body.message).toContain('POST /credentials/{id}/reveal');
+        expect(canariesIn(refused.body, ['reason-required'])).toEqual([]);
+      });
     });
   });
 

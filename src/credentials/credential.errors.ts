@@ -68,7 +68,7 @@ export class VersionNotRevealableError extends DomainError {
 export class RevealReasonRequiredError extends DomainError {
   readonly kind = 'invalid';
 
-  constructor() {
-    super('A reason is required to reveal a secret');
+  constructor(use?: string) {
+    super(`A reason is required to reveal a secret${use ? `: use ${use}` : ''}`);
   }
 }

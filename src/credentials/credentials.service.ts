@@ -52,7 +52,7 @@ export class CredentialsService {
       }
       const id = randomUUID();
       const tags = await replaceTags(manager, id, input.tags ?? []);
-      await insertOrConflict(() =>
+      await pathTakenOnDuplicate(() =>
         manager.insert(Credential, {
           id,
           path: input.path,
@@ -118,7 +118,7 @@ export class CredentialsService {
       if (input.tags !== undefined) changes.tags = await replaceTags(manager, id, input.tags);
       const changed = Object.keys(changes);
       if (changed.length > 0) {
-        await insertOrConflict(() =>
+        await pathTakenOnDuplicate(() =>
           manager.update(Credential, { id }, { ...changes, rowVersion: credential.rowVersion + 1 }),
         );
       }
@@ -170,7 +170,7 @@ function expiryOf(given: string | null | undefined, fromSecret?: Date): Date | n
 }
 
 /** A path taken by a concurrent request between our check and our write is a 409 too. */
-async function insertOrConflict<T>(write: () => Promise<T>): Promise<T> {
+async function pathTakenOnDuplicate<T>(write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (error) {

@@ -58,12 +58,18 @@ export class RevealService {
     });
   }
 
-  /** For services: the current version by path. */
+  /**
+   * For services: the current version by path. It takes no reason, so where people must give
+   * one they use the reveal route instead: this one is no way around the rule.
+   */
   async revealByPath(
     path: string,
     principal: Principal,
     context?: AuditRequestContext,
   ): Promise<RevealedSecret> {
+    if (principal.type === 'user' && this.config.revealReasonRequired) {
+      throw new RevealReasonRequiredError('POST /credentials/{id}/reveal with a reason');
+    }
     return this.transactions.run(async (manager) => {
       const credential = await this.access.byPath(manager, principal, path, 'reveal');
       return this.reveal(manager, credential, 'path', undefined, undefined, context);
