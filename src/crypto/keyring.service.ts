@@ -94,12 +94,15 @@ export class KeyringService implements OnApplicationBootstrap, OnApplicationShut
     const active = entries.find((entry) => entry.status === 'active')!;
     loaded.keys.forEach((key, id) => this.keks.set(id, key));
     this.status = { sealed: false, keyId: active.id };
-    this.refreshTimer = setInterval(() => {
-      this.refreshActive().catch((error: unknown) =>
-        this.logger.warn(`Could not re-read the active master key: ${(error as Error).message}`),
-      );
-    }, ACTIVE_KEY_REFRESH_MS);
-    this.refreshTimer.unref();
+    // Only other instances rotate behind this one's back, and SQLite has no other instances.
+    if (dialectOf(this.dataSource) === 'mariadb') {
+      this.refreshTimer = setInterval(() => {
+        this.refreshActive().catch((error: unknown) =>
+          this.logger.warn(`Could not re-read the active master key: ${(error as Error).message}`),
+        );
+      }, ACTIVE_KEY_REFRESH_MS);
+      this.refreshTimer.unref();
+    }
     const unknown = [...loaded.keys.keys()].filter((id) => !entries.some((e) => e.id === id));
     this.logger.log(
       `Unsealed with master key "${active.id}" active, holding ${[...loaded.keys.keys()].join(', ')} ` +
