@@ -23,24 +23,27 @@ export class ApiKeyAuthenticator {
   async authenticate(value: string): Promise<Principal> {
     const parsed = parseApiKey(value);
     if (!parsed) throw new InvalidTokenError('Invalid API key');
-    const key = await this.dataSource
+    // One round trip for the key and its account: this runs on every service request.
+    const { entities, raw } = await this.dataSource
       .getRepository(ApiKey)
       .createQueryBuilder('k')
       .addSelect('k.secretHash')
+      .innerJoin(ServiceAccount, 'a', 'a.id = k.service_account_id')
+      .addSelect('a.name', 'account_name')
+      .addSelect('a.status', 'account_status')
       .where('k.id = :id', { id: parsed.id })
-      .getOne();
+      .getRawAndEntities<{ account_name: string; account_status: ServiceAccount['status'] }>();
+    const [key] = entities;
+    const account = raw[0];
     const valid =
-      key !== null &&
+      key !== undefined &&
       secretMatches(parsed.secret, key.secretHash) &&
       key.revokedAt === null &&
-      (key.expiresAt === null || key.expiresAt.getTime() > Date.now());
+      (key.expiresAt === null || key.expiresAt.getTime() > Date.now()) &&
+      account.account_status === 'active';
     if (!valid) throw new InvalidTokenError('Invalid API key');
-    const account = await this.dataSource
-      .getRepository(ServiceAccount)
-      .findOneBy({ id: key.serviceAccountId });
-    if (!account || account.status !== 'active') throw new InvalidTokenError('Invalid API key');
     this.touch(key);
-    return { type: 'service', id: account.id, name: account.name };
+    return { type: 'service', id: key.serviceAccountId, name: account.account_name };
   }
 
   private touch(key: ApiKey): void {
