@@ -34,7 +34,7 @@ export class CredentialAccess {
       where: { id },
       ...(options.lock ? { lock: rowLock(manager) } : {}),
     });
-    return this.check(manager, principal, credential, capability, options);
+    return this.authorize(manager, principal, credential, capability, options);
   }
 
   async byPath(
@@ -44,15 +44,16 @@ export class CredentialAccess {
     capability: Capability,
   ): Promise<Credential> {
     const credential = await manager.findOne(Credential, { where: { path } });
-    return this.check(manager, principal, credential, capability, {});
+    return this.authorize(manager, principal, credential, capability);
   }
 
-  private async check(
+  /** The same check for a credential the caller loaded itself (null: not found). */
+  async authorize(
     manager: EntityManager,
     principal: Principal,
     credential: Credential | null,
     capability: Capability,
-    options: AccessOptions,
+    options: AccessOptions = {},
   ): Promise<Credential> {
     if (!credential || credential.status === 'destroyed') throw new CredentialNotFoundError();
     if (credential.status === 'deleted' && !options.includeDeleted)

@@ -12,10 +12,19 @@ import {
   VersionNotFoundError,
   VersionNotRevealableError,
 } from './credential.errors';
-import type { Credential } from './entities/credential.entity';
+import { Credential } from './entities/credential.entity';
 import { CredentialVersion, VersionState } from './entities/credential-version.entity';
 import { VersionCrypto } from './version-crypto';
 import { effectiveState, isRevealable } from './version-states';
+
+/** The credential with the joined version mapped onto it. */
+type WithRevealed = Credential & { revealed?: CredentialVersion };
+
+interface Loaded {
+  credential: Credential | null;
+  version: number;
+  row: CredentialVersion | null;
+}
 
 export interface RevealedSecret {
   id: string;
@@ -53,8 +62,9 @@ export class RevealService {
       throw new RevealReasonRequiredError();
     }
     return this.transactions.run(async (manager) => {
-      const credential = await this.access.byId(manager, principal, id, 'reveal');
-      return this.reveal(manager, credential, 'id', request.version, request.reason, context);
+      const loaded = await this.load(manager, { id }, request.version);
+      await this.access.authorize(manager, principal, loaded.credential, 'reveal');
+      return this.reveal(manager, loaded, 'id', request.reason, context);
     });
   }
 
@@ -71,26 +81,54 @@ export class RevealService {
       throw new RevealReasonRequiredError('POST /credentials/{id}/reveal with a reason');
     }
     return this.transactions.run(async (manager) => {
-      const credential = await this.access.byPath(manager, principal, path, 'reveal');
-      return this.reveal(manager, credential, 'path', undefined, undefined, context);
+      const loaded = await this.load(manager, { path });
+      await this.access.authorize(manager, principal, loaded.credential, 'reveal');
+      return this.reveal(manager, loaded, 'path', undefined, context);
     });
+  }
+
+  /**
+   * The credential and the version to reveal (the current one unless named), ciphertext
+   * included, in one query: this is the hot path of every service. Nothing is decrypted before
+   * the caller is authorized.
+   */
+  private async load(
+    manager: EntityManager,
+    where: { id: string } | { path: string },
+    requested?: number,
+  ): Promise<Loaded> {
+    const found: WithRevealed | null = await manager
+      .getRepository(Credential)
+      .createQueryBuilder('c')
+      .leftJoinAndMapOne(
+        'c.revealed',
+        CredentialVersion,
+        'v',
+        requested === undefined
+          ? 'v.credential_id = c.id AND v.version = c.current_version'
+          : 'v.credential_id = c.id AND v.version = :version',
+        { version: requested },
+      )
+      .addSelect(['v.ciphertext', 'v.iv', 'v.tag', 'v.wrappedDek'])
+      .where('id' in where ? 'c.id = :key' : 'c.path = :key', {
+        key: 'id' in where ? where.id : where.path,
+      })
+      .getOne();
+    return {
+      credential: found,
+      version: requested ?? found?.currentVersion ?? 0,
+      row: found?.revealed ?? null,
+    };
   }
 
   private async reveal(
     manager: EntityManager,
-    credential: Credential,
+    { credential, version, row }: Loaded,
     via: 'id' | 'path',
-    requested: number | undefined,
     reason: string | undefined,
     context?: AuditRequestContext,
   ): Promise<RevealedSecret> {
-    const version = requested ?? credential.currentVersion;
-    const row = await manager
-      .getRepository(CredentialVersion)
-      .createQueryBuilder('v')
-      .addSelect(['v.ciphertext', 'v.iv', 'v.tag', 'v.wrappedDek'])
-      .where('v.credentialId = :id AND v.version = :version', { id: credential.id, version })
-      .getOne();
+    if (!credential) throw new Error('reveal needs an authorized credential');
     if (!row) throw new VersionNotFoundError(version);
     const now = new Date();
     const state = effectiveState(row, now);
