@@ -147,6 +147,10 @@ describe('From stored credentials to a master-key rotation under load (MariaDB)'
     expect(readsWhileRotating).toBeGreaterThan(0);
     expect(status.remaining).toBe(0);
     expect(status.keys.find((key) => key.id === 'k1')?.removable).toBe(true);
+    const metrics = (await sut.http.get('/metrics').expect(200)).text;
+    expect(metrics).toContain('custos_master_key_rewrap_remaining 0');
+    expect(metrics).toMatch(/custos_master_key_rewrapped_total\{kind="secretVersions"\} 68/);
+    expect(metrics).toMatch(/custos_secret_reveals_total\{via="path",type="password"\} [1-9]/);
     const keks = await db.query<{ kek_id: string }[]>(
       'SELECT DISTINCT kek_id FROM credential_versions',
     );

@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
 import { CryptoModule } from '../crypto/crypto.module';
+import { MetricsModule } from '../metrics/metrics.module';
+import { CredentialMetrics } from './credential-metrics';
 import { CredentialAccess } from './credential-access';
 import { CredentialLifecycleService } from './credential-lifecycle.service';
 import { CredentialQueryService } from './credential-query.service';
@@ -14,10 +16,11 @@ import { VersionCrypto } from './version-crypto';
 import { VersionRewrapParticipant } from './version-rewrap.participant';
 
 @Module({
-  imports: [CryptoModule, AuditModule, AuthModule],
+  imports: [CryptoModule, AuditModule, AuthModule, MetricsModule],
   controllers: [CredentialsController, SecretsController],
   providers: [
     CredentialAccess,
+    CredentialMetrics,
     VersionCrypto,
     CredentialsService,
     CredentialQueryService,

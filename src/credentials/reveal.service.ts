@@ -7,6 +7,7 @@ import type { Principal } from '../auth/principal';
 import { credentialsConfig } from '../config/credentials.config';
 import { TransactionRunner } from '../database/transaction-runner';
 import { CredentialAccess } from './credential-access';
+import { CredentialMetrics } from './credential-metrics';
 import {
   RevealReasonRequiredError,
   VersionNotFoundError,
@@ -49,6 +50,7 @@ export class RevealService {
     private readonly audit: AuditWriter,
     private readonly access: CredentialAccess,
     private readonly crypto: VersionCrypto,
+    private readonly metrics: CredentialMetrics,
     @Inject(credentialsConfig.KEY) private readonly config: ConfigType<typeof credentialsConfig>,
   ) {}
 
@@ -61,11 +63,13 @@ export class RevealService {
     if (principal.type === 'user' && this.config.revealReasonRequired && !request.reason) {
       throw new RevealReasonRequiredError();
     }
-    return this.transactions.run(async (manager) => {
+    const revealed = await this.transactions.run(async (manager) => {
       const loaded = await this.load(manager, { id }, request.version);
       await this.access.authorize(manager, principal, loaded.credential, 'reveal');
       return this.reveal(manager, loaded, 'id', request.reason, context);
     });
+    this.metrics.reveals.inc({ via: 'id', type: revealed.type });
+    return revealed;
   }
 
   /**
@@ -80,11 +84,13 @@ export class RevealService {
     if (principal.type === 'user' && this.config.revealReasonRequired) {
       throw new RevealReasonRequiredError('POST /credentials/{id}/reveal with a reason');
     }
-    return this.transactions.run(async (manager) => {
+    const revealed = await this.transactions.run(async (manager) => {
       const loaded = await this.load(manager, { path });
       await this.access.authorize(manager, principal, loaded.credential, 'reveal');
       return this.reveal(manager, loaded, 'path', undefined, context);
     });
+    this.metrics.reveals.inc({ via: 'path', type: revealed.type });
+    return revealed;
   }
 
   /**

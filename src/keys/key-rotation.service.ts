@@ -15,6 +15,7 @@ import { KeyringEntry } from '../crypto/keyring-entry.entity';
 import { KeyringService } from '../crypto/keyring.service';
 import { LeaseService } from '../database/lease.service';
 import { TransactionRunner } from '../database/transaction-runner';
+import { KeyMetrics } from './key-metrics';
 import { KeyRotationTargetError } from './keys.errors';
 import { EntityManager } from 'typeorm';
 
@@ -88,6 +89,7 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
     private readonly transactions: TransactionRunner,
     private readonly leases: LeaseService,
     private readonly audit: AuditWriter,
+    private readonly metrics: KeyMetrics,
     @Inject(credentialsConfig.KEY) private readonly config: ConfigType<typeof credentialsConfig>,
   ) {}
 
@@ -235,6 +237,7 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
           this.config.rewrapBatchSize,
         ),
       );
+      this.metrics.rewrapped.inc({ kind: participant.name }, count);
       this.progress.rewrapped[participant.name] =
         (this.progress.rewrapped[participant.name] ?? 0) + count;
       moved += count;
@@ -273,9 +276,11 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
         note: noteFor(status, total, removable, signsAuditEvents),
       } satisfies KeyReport;
     });
+    const remaining = remainingOf({ entries, counts });
+    this.metrics.remaining.set(remaining);
     return {
       activeKeyId,
-      remaining: remainingOf({ entries, counts }),
+      remaining,
       rewrap: { ...this.progress },
       keys,
     };
@@ -283,7 +288,9 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
 
   private async remaining(): Promise<number> {
     const { entries, counts } = await this.transactions.run((manager) => this.references(manager));
-    return remainingOf({ entries, counts });
+    const remaining = remainingOf({ entries, counts });
+    this.metrics.remaining.set(remaining);
+    return remaining;
   }
 
   /** The keyring and, per participant, how many items each key protects. */
