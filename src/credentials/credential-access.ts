@@ -37,16 +37,6 @@ export class CredentialAccess {
     return this.authorize(manager, principal, credential, capability, options);
   }
 
-  async byPath(
-    manager: EntityManager,
-    principal: Principal,
-    path: string,
-    capability: Capability,
-  ): Promise<Credential> {
-    const credential = await manager.findOne(Credential, { where: { path } });
-    return this.authorize(manager, principal, credential, capability);
-  }
-
   /** The same check for a credential the caller loaded itself (null: not found). */
   async authorize(
     manager: EntityManager,
