@@ -246,10 +246,10 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
   }
 
   async status(): Promise<KeyStatus> {
-    const { entries, counts, auditKeys } = await this.transactions.run(async (manager) => ({
-      ...(await this.references(manager)),
-      auditKeys: await this.keysSigningAudit(manager),
-    }));
+    const { entries, counts, auditKeys } = await this.transactions.run(async (manager) => {
+      const references = await this.references(manager);
+      return { ...references, auditKeys: await this.keysSigningAudit(manager, references.entries) };
+    });
     // The keyring decides which key is active, not this instance's memory: another instance
     // may have rotated.
     const activeKeyId =
@@ -306,10 +306,12 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
    * The retired keys that signed audit events, which verify only while the key is configured.
    * Their events are the oldest, so each probe stops early.
    */
-  private async keysSigningAudit(manager: EntityManager): Promise<Set<string>> {
-    const retired = await manager.find(KeyringEntry, { where: { status: 'retired' } });
+  private async keysSigningAudit(
+    manager: EntityManager,
+    entries: readonly KeyringEntry[],
+  ): Promise<Set<string>> {
     const signing = new Set<string>();
-    for (const { id } of retired) {
+    for (const { id } of entries.filter((entry) => entry.status === 'retired')) {
       const [event] = await manager.query<unknown[]>(
         'SELECT 1 AS found FROM audit_events WHERE key_id = ? LIMIT 1',
         [id],
