@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, SelectQueryBuilder } from 'typeorm';
-import { dialectOf, timestampParam, toDate } from '../database/dialect';
+import { dialectOf, likeLiteral, timestampParam, toDate } from '../database/dialect';
 import { AuditEventRecord, toEventRecord } from './audit-event.record';
 import { AuditEventFilterDto, AuditEventQueryDto } from './dto/audit-event-query.dto';
 import { AuditEvent } from './entities/audit-event.entity';
@@ -55,9 +55,9 @@ export class AuditQueryService {
     if (filter.actorType)
       builder.andWhere('e.actorType = :actorType', { actorType: filter.actorType });
     if (filter.action) {
-      // A prefix match: the DTO allows neither "%" nor "!", so only "_" needs escaping.
+      // A prefix match.
       builder.andWhere("e.action LIKE :action ESCAPE '!'", {
-        action: `${filter.action.replace(/_/g, '!_')}%`,
+        action: `${likeLiteral(filter.action)}%`,
       });
     }
     if (filter.resourceType)

@@ -3,7 +3,7 @@ import { SelectQueryBuilder } from 'typeorm';
 import { AccessPolicy } from '../auth/grants/access-policy';
 import { pathPatternsSql } from '../auth/grants/path-pattern-sql';
 import type { Principal } from '../auth/principal';
-import { dialectOf, timestampParam } from '../database/dialect';
+import { dialectOf, likeLiteral, timestampParam } from '../database/dialect';
 import { TransactionRunner } from '../database/transaction-runner';
 import { CREDENTIAL_PAGE_DEFAULT, CredentialListQueryDto } from './dto/credential-query.dto';
 import { Credential } from './entities/credential.entity';
@@ -13,11 +13,6 @@ export interface CredentialPage {
   items: Credential[];
   nextCursor: string | null;
   total: number;
-}
-
-/** '!' escapes LIKE wildcards; it never occurs in paths. */
-function likeLiteral(text: string): string {
-  return text.replace(/[!%_]/g, (c) => `!${c}`);
 }
 
 /**

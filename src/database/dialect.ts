@@ -78,3 +78,11 @@ export function isUniqueViolation(error: unknown): boolean {
     driver?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
   );
 }
+
+/**
+ * `text` as a literal LIKE operand, for use with `ESCAPE '!'` (the same on MariaDB and SQLite):
+ * its `%` and `_` match only themselves.
+ */
+export function likeLiteral(text: string): string {
+  return text.replace(/[!%_]/g, (c) => `!${c}`);
+}
