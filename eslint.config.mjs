@@ -1,6 +1,93 @@
 import js from '@eslint/js';
+import importX from 'eslint-plugin-import-x';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
+
+/**
+ * DESIGN.md section 2: modules import downwards only. Each zone names the files (target) that must
+ * not import from the folders listed (from); `http` (controllers' shell, hooks, Swagger) sits on
+ * top and nothing below it imports it. The database's entity registry is the one file that lists
+ * every module's entities.
+ */
+const DOMAIN = [
+  'audit',
+  'auth',
+  'credentials',
+  'keys',
+  'health',
+  'metrics',
+  'rotation',
+  'incidents',
+  'events',
+  'vault-compat',
+];
+const src = (...dirs) => dirs.map((d) => `./src/${d}`);
+const moduleBoundaries = [
+  {
+    target: './src/common',
+    from: src('config', 'database', 'crypto', 'logging', 'http', 'cli', ...DOMAIN),
+    message: 'common depends on no module',
+  },
+  {
+    target: './src/config',
+    from: src('database', 'crypto', 'logging', 'http', 'cli', ...DOMAIN),
+    message: 'config depends on common only',
+  },
+  {
+    target: ['./src/database/*/**/*.ts', './src/database/!(entities).ts'],
+    from: src('crypto', 'http', 'cli', ...DOMAIN),
+    message: 'database knows no domain module',
+  },
+  {
+    target: './src/crypto',
+    from: src('http', 'cli', ...DOMAIN),
+    message: 'crypto knows nothing of HTTP or domain modules',
+  },
+  {
+    target: './src/audit',
+    from: src(
+      'http',
+      'cli',
+      'auth',
+      'credentials',
+      'keys',
+      'health',
+      'rotation',
+      'incidents',
+      'events',
+      'vault-compat',
+    ),
+    message: 'audit depends on no domain module (decorators live in common/)',
+  },
+  {
+    target: './src/auth',
+    from: src(
+      'http',
+      'cli',
+      'credentials',
+      'keys',
+      'health',
+      'rotation',
+      'incidents',
+      'vault-compat',
+    ),
+    message: 'auth sits below the domain modules',
+  },
+  {
+    target: './src/credentials',
+    from: [
+      ...src('http', 'cli', 'keys', 'health', 'rotation', 'incidents', 'vault-compat'),
+      './src/auth/guards',
+      './src/auth/sessions',
+    ],
+    message: 'credentials point down only: to crypto, audit and the grants of auth',
+  },
+  {
+    target: src('keys', 'health', 'metrics', 'logging'),
+    from: src('http', 'cli'),
+    message: 'nothing imports http or the CLI',
+  },
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', '**/*.js', '**/*.mjs'] },
@@ -16,6 +103,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'off',
     },
+  },
+  {
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver': { node: { extensions: ['.ts', '.js'] } } },
+    rules: { 'import-x/no-restricted-paths': ['error', { zones: moduleBoundaries }] },
   },
   {
     files: ['**/*.spec.ts', '**/*.e2e-spec.ts', 'test/**/*.ts'],

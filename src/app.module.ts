@@ -11,7 +11,7 @@ import { auditConfig } from './config/audit.config';
 import { authConfig } from './config/auth.config';
 import { credentialsConfig } from './config/credentials.config';
 import { AuthModule } from './auth/auth.module';
-import { LOGIN_THROTTLED } from './auth/guards/auth.decorators';
+import { LOGIN_THROTTLED } from './common/auth/auth.decorators';
 import { AuthGuard } from './auth/guards/auth.guard';
 import { cryptoConfig } from './config/crypto.config';
 import { databaseConfig } from './config/database.config';

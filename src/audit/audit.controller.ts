@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Logger, Post, Query, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../auth/guards/auth.decorators';
-import { JWT_SCHEME } from '../http/swagger';
+import { Roles } from '../common/auth/auth.decorators';
+import { JWT_SCHEME } from '../common/http/openapi-schemes';
 import { Readable } from 'node:stream';
 import { ApiErrors } from '../common/errors/error-response.dto';
 import { loggableError } from '../common/errors/loggable-error';

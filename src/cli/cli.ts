@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { AppModule } from '../app.module';
 import { AuditRequestContext, SYSTEM } from '../audit/audit-context';
 import { AdminBootstrap } from '../auth/bootstrap/admin-bootstrap';
-import { ROLES, Role } from '../auth/users/user.entity';
+import { ROLES, Role } from '../common/auth/access-vocabulary';
 import { UsersService } from '../auth/users/users.service';
 import { ConfigError } from '../config/config-error';
 import { KeyringService } from '../crypto/keyring.service';

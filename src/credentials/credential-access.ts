@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import type { Capability } from '../auth/grants/access-grant.entity';
+import type { Capability } from '../common/auth/access-vocabulary';
 import { AccessPolicy } from '../auth/grants/access-policy';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../common/auth/principal';
 import { rowLock } from '../database/dialect';
 import { CapabilityRequiredError, CredentialNotFoundError } from './credential.errors';
 import { Credential } from './entities/credential.entity';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { SelectQueryBuilder } from 'typeorm';
 import { AccessPolicy } from '../auth/grants/access-policy';
 import { pathPatternsSql } from '../auth/grants/path-pattern-sql';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../common/auth/principal';
 import { dialectOf, likeLiteral, timestampParam } from '../database/dialect';
 import { TransactionRunner } from '../database/transaction-runner';
 import { CREDENTIAL_PAGE_DEFAULT, CredentialListQueryDto } from './dto/credential-query.dto';

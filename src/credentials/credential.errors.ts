@@ -1,5 +1,5 @@
 import { DomainError } from '../common/errors/domain-error';
-import type { Capability } from '../auth/grants/access-grant.entity';
+import type { Capability } from '../common/auth/access-vocabulary';
 
 /** Missing, deleted, or not readable by the caller: the same answer for all three (§4.5). */
 export class CredentialNotFoundError extends DomainError {

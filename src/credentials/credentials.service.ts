@@ -4,7 +4,7 @@ import { EntityManager } from 'typeorm';
 import { AuditRequestContext } from '../audit/audit-context';
 import { AuditWriter } from '../audit/audit-writer';
 import { AccessPolicy } from '../auth/grants/access-policy';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../common/auth/principal';
 import { isUniqueViolation } from '../database/dialect';
 import { TransactionRunner } from '../database/transaction-runner';
 import { CredentialAccess } from './credential-access';

@@ -3,7 +3,7 @@ import { ConfigType } from '@nestjs/config';
 import { EntityManager } from 'typeorm';
 import { AuditRequestContext } from '../audit/audit-context';
 import { AuditWriter } from '../audit/audit-writer';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../common/auth/principal';
 import { credentialsConfig } from '../config/credentials.config';
 import { TransactionRunner } from '../database/transaction-runner';
 import { CredentialAccess } from './credential-access';

@@ -1,4 +1,4 @@
-import { Public } from '../auth/guards/auth.decorators';
+import { Public } from '../common/auth/auth.decorators';
 import { Controller, Get, HttpException, HttpStatus } from '@nestjs/common';
 import {
   ApiOkResponse,

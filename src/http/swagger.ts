@@ -1,8 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-
-export const JWT_SCHEME = 'jwt';
-export const API_KEY_SCHEME = 'api-key';
+import { API_KEY_SCHEME, JWT_SCHEME } from '../common/http/openapi-schemes';
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()

@@ -9,9 +9,9 @@ import {
 import { AuditRequestContext } from '../audit/audit-context';
 import { Audit } from '../audit/http/audit.decorator';
 import { AuditCtx } from '../audit/http/audit-context.decorator';
-import { Roles } from '../auth/guards/auth.decorators';
+import { Roles } from '../common/auth/auth.decorators';
 import { ApiErrors } from '../common/errors/error-response.dto';
-import { JWT_SCHEME } from '../http/swagger';
+import { JWT_SCHEME } from '../common/http/openapi-schemes';
 import { KeyRotationService } from './key-rotation.service';
 import { KeyRotateDto, KeyStatusDto } from './keys.dto';
 

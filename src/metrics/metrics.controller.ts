@@ -1,4 +1,4 @@
-import { Public } from '../auth/guards/auth.decorators';
+import { Public } from '../common/auth/auth.decorators';
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';

@@ -11,7 +11,7 @@ import {
 } from '@nestjs/common';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { AppModule } from '../../src/app.module';
-import { Public } from '../../src/auth/guards/auth.decorators';
+import { Public } from '../../src/common/auth/auth.decorators';
 import { AuditRequestContext } from '../../src/audit/audit-context';
 import { AuditWriter } from '../../src/audit/audit-writer';
 import { Audit } from '../../src/audit/http/audit.decorator';

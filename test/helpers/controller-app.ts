@@ -4,7 +4,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Test } from '@nestjs/testing';
 import type { FastifyRequest } from 'fastify';
 import { AuditRequestContext } from '../../src/audit/audit-context';
-import type { Principal } from '../../src/auth/principal';
+import type { Principal } from '../../src/common/auth/principal';
 import { AllExceptionsFilter } from '../../src/common/errors/all-exceptions.filter';
 import { createValidationPipe } from '../../src/common/validation/validation-pipe';
 

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { AppModule } from '../../src/app.module';
-import { Public } from '../../src/auth/guards/auth.decorators';
+import { Public } from '../../src/common/auth/auth.decorators';
 
 export class ProbeBodyDto {
   @IsString()

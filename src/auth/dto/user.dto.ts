@@ -2,8 +2,10 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { MAX_PASSWORD_LENGTH } from '../passwords/password-policy';
-import { ROLES, USER_STATUSES } from '../users/user.entity';
-import type { Role, User, UserStatus } from '../users/user.entity';
+import { USER_STATUSES } from '../users/user.entity';
+import { ROLES } from '../../common/auth/access-vocabulary';
+import type { User, UserStatus } from '../users/user.entity';
+import type { Role } from '../../common/auth/access-vocabulary';
 
 export class UserCreateDto {
   @ApiProperty({ example: 'operator@example.com' })

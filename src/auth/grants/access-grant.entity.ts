@@ -1,7 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 
-export const CAPABILITIES = ['read', 'reveal', 'write', 'rotate', 'delete'] as const;
-export type Capability = (typeof CAPABILITIES)[number];
 export const GRANT_PRINCIPAL_TYPES = ['user', 'service_account'] as const;
 export type GrantPrincipalType = (typeof GRANT_PRINCIPAL_TYPES)[number];
 

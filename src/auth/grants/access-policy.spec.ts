@@ -1,8 +1,9 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { strictFn } from '../../../test/helpers/controller-app';
-import type { Principal } from '../principal';
-import type { Role } from '../users/user.entity';
-import { AccessGrant, CAPABILITIES, Capability } from './access-grant.entity';
+import type { Principal } from '../../common/auth/principal';
+import type { Role } from '../../common/auth/access-vocabulary';
+import { AccessGrant } from './access-grant.entity';
+import { CAPABILITIES, Capability } from '../../common/auth/access-vocabulary';
 import {
   AccessPolicy,
   orderedCapabilities,

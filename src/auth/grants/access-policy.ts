@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import type { Principal } from '../principal';
-import type { Role } from '../users/user.entity';
-import { AccessGrant, CAPABILITIES, Capability, GrantPrincipalType } from './access-grant.entity';
+import type { Principal } from '../../common/auth/principal';
+import type { Role } from '../../common/auth/access-vocabulary';
+import { AccessGrant, GrantPrincipalType } from './access-grant.entity';
+import { CAPABILITIES, Capability } from '../../common/auth/access-vocabulary';
 import { matchesPath } from './path-pattern';
 
 const ALL: readonly Capability[] = CAPABILITIES;

@@ -7,8 +7,8 @@ import {
 } from '../../../test/helpers/controller-app';
 import { AuditRequestContext } from '../../audit/audit-context';
 import { ConflictError } from '../auth.errors';
-import { ROLES } from '../guards/auth.decorators';
-import type { Principal } from '../principal';
+import { ROLES } from '../../common/auth/auth.decorators';
+import type { Principal } from '../../common/auth/principal';
 import { AccessGrant } from './access-grant.entity';
 import { GrantCreateDto, GrantListQueryDto } from './dto/grant.dto';
 import { GrantNotFoundError, GrantPrincipalNotFoundError } from './grant.errors';

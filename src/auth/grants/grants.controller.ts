@@ -5,10 +5,10 @@ import { Audit } from '../../audit/http/audit.decorator';
 import { AuditCtx } from '../../audit/http/audit-context.decorator';
 import { ApiErrors } from '../../common/errors/error-response.dto';
 import { UUID_V4 } from '../../common/http/uuid-param';
-import { JWT_SCHEME } from '../../http/swagger';
-import { Roles } from '../guards/auth.decorators';
-import { CurrentPrincipal } from '../guards/current-principal.decorator';
-import type { Principal } from '../principal';
+import { JWT_SCHEME } from '../../common/http/openapi-schemes';
+import { Roles } from '../../common/auth/auth.decorators';
+import { CurrentPrincipal } from '../../common/auth/current-principal.decorator';
+import type { Principal } from '../../common/auth/principal';
 import { GrantCreateDto, GrantListQueryDto, GrantPageDto, GrantResponseDto } from './dto/grant.dto';
 import { GrantsService } from './grants.service';
 

@@ -4,10 +4,11 @@ import { AuditRequestContext } from '../../audit/audit-context';
 import type { AuditWriter } from '../../audit/audit-writer';
 import type { TransactionRunner } from '../../database/transaction-runner';
 import { ConflictError } from '../auth.errors';
-import type { Principal } from '../principal';
+import type { Principal } from '../../common/auth/principal';
 import { ServiceAccount } from '../service-accounts/service-account.entity';
 import { User } from '../users/user.entity';
-import { AccessGrant, Capability } from './access-grant.entity';
+import { AccessGrant } from './access-grant.entity';
+import { Capability } from '../../common/auth/access-vocabulary';
 import {
   GrantNotFoundError,
   GrantPrincipalNotFoundError,

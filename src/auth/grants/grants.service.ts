@@ -6,10 +6,11 @@ import { AuditWriter } from '../../audit/audit-writer';
 import { rowLock } from '../../database/dialect';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { ConflictError } from '../auth.errors';
-import type { Principal } from '../principal';
+import type { Principal } from '../../common/auth/principal';
 import { ServiceAccount } from '../service-accounts/service-account.entity';
 import { User } from '../users/user.entity';
-import { AccessGrant, CAPABILITIES, Capability, GrantPrincipalType } from './access-grant.entity';
+import { AccessGrant, GrantPrincipalType } from './access-grant.entity';
+import { CAPABILITIES, Capability } from '../../common/auth/access-vocabulary';
 import { orderedCapabilities, parseCapabilities, roleExclusions } from './access-policy';
 import {
   GrantNotFoundError,

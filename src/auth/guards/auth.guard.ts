@@ -5,12 +5,13 @@ import type { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
 import { authConfig } from '../../config/auth.config';
 import { ForbiddenError, InvalidTokenError } from '../auth.errors';
-import type { Principal } from '../principal';
+import type { Principal } from '../../common/auth/principal';
 import { ApiKeyAuthenticator } from '../service-accounts/api-key-authenticator';
 import { looksLikeApiKey } from '../service-accounts/api-key-format';
 import { TokenService } from '../sessions/token.service';
-import { Role, User } from '../users/user.entity';
-import { ALLOW_PENDING_PASSWORD_CHANGE, IS_PUBLIC, ROLES } from './auth.decorators';
+import { User } from '../users/user.entity';
+import { Role } from '../../common/auth/access-vocabulary';
+import { ALLOW_PENDING_PASSWORD_CHANGE, IS_PUBLIC, ROLES } from '../../common/auth/auth.decorators';
 
 /**
  * Global: every route needs a valid access token unless marked @Public(). The token must still

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { InvalidTokenError } from '../auth.errors';
-import type { Principal } from '../principal';
+import type { Principal } from '../../common/auth/principal';
 import { parseApiKey, secretMatches } from './api-key-format';
 import { ApiKey } from './api-key.entity';
 import { ServiceAccount } from './service-account.entity';

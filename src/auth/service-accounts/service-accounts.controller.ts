@@ -5,8 +5,8 @@ import { Audit } from '../../audit/http/audit.decorator';
 import { AuditCtx } from '../../audit/http/audit-context.decorator';
 import { ApiErrors } from '../../common/errors/error-response.dto';
 import { UUID_V4 } from '../../common/http/uuid-param';
-import { JWT_SCHEME } from '../../http/swagger';
-import { Roles } from '../guards/auth.decorators';
+import { JWT_SCHEME } from '../../common/http/openapi-schemes';
+import { Roles } from '../../common/auth/auth.decorators';
 import {
   ApiKeyCreateDto,
   ApiKeyCreatedDto,

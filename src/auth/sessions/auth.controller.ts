@@ -4,7 +4,7 @@ import { AuditRequestContext } from '../../audit/audit-context';
 import { Audit } from '../../audit/http/audit.decorator';
 import { AuditCtx } from '../../audit/http/audit-context.decorator';
 import { ApiErrors } from '../../common/errors/error-response.dto';
-import { JWT_SCHEME } from '../../http/swagger';
+import { JWT_SCHEME } from '../../common/http/openapi-schemes';
 import { LoginDto, PasswordChangeDto, RefreshDto, TokenResponseDto } from '../dto/auth.dto';
 import { UserResponseDto } from '../dto/user.dto';
 import {
@@ -12,10 +12,10 @@ import {
   LoginThrottled,
   Public,
   Roles,
-} from '../guards/auth.decorators';
-import { ROLES } from '../users/user.entity';
-import { CurrentPrincipal } from '../guards/current-principal.decorator';
-import type { Principal } from '../principal';
+} from '../../common/auth/auth.decorators';
+import { ROLES } from '../../common/auth/access-vocabulary';
+import { CurrentPrincipal } from '../../common/auth/current-principal.decorator';
+import type { Principal } from '../../common/auth/principal';
 import { UsersService } from '../users/users.service';
 import { SessionService } from './session.service';
 

@@ -6,7 +6,8 @@ import { EntityManager } from 'typeorm';
 import { authConfig } from '../../config/auth.config';
 import { KeyringService } from '../../crypto/keyring.service';
 import { InvalidTokenError } from '../auth.errors';
-import type { Role, User } from '../users/user.entity';
+import type { User } from '../users/user.entity';
+import type { Role } from '../../common/auth/access-vocabulary';
 import { RefreshToken } from './refresh-token.entity';
 
 export interface AccessClaims {

@@ -5,12 +5,12 @@ import { AuditRequestContext } from '../../audit/audit-context';
 import { Audit } from '../../audit/http/audit.decorator';
 import { AuditCtx } from '../../audit/http/audit-context.decorator';
 import { ApiErrors } from '../../common/errors/error-response.dto';
-import { JWT_SCHEME } from '../../http/swagger';
-import { AllowPendingPasswordChange, Roles } from '../guards/auth.decorators';
-import { CurrentPrincipal } from '../guards/current-principal.decorator';
+import { JWT_SCHEME } from '../../common/http/openapi-schemes';
+import { AllowPendingPasswordChange, Roles } from '../../common/auth/auth.decorators';
+import { CurrentPrincipal } from '../../common/auth/current-principal.decorator';
 import { MAX_PASSWORD_LENGTH } from '../passwords/password-policy';
-import type { Principal } from '../principal';
-import { ROLES } from '../users/user.entity';
+import type { Principal } from '../../common/auth/principal';
+import { ROLES } from '../../common/auth/access-vocabulary';
 import { TotpService } from './totp.service';
 
 class TotpCodeDto {

@@ -1,7 +1,6 @@
+import type { Role } from '../../common/auth/access-vocabulary';
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
-export const ROLES = ['admin', 'operator', 'auditor', 'viewer'] as const;
-export type Role = (typeof ROLES)[number];
 export const USER_STATUSES = ['active', 'disabled'] as const;
 export type UserStatus = (typeof USER_STATUSES)[number];
 

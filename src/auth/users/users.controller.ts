@@ -5,7 +5,7 @@ import { Audit } from '../../audit/http/audit.decorator';
 import { AuditCtx } from '../../audit/http/audit-context.decorator';
 import { ApiErrors } from '../../common/errors/error-response.dto';
 import { UUID_V4 } from '../../common/http/uuid-param';
-import { JWT_SCHEME } from '../../http/swagger';
+import { JWT_SCHEME } from '../../common/http/openapi-schemes';
 import {
   UserCreateDto,
   UserListQueryDto,
@@ -14,7 +14,7 @@ import {
   UserResponseDto,
   UserUpdateDto,
 } from '../dto/user.dto';
-import { Roles } from '../guards/auth.decorators';
+import { Roles } from '../../common/auth/auth.decorators';
 import { UsersService } from './users.service';
 
 const RESOURCE = { resourceType: 'user', resourceIdParam: 'id' };

@@ -10,7 +10,8 @@ import { AccessGrant } from '../grants/access-grant.entity';
 import { PasswordHasher } from '../passwords/password-hasher';
 import { assertStrongPassword } from '../passwords/password-policy';
 import { SessionService } from '../sessions/session.service';
-import { Role, User, UserStatus } from './user.entity';
+import { User, UserStatus } from './user.entity';
+import { Role } from '../../common/auth/access-vocabulary';
 
 const PAGE_MAX = 500;
 

@@ -6,8 +6,8 @@ import {
   VALIDATION_ERROR,
 } from '../../../test/helpers/controller-app';
 import { AuditRequestContext } from '../../audit/audit-context';
-import { IS_PUBLIC, ROLES } from '../../auth/guards/auth.decorators';
-import type { Principal } from '../../auth/principal';
+import { IS_PUBLIC, ROLES } from '../../common/auth/auth.decorators';
+import type { Principal } from '../../common/auth/principal';
 import { CredentialLifecycleService } from '../credential-lifecycle.service';
 import { CredentialQueryService } from '../credential-query.service';
 import {

@@ -26,12 +26,12 @@ import {
 import { AuditRequestContext } from '../../audit/audit-context';
 import { Audit } from '../../audit/http/audit.decorator';
 import { AuditCtx } from '../../audit/http/audit-context.decorator';
-import { ByGrant, Roles } from '../../auth/guards/auth.decorators';
-import { CurrentPrincipal } from '../../auth/guards/current-principal.decorator';
-import type { Principal } from '../../auth/principal';
+import { ByGrant, Roles } from '../../common/auth/auth.decorators';
+import { CurrentPrincipal } from '../../common/auth/current-principal.decorator';
+import type { Principal } from '../../common/auth/principal';
 import { ApiErrors } from '../../common/errors/error-response.dto';
 import { UUID_V4 } from '../../common/http/uuid-param';
-import { API_KEY_SCHEME, JWT_SCHEME } from '../../http/swagger';
+import { API_KEY_SCHEME, JWT_SCHEME } from '../../common/http/openapi-schemes';
 import { CredentialLifecycleService } from '../credential-lifecycle.service';
 import { CredentialQueryService } from '../credential-query.service';
 import { CredentialsService } from '../credentials.service';

@@ -1,8 +1,8 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { actingAs, createControllerApp, strictFn } from '../../../test/helpers/controller-app';
 import { AuditRequestContext } from '../../audit/audit-context';
-import { IS_PUBLIC, ROLES } from '../../auth/guards/auth.decorators';
-import type { Principal } from '../../auth/principal';
+import { IS_PUBLIC, ROLES } from '../../common/auth/auth.decorators';
+import type { Principal } from '../../common/auth/principal';
 import { CapabilityRequiredError, CredentialNotFoundError } from '../credential.errors';
 import { RevealService } from '../reveal.service';
 import { SecretsController } from './secrets.controller';

@@ -10,11 +10,11 @@ import {
 import { AuditRequestContext } from '../../audit/audit-context';
 import { Audit } from '../../audit/http/audit.decorator';
 import { AuditCtx } from '../../audit/http/audit-context.decorator';
-import { ByGrant } from '../../auth/guards/auth.decorators';
-import { CurrentPrincipal } from '../../auth/guards/current-principal.decorator';
-import type { Principal } from '../../auth/principal';
+import { ByGrant } from '../../common/auth/auth.decorators';
+import { CurrentPrincipal } from '../../common/auth/current-principal.decorator';
+import type { Principal } from '../../common/auth/principal';
 import { ApiErrors } from '../../common/errors/error-response.dto';
-import { API_KEY_SCHEME, JWT_SCHEME } from '../../http/swagger';
+import { API_KEY_SCHEME, JWT_SCHEME } from '../../common/http/openapi-schemes';
 import { RevealResponseDto } from '../dto/reveal.dto';
 import { RevealService } from '../reveal.service';
 import { CREDENTIAL_PATH } from './credential-path.pipe';

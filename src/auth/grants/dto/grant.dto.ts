@@ -12,8 +12,10 @@ import {
   ValidationOptions,
 } from 'class-validator';
 import { orderedCapabilities, parseCapabilities } from '../access-policy';
-import { CAPABILITIES, GRANT_PRINCIPAL_TYPES } from '../access-grant.entity';
-import type { AccessGrant, Capability, GrantPrincipalType } from '../access-grant.entity';
+import { GRANT_PRINCIPAL_TYPES } from '../access-grant.entity';
+import { CAPABILITIES } from '../../../common/auth/access-vocabulary';
+import type { AccessGrant, GrantPrincipalType } from '../access-grant.entity';
+import type { Capability } from '../../../common/auth/access-vocabulary';
 import { MAX_PATH_LENGTH, pathPatternProblem } from '../path-pattern';
 
 const PATTERN_HELP =

@@ -1,6 +1,6 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import type { Principal } from '../principal';
+import type { Principal } from './principal';
 
 /** The authenticated caller; routes using it are never @Public(). */
 export const CurrentPrincipal = createParamDecorator(

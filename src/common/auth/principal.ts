@@ -1,4 +1,4 @@
-import type { Role } from './users/user.entity';
+import type { Role } from './access-vocabulary';
 
 /** Who is calling: a person (JWT) or a service (API key). */
 export type Principal =

@@ -1,8 +1,7 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiExtension, ApiResponse } from '@nestjs/swagger';
-import type { Capability } from '../grants/access-grant.entity';
-import { ErrorResponseDto } from '../../common/errors/error-response.dto';
-import type { Role } from '../users/user.entity';
+import { ErrorResponseDto } from '../errors/error-response.dto';
+import type { Capability, Role } from './access-vocabulary';
 
 export const IS_PUBLIC = 'custos:public';
 export const ROLES = 'custos:roles';
