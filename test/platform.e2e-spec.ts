@@ -67,6 +67,48 @@ describe('HTTP platform (MariaDB)', () => {
       }
     });
 
+    it('should document a success response for every operation', async () => {
+      const response = await sut.http.get('/api/docs-json').expect(200);
+      const undocumented = operationsOf(response.body)
+        .filter(
+          ({ operation }) => !Object.keys(operation.responses ?? {}).some((s) => /^2/.test(s)),
+        )
+        .map(({ route }) => route);
+      expect(undocumented).toEqual([]);
+    });
+
+    it('should pre-fill no optional query parameter, so "Try it out" lists everything', async () => {
+      const response = await sut.http.get('/api/docs-json').expect(200);
+      const prefilled = operationsOf(response.body).flatMap(({ route, operation }) =>
+        (operation.parameters ?? [])
+          .filter((p) => p.in === 'query' && !p.required)
+          .filter((p) => p.example !== undefined || p.schema?.example !== undefined)
+          .map((p) => `${route} ?${p.name}`),
+      );
+      expect(prefilled).toEqual([]);
+    });
+
+    it('should show each documented error with an example of its own status', async () => {
+      const response = await sut.http.get('/api/docs-json').expect(200);
+      const wrong = operationsOf(response.body).flatMap(({ route, operation }) =>
+        Object.entries(operation.responses ?? {})
+          .filter(([status]) => /^[45]/.test(status))
+          .filter(
+            ([status, body]) =>
+              body.content?.['application/json']?.example?.statusCode !== Number(status),
+          )
+          .map(([status]) => `${route} ${status}`),
+      );
+      expect(wrong).toEqual([]);
+    });
+
+    it('should describe the API key format as code, so Markdown keeps its underscores', async () => {
+      const response = await sut.http.get('/api/docs-json').expect(200);
+      expect(response.body.components.securitySchemes['api-key'].description).toContain(
+        '`cus_<id>_<secret>`',
+      );
+    });
+
     it('should serve the Swagger UI', async () => {
       const response = await sut.http.get('/api/docs').expect(200);
       expect(response.text).toContain('swagger-ui');
@@ -243,3 +285,28 @@ describe('HTTP platform (MariaDB)', () => {
     });
   });
 });
+
+interface DocOperation {
+  parameters?: {
+    name: string;
+    in: string;
+    required?: boolean;
+    example?: unknown;
+    schema?: { example?: unknown };
+  }[];
+  responses?: Record<string, { content?: Record<string, { example?: { statusCode?: number } }> }>;
+}
+
+/** Every operation of the OpenAPI document but the test's own probe routes. */
+function operationsOf(doc: {
+  paths: Record<string, Record<string, DocOperation>>;
+}): { route: string; operation: DocOperation }[] {
+  return Object.entries(doc.paths)
+    .filter(([path]) => !path.startsWith('/api/v1/probe'))
+    .flatMap(([path, operations]) =>
+      Object.entries(operations).map(([method, operation]) => ({
+        route: `${method.toUpperCase()} ${path}`,
+        operation,
+      })),
+    );
+}

@@ -1,5 +1,6 @@
 import { Public } from '../common/auth/auth.decorators';
 import { Controller, Get, HttpException, HttpStatus } from '@nestjs/common';
+import { errorExample } from '../common/errors/error-response.dto';
 import {
   ApiOkResponse,
   ApiOperation,
@@ -32,6 +33,10 @@ export class HealthController {
   @Get('live')
   @HealthCheck()
   @ApiOperation({ summary: 'Liveness: the process answers (also while sealed)' })
+  @ApiServiceUnavailableResponse({
+    description: 'Shutting down',
+    example: errorExample(503, 'Service Unavailable'),
+  })
   live(): Promise<HealthCheckResult> {
     return this.health.check([]);
   }
@@ -41,6 +46,10 @@ export class HealthController {
   @ApiOkResponse({ description: 'Ready to serve' })
   @ApiServiceUnavailableResponse({
     description: 'Database down or Custos sealed; details say which',
+    example: {
+      ...errorExample(503, 'Not ready: database is down'),
+      details: { database: { status: 'down' }, keyring: { status: 'up' } },
+    },
   })
   async ready(): Promise<HealthCheckResult> {
     try {

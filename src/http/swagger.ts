@@ -24,7 +24,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         type: 'apiKey',
         in: 'header',
         name: 'X-API-Key',
-        description: 'Service API key (cus_<id>_<secret>)',
+        description: 'Service API key, `cus_<id>_<secret>`, from POST /service-accounts/{id}/keys',
       },
       API_KEY_SCHEME,
     )

@@ -1,5 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiNoContentResponse,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { AuditRequestContext } from '../../audit/audit-context';
 import { Audit } from '../../audit/http/audit.decorator';
 import { AuditCtx } from '../../audit/http/audit-context.decorator';
@@ -53,6 +59,7 @@ export class GrantsController {
   @Delete(':id')
   @HttpCode(204)
   @Audit('grant.delete', RESOURCE)
+  @ApiNoContentResponse({ description: 'Revoked; takes effect at once' })
   @ApiErrors(404)
   async remove(
     @Param('id', UUID_V4) id: string,

@@ -1,5 +1,11 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { AuditRequestContext } from '../../audit/audit-context';
 import { Audit } from '../../audit/http/audit.decorator';
 import { AuditCtx } from '../../audit/http/audit-context.decorator';
@@ -69,6 +75,7 @@ export class AuthController {
   @Audit('auth.logout')
   @ApiBearerAuth(JWT_SCHEME)
   @ApiOperation({ summary: 'End the session the refresh token belongs to' })
+  @ApiNoContentResponse({ description: 'The session has ended' })
   @ApiErrors(400, 401)
   async logout(
     @Body() body: RefreshDto,
@@ -96,6 +103,7 @@ export class AuthController {
   @Audit('auth.password.change')
   @ApiBearerAuth(JWT_SCHEME)
   @ApiOperation({ summary: 'Change your password; every session of yours ends, log in again' })
+  @ApiNoContentResponse({ description: 'Changed; every session has ended: log in again' })
   @ApiErrors(400, 401)
   async changePassword(
     @Body() body: PasswordChangeDto,

@@ -1,5 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiNoContentResponse,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { AuditRequestContext } from '../../audit/audit-context';
 import { Audit } from '../../audit/http/audit.decorator';
 import { AuditCtx } from '../../audit/http/audit-context.decorator';
@@ -69,6 +75,7 @@ export class UsersController {
   @Post(':id/password')
   @HttpCode(204)
   @Audit('user.password.reset', RESOURCE)
+  @ApiNoContentResponse({ description: 'Reset; the user must change it at the next login' })
   @ApiErrors(404)
   async resetPassword(
     @Param('id', UUID_V4) id: string,
@@ -81,6 +88,7 @@ export class UsersController {
   @Delete(':id')
   @HttpCode(204)
   @Audit('user.delete', RESOURCE)
+  @ApiNoContentResponse({ description: 'Deleted' })
   @ApiErrors(404, 409)
   async remove(
     @Param('id', UUID_V4) id: string,

@@ -1,6 +1,6 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiExtension, ApiResponse } from '@nestjs/swagger';
-import { ErrorResponseDto } from '../errors/error-response.dto';
+import { errorExample, ErrorResponseDto } from '../errors/error-response.dto';
 import type { Capability, Role } from './access-vocabulary';
 
 export const IS_PUBLIC = 'custos:public';
@@ -22,6 +22,7 @@ export const Roles = (...roles: Role[]): MethodDecorator & ClassDecorator =>
       status: 403,
       type: ErrorResponseDto,
       description: `Requires the role ${roles.join(' or ')}; service accounts are refused`,
+      example: errorExample(403, 'Not allowed'),
     }),
   );
 
@@ -46,5 +47,9 @@ export const ByGrant = (capability: Capability): MethodDecorator =>
       status: 403,
       type: ErrorResponseDto,
       description: `Requires the capability '${capability}' on the credential's path, from the role or a grant; without 'read' the answer is 404`,
+      example: errorExample(
+        403,
+        `This needs the '${capability}' capability on the credential's path`,
+      ),
     }),
   );

@@ -19,10 +19,9 @@ export const CREDENTIAL_PAGE_MAX = 200;
 export const CREDENTIAL_PAGE_DEFAULT = 50;
 
 export class CredentialListQueryDto {
-  @ApiPropertyOptional({
-    description: "Paths starting with this, e.g. 'acme/prod/'",
-    example: 'acme/',
-  })
+  // No `example` on optional filters: Swagger UI would pre-fill it and "Try it out" would
+  // silently filter the list.
+  @ApiPropertyOptional({ description: 'Paths starting with this, e.g. `acme/prod/`' })
   @IsOptional()
   @Matches(/^[a-z0-9._/-]{1,255}$/, {
     message: "pathPrefix may only hold a-z, 0-9, '.', '_', '-', '/'",
@@ -34,7 +33,7 @@ export class CredentialListQueryDto {
   @IsIn(CREDENTIAL_TYPES)
   type?: CredentialType;
 
-  @ApiPropertyOptional({ example: 'prod' })
+  @ApiPropertyOptional({ description: 'Credentials with this tag, e.g. `prod`' })
   @IsOptional()
   @Matches(/^[a-z0-9][a-z0-9._:-]{0,49}$/, { message: 'tag is not a valid tag' })
   tag?: string;
