@@ -3,6 +3,7 @@ import { createHmac, createPublicKey, verify as verifySignature } from 'node:cry
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
 import { AuditCheckpointer } from '../src/audit/audit-checkpointer';
 import { OutboxRelay } from '../src/audit/outbox/outbox-relay';
@@ -86,6 +87,10 @@ describe('Audit checkpoints kept outside the database (MariaDB)', () => {
     await db?.destroy();
     await database?.drop();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('should have the schedule tick the checkpointer', () => {
+    expect(sut.app.get(SchedulerRegistry).getIntervals()).toContain('audit-checkpoint');
   });
 
   it('should sign checkpoints with Ed25519 and send them to the sinks', async () => {
