@@ -255,10 +255,12 @@ export class AuditWriter implements OnApplicationBootstrap {
       [lane],
     );
     const laneSeq = tail ? String(tail.laneSeq) : '0';
+    const runner = manager.queryRunner;
+    if (!runner) throw new Error('AuditWriter needs the EntityManager of a transaction');
     // Two transactions that both found the head missing each hold a gap lock where it goes,
     // so each one's insert waits for the other: the database aborts one at once.
-    const result = await manager
-      .queryRunner!.query(
+    const result = await runner
+      .query(
         insertHeadUnlessPresent(dialect),
         [lane, laneSeq, tail ? String(tail.seq) : null, tail?.hash ?? null],
         true,
