@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigType } from '@nestjs/config';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
@@ -50,6 +51,8 @@ import { MetricsModule } from './metrics/metrics.module';
         ],
       }),
     }),
+    // Periodic work (audit checkpoints) runs on its schedule and stops before shutdown.
+    ScheduleModule.forRoot(),
     DatabaseModule,
     CryptoModule,
     AuditModule,

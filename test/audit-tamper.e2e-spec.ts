@@ -62,6 +62,22 @@ describe('Audit tamper evidence (MariaDB)', () => {
     await expect(db.query('DELETE FROM audit_checkpoints')).rejects.toThrow(/append-only/);
   });
 
+  it('should refuse deleting a lane head or moving it back', async () => {
+    await expect(db.query('DELETE FROM audit_chain_heads WHERE lane = 0')).rejects.toThrow(
+      /cannot be deleted/,
+    );
+    await expect(
+      db.query('UPDATE audit_chain_heads SET last_lane_seq = last_lane_seq - 1 WHERE lane = 0'),
+    ).rejects.toThrow(/only move forward/);
+    await expect(
+      db.query("UPDATE audit_chain_heads SET last_hash = 'ff' WHERE lane = 0"),
+    ).rejects.toThrow(/only move forward/);
+    await expect(db.query('UPDATE audit_chain_heads SET lane = 9 WHERE lane = 0')).rejects.toThrow(
+      /only move forward/,
+    );
+    expect(await verify()).toMatchObject({ ok: true });
+  });
+
   it('should pass on an honest log', async () => {
     const result = (
       await sut.http.post('/api/v1/audit/verify').set('authorization', auditor).expect(200)
@@ -87,6 +103,69 @@ describe('Audit tamper evidence (MariaDB)', () => {
     beforeAll(async () => {
       await db.query('DROP TRIGGER audit_events_no_update');
       await db.query('DROP TRIGGER audit_events_no_delete');
+      await db.query('DROP TRIGGER audit_chain_heads_no_rewind');
+      await db.query('DROP TRIGGER audit_chain_heads_no_delete');
+    });
+
+    /** Runs `tamper` on the head row of `lane`, verifies, and puts the row back. */
+    const withHead = async (lane: number, tamper: () => Promise<unknown>): Promise<Verify> => {
+      const [head] = await db.query<Record<string, unknown>[]>(
+        'SELECT * FROM audit_chain_heads WHERE lane = ?',
+        [lane],
+      );
+      await tamper();
+      const result = await verify();
+      await db.query('DELETE FROM audit_chain_heads WHERE lane = ?', [lane]);
+      await db.query(
+        'INSERT INTO audit_chain_heads (lane, last_lane_seq, last_seq, last_hash) VALUES (?, ?, ?, ?)',
+        [lane, head.last_lane_seq, head.last_seq, head.last_hash],
+      );
+      return result;
+    };
+
+    it('should find a head moved back over events still in the chain', async () => {
+      const lane = await busyLane();
+      const last = lane[lane.length - 1];
+      const previous = lane[lane.length - 2];
+
+      const result = await withHead(last.lane, () =>
+        db.query(
+          'UPDATE audit_chain_heads SET last_lane_seq = ?, last_seq = ?, last_hash = ? WHERE lane = ?',
+          [previous.lane_seq, previous.seq, previous.hash, last.lane],
+        ),
+      );
+
+      expect(result).toMatchObject({ ok: false, firstBadSeq: String(last.seq) });
+      expect(result.reason).toMatch(/beyond its head/);
+      expect(await verify()).toMatchObject({ ok: true });
+    });
+
+    it('should find a head that names another event than the last one', async () => {
+      const lane = await busyLane();
+      const last = lane[lane.length - 1];
+
+      const result = await withHead(last.lane, () =>
+        db.query('UPDATE audit_chain_heads SET last_hash = ? WHERE lane = ?', [
+          'e'.repeat(64),
+          last.lane,
+        ]),
+      );
+
+      expect(result).toMatchObject({ ok: false, firstBadSeq: String(last.seq) });
+      expect(result.reason).toMatch(/head was changed/);
+    });
+
+    it('should find a deleted head row', async () => {
+      const lane = await busyLane();
+      const last = lane[lane.length - 1];
+
+      const result = await withHead(last.lane, () =>
+        db.query('DELETE FROM audit_chain_heads WHERE lane = ?', [last.lane]),
+      );
+
+      expect(result).toMatchObject({ ok: false, firstBadSeq: String(last.seq) });
+      expect(result.reason).toMatch(/no head row/);
+      expect(await verify()).toMatchObject({ ok: true });
     });
 
     it('should find a changed event at its seq', async () => {

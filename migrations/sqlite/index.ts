@@ -5,6 +5,7 @@ import { Users1764000000300 } from './1764000000300-users';
 import { ServiceAccountsGrants1764000000400 } from './1764000000400-service-accounts-grants';
 import { TotpLastStep1764000000500 } from './1764000000500-totp-last-step';
 import { Credentials1764000000600 } from './1764000000600-credentials';
+import { AuditHeadsGuardEd25519Checkpoints1764000000700 } from './1764000000700-audit-heads-guard-ed25519';
 
 /** SQLite migrations in order, mirroring the MariaDB ones. Never edit one that has shipped. */
 export const SQLITE_MIGRATIONS = [
@@ -15,4 +16,5 @@ export const SQLITE_MIGRATIONS = [
   ServiceAccountsGrants1764000000400,
   TotpLastStep1764000000500,
   Credentials1764000000600,
+  AuditHeadsGuardEd25519Checkpoints1764000000700,
 ];

@@ -1,36 +1,38 @@
 import { loggableError } from '../common/errors/loggable-error';
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
+import { Interval } from '@nestjs/schedule';
 import { auditConfig } from '../config/audit.config';
 import { KeyringService } from '../crypto/keyring.service';
 import { dialectOf, toDate, utcNowSql } from '../database/dialect';
 import { TransactionRunner } from '../database/transaction-runner';
+import { AuditSigningKeys } from './audit-signing-keys';
 import { AuditWriter } from './audit-writer';
-import { canonicalCheckpointLanes, CheckpointLane, signCheckpoint } from './chain/audit-chain';
+import { canonicalCheckpointLanes, CheckpointLane } from './chain/audit-chain';
+import { signCheckpointEd25519 } from './chain/checkpoint-signature';
 import { AuditChainHead } from './entities/audit-chain-head.entity';
 import { AuditCheckpoint } from './entities/audit-checkpoint.entity';
 import { AuditOutbox } from './outbox/audit-outbox';
 
+/** How often the schedule asks whether a checkpoint is due; the interval itself is configured. */
+export const CHECKPOINT_TICK_MS = 1000;
+
 /**
- * Every N events or M minutes, signs the head of every lane and sends the statement to the log
- * and the sinks. A copy kept outside the database then shows if the chain's tail was cut off.
+ * Every N events or M minutes, signs the head of every lane with Ed25519 and sends the statement
+ * to the log and the sinks. A copy kept outside the database then shows, to anyone holding the
+ * public key, whether the chain's tail was cut off.
  */
 @Injectable()
-export class AuditCheckpointer implements OnApplicationBootstrap, OnApplicationShutdown {
+export class AuditCheckpointer implements OnApplicationShutdown {
   private readonly logger = new Logger(AuditCheckpointer.name);
   private sinceLast = 0;
-  private timer?: NodeJS.Timeout;
+  private lastAt = Date.now();
   private running?: Promise<AuditCheckpoint | null>;
 
   constructor(
     private readonly transactions: TransactionRunner,
     private readonly keyring: KeyringService,
+    private readonly signingKeys: AuditSigningKeys,
     private readonly outbox: AuditOutbox,
     writer: AuditWriter,
     @Inject(auditConfig.KEY) private readonly config: ConfigType<typeof auditConfig>,
@@ -41,13 +43,17 @@ export class AuditCheckpointer implements OnApplicationBootstrap, OnApplicationS
     });
   }
 
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.checkpoint(), this.config.checkpointIntervalMs);
-    this.timer.unref();
+  /**
+   * A fixed schedule that checks a configured interval: @Interval takes a constant, and the
+   * tick costs nothing until a checkpoint is due.
+   */
+  @Interval('audit-checkpoint', CHECKPOINT_TICK_MS)
+  tick(now = Date.now()): Promise<AuditCheckpoint | null> | null {
+    if (now - this.lastAt < this.config.checkpointIntervalMs) return null;
+    return this.checkpoint();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
     await this.running;
   }
 
@@ -65,7 +71,8 @@ export class AuditCheckpointer implements OnApplicationBootstrap, OnApplicationS
   private async write(): Promise<AuditCheckpoint | null> {
     if (this.keyring.isSealed()) return null;
     this.sinceLast = 0;
-    const { keyId, key } = this.keyring.currentPurposeKey('audit-chain');
+    this.lastAt = Date.now();
+    const { keyId, privateKey } = this.signingKeys.current();
     const checkpoint = await this.transactions.run(async (manager) => {
       const heads = await manager.find(AuditChainHead, { order: { lane: 'ASC' } });
       const lanes: CheckpointLane[] = heads.map((h) => ({
@@ -90,7 +97,8 @@ export class AuditCheckpointer implements OnApplicationBootstrap, OnApplicationS
         headSeq,
         lanes: lanesText,
         keyId,
-        signature: signCheckpoint(key, createdAt, headSeq, lanesText),
+        algorithm: 'Ed25519' as const,
+        signature: signCheckpointEd25519(privateKey, createdAt, headSeq, lanes),
       };
       const inserted = await manager.insert(AuditCheckpoint, row);
       const id = String((inserted.identifiers[0] as { id: string | number }).id);

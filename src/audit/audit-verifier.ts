@@ -1,19 +1,40 @@
-import { DataSource } from 'typeorm';
-import { toDate } from '../database/dialect';
-import { parseCheckpointLanes, signCheckpoint } from './chain/audit-chain';
-import { ChainBreak, LaneVerifier, StoredEvent } from './chain/lane-verifier';
+import { DataSource, EntityManager } from 'typeorm';
+import { dialectOf, toDate } from '../database/dialect';
+import { TransactionRunner } from '../database/transaction-runner';
+import { parseCheckpointLanes } from './chain/audit-chain';
+import {
+  CheckpointAlgorithm,
+  CheckpointStatement,
+  checkpointSignatureProblem,
+  CheckpointVerifyKeys,
+} from './chain/checkpoint-signature';
+import {
+  ChainBreak,
+  CheckpointPin,
+  LaneHead,
+  LaneVerifier,
+  StoredEvent,
+} from './chain/lane-verifier';
 
 export interface VerifyResult {
   ok: boolean;
   /** Events whose hash and link were checked and found intact. */
   verified: number;
-  /** The highest seq in the log. */
+  /** The highest seq verify reached: events committed after a lane was read are left to the next run. */
   headSeq: string | null;
   firstBadSeq?: string;
   reason?: string;
 }
 
-type KeyFor = (keyId: string) => Buffer | undefined;
+export interface VerifyOptions {
+  /** A checkpoint kept outside the database (e.g. from a sink), checked like the stored one. */
+  checkpoint?: CheckpointStatement;
+}
+
+/** The keys verify needs: the chain key for events and HMAC checkpoints, the public key for Ed25519 ones. */
+export type AuditVerifyKeys = CheckpointVerifyKeys;
+
+type Query = <T>(sql: string, parameters?: unknown[]) => Promise<T>;
 
 /** A row as the driver returns it: numbers may come back as strings and times as text. */
 type EventRow = Omit<StoredEvent, 'seq' | 'laneSeq' | 'occurredAt' | 'httpStatus'> & {
@@ -22,6 +43,22 @@ type EventRow = Omit<StoredEvent, 'seq' | 'laneSeq' | 'occurredAt' | 'httpStatus
   occurredAt: Date | string;
   httpStatus: number | string | null;
 };
+
+interface HeadRow {
+  lastLaneSeq: string | number;
+  lastSeq: string | number | null;
+  lastHash: string | null;
+}
+
+interface CheckpointRow {
+  id: string | number;
+  createdAt: Date | string;
+  headSeq: string | number | null;
+  lanes: string;
+  keyId: string;
+  algorithm: CheckpointAlgorithm;
+  signature: string;
+}
 
 const PARALLEL_LANES = 4;
 
@@ -32,157 +69,162 @@ const COLUMNS =
   'outcome, http_status AS httpStatus, details, key_id AS keyId, prev_hash AS prevHash, hash';
 
 /**
- * Walks every lane of the audit chain and checks it against the lane heads and the latest signed
- * checkpoint. Reads in keyset batches over the (lane, lane_seq) index, so memory stays flat and
- * time grows linearly with the number of events.
+ * Walks every lane of the audit chain and checks it against its head and the signed checkpoints.
+ *
+ * Writers keep appending while this runs. Each lane is therefore read in one consistent snapshot
+ * (its head first, then its events), in which the head and the chain must agree exactly: events
+ * committed later belong to the next run, and an event beyond the head in the snapshot is
+ * tampering. Checkpoints are read before any lane, so every event they pin is committed and
+ * inside each lane's later snapshot. Reads go in keyset batches over the (lane, lane_seq) index,
+ * so memory stays flat and time grows linearly with the number of events.
  */
 export class AuditVerifier {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly keyFor: KeyFor,
+    private readonly keys: AuditVerifyKeys,
+    private readonly transactions = new TransactionRunner(dataSource),
     private readonly batchSize = 5000,
   ) {}
 
-  async verify(): Promise<VerifyResult> {
+  async verify(options: VerifyOptions = {}): Promise<VerifyResult> {
     const breaks: ChainBreak[] = [];
+    const pins = new Map<number, CheckpointPin[]>();
+    const checkpoints = [await this.latestCheckpoint(), options.checkpoint].filter(
+      (checkpoint): checkpoint is CheckpointStatement => checkpoint !== undefined,
+    );
+    for (const checkpoint of checkpoints) {
+      const source =
+        checkpoint === options.checkpoint
+          ? `the given checkpoint ${checkpoint.id}`
+          : `checkpoint ${checkpoint.id}`;
+      const problem = checkpointSignatureProblem(checkpoint, this.keys);
+      if (problem) {
+        breaks.push({
+          lane: -1,
+          seq: checkpoint.headSeq ?? '0',
+          reason: `${source} has an invalid signature (${problem})`,
+        });
+        continue;
+      }
+      for (const stated of checkpoint.lanes) {
+        pins.set(stated.lane, [...(pins.get(stated.lane) ?? []), { ...stated, source }]);
+      }
+    }
+
     let verified = 0;
-    const heads = new Map<number, LaneVerifier['head']>();
+    const reached: bigint[] = [];
     // Lanes are independent chains: walk a few at once so reads overlap with hashing.
-    const pending = await this.lanes();
+    const pending = await this.lanes(pins.keys());
     const walker = async (): Promise<void> => {
       for (let lane = pending.shift(); lane !== undefined; lane = pending.shift()) {
-        const verifier = new LaneVerifier(lane, this.keyFor);
-        const broken = await this.walkLane(verifier);
+        const { verifier, broken } = await this.snapshot((query) =>
+          this.walkLane(query, lane, pins.get(lane) ?? []),
+        );
         verified += verifier.verified;
-        heads.set(lane, verifier.head);
+        if (verifier.head.seq !== null) reached.push(BigInt(verifier.head.seq));
         if (broken) breaks.push(broken);
       }
     };
     await Promise.all(Array.from({ length: PARALLEL_LANES }, walker));
-    breaks.push(...(await this.checkHeads(heads)), ...(await this.checkCheckpoint(heads)));
-    const headSeq = await this.headSeq();
-    if (breaks.length === 0) return { ok: true, verified, headSeq };
+
+    const headSeq = reached.length ? String(reached.reduce((a, b) => (b > a ? b : a))) : null;
+    const result = { ok: true, verified, headSeq };
+    if (breaks.length === 0) return result;
     const first = breaks.reduce((a, b) => (BigInt(b.seq) < BigInt(a.seq) ? b : a));
-    return { ok: false, verified, headSeq, firstBadSeq: first.seq, reason: first.reason };
+    return { ...result, ok: false, firstBadSeq: first.seq, reason: first.reason };
   }
 
-  private async walkLane(verifier: LaneVerifier): Promise<ChainBreak | null> {
+  /** One lane, head first, inside the snapshot `query` reads from. */
+  private async walkLane(
+    query: Query,
+    lane: number,
+    pins: CheckpointPin[],
+  ): Promise<{ verifier: LaneVerifier; broken: ChainBreak | null }> {
+    const [head] = await query<HeadRow[]>(
+      'SELECT last_lane_seq AS lastLaneSeq, last_seq AS lastSeq, last_hash AS lastHash ' +
+        'FROM audit_chain_heads WHERE lane = ?',
+      [lane],
+    );
+    const verifier = new LaneVerifier(lane, (keyId) => this.keys.chainKey(keyId), {
+      head: head ? toHead(head) : null,
+      pins,
+    });
     let after = '0';
     for (;;) {
-      const rows = await this.dataSource.query<EventRow[]>(
+      const rows = await query<EventRow[]>(
         `SELECT ${COLUMNS} FROM audit_events WHERE lane = ? AND lane_seq > ? ORDER BY lane_seq LIMIT ${this.batchSize}`,
-        [verifier.lane, after],
+        [lane, after],
       );
       for (const row of rows) {
         const broken = verifier.accept(toStored(row));
-        if (broken) return broken;
+        if (broken) return { verifier, broken };
       }
-      if (rows.length < this.batchSize) return null;
+      if (rows.length < this.batchSize) return { verifier, broken: verifier.finish() };
       after = String(rows[rows.length - 1].laneSeq);
     }
   }
 
-  /** The heads table says how far each lane went; a shorter chain lost its tail. */
-  private async checkHeads(verified: Map<number, LaneVerifier['head']>): Promise<ChainBreak[]> {
-    const heads = await this.dataSource.query<
-      {
-        lane: number;
-        lastLaneSeq: string | number;
-        lastSeq: string | null;
-        lastHash: string | null;
-      }[]
-    >(
-      'SELECT lane, last_lane_seq AS lastLaneSeq, last_seq AS lastSeq, last_hash AS lastHash FROM audit_chain_heads',
-    );
-    return heads.flatMap((head) => {
-      const chain = verified.get(head.lane);
-      if (!chain || BigInt(head.lastLaneSeq) <= BigInt(chain.laneSeq)) return [];
-      return [
-        {
-          lane: head.lane,
-          seq: String(head.lastSeq ?? chain.seq ?? '0'),
-          reason: `lane ${head.lane} ends at lane_seq ${chain.laneSeq} but its head records ${head.lastLaneSeq}: events were removed from the end`,
-        },
-      ];
-    });
+  /**
+   * Runs `work` on one consistent snapshot. MariaDB: a read-only REPEATABLE READ transaction
+   * started WITH CONSISTENT SNAPSHOT on a connection of its own. SQLite: a transaction, queued
+   * behind the app's other units of work on its one connection, sees one state of the file too.
+   */
+  private async snapshot<T>(work: (query: Query) => Promise<T>): Promise<T> {
+    const run = (manager: EntityManager): Query => manager.query.bind(manager) as Query;
+    if (dialectOf(this.dataSource) === 'sqlite') {
+      return this.transactions.run((manager) => work(run(manager)));
+    }
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+      await runner.query('START TRANSACTION READ ONLY, WITH CONSISTENT SNAPSHOT');
+      let result: T;
+      try {
+        result = await work(run(runner.manager));
+      } catch (error) {
+        // The first error says what went wrong; a failing ROLLBACK after it would hide it.
+        await runner.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+      await runner.query('ROLLBACK');
+      return result;
+    } finally {
+      await runner.release();
+    }
   }
 
-  /** The latest checkpoint must be authentic and every head it states must still be in the chain. */
-  private async checkCheckpoint(
-    verified: Map<number, LaneVerifier['head']>,
-  ): Promise<ChainBreak[]> {
-    const [checkpoint] = await this.dataSource.query<
-      {
-        id: string;
-        createdAt: Date | string;
-        headSeq: string | null;
-        lanes: string;
-        keyId: string;
-        signature: string;
-      }[]
-    >(
-      'SELECT id, created_at AS createdAt, head_seq AS headSeq, lanes, key_id AS keyId, signature ' +
-        'FROM audit_checkpoints ORDER BY id DESC LIMIT 1',
+  private async latestCheckpoint(): Promise<CheckpointStatement | undefined> {
+    const [row] = await this.dataSource.query<CheckpointRow[]>(
+      'SELECT id, created_at AS createdAt, head_seq AS headSeq, lanes, key_id AS keyId, ' +
+        'algorithm, signature FROM audit_checkpoints ORDER BY id DESC LIMIT 1',
     );
-    if (!checkpoint) return [];
-    const key = this.keyFor(checkpoint.keyId);
-    const headSeq = checkpoint.headSeq === null ? null : String(checkpoint.headSeq);
-    if (
-      !key ||
-      signCheckpoint(key, toDate(checkpoint.createdAt), headSeq, checkpoint.lanes) !==
-        checkpoint.signature
-    ) {
-      return [
-        {
-          lane: -1,
-          seq: headSeq ?? '0',
-          reason: `checkpoint ${checkpoint.id} has an invalid signature`,
-        },
-      ];
-    }
-    const breaks: ChainBreak[] = [];
-    for (const stated of parseCheckpointLanes(checkpoint.lanes)) {
-      const chain = verified.get(stated.lane);
-      const reached = chain ? BigInt(chain.laneSeq) : 0n;
-      if (reached < BigInt(stated.laneSeq)) {
-        breaks.push({
-          lane: stated.lane,
-          seq: String(stated.seq ?? '0'),
-          reason: `checkpoint ${checkpoint.id} saw lane ${stated.lane} at lane_seq ${stated.laneSeq}, the chain now ends at ${reached}: events were removed`,
-        });
-        continue;
-      }
-      if (stated.laneSeq === '0') continue;
-      // seq is assigned by the database after hashing, so the hash cannot cover it; the signed
-      // checkpoint pins the seq (and hash) of each lane's head it saw.
-      const [row] = await this.dataSource.query<{ seq: string | number; hash: string }[]>(
-        'SELECT seq, hash FROM audit_events WHERE lane = ? AND lane_seq = ?',
-        [stated.lane, stated.laneSeq],
-      );
-      if (!row || String(row.seq) !== stated.seq || row.hash !== stated.hash) {
-        breaks.push({
-          lane: stated.lane,
-          seq: String(row?.seq ?? stated.seq ?? '0'),
-          reason: `the event at lane ${stated.lane}, lane_seq ${stated.laneSeq} differs from what checkpoint ${checkpoint.id} signed`,
-        });
-      }
-    }
-    return breaks;
+    if (!row) return undefined;
+    return {
+      id: String(row.id),
+      createdAt: toDate(row.createdAt),
+      headSeq: row.headSeq === null ? null : String(row.headSeq),
+      lanes: parseCheckpointLanes(row.lanes),
+      keyId: row.keyId,
+      algorithm: row.algorithm,
+      signature: row.signature,
+    };
   }
 
-  private async lanes(): Promise<number[]> {
+  /** Every lane with a head, an event or a checkpoint's word that it existed. */
+  private async lanes(stated: Iterable<number>): Promise<number[]> {
     const rows = await this.dataSource.query<{ lane: number }[]>(
       'SELECT lane FROM audit_chain_heads UNION SELECT DISTINCT lane FROM audit_events',
     );
-    return [...new Set(rows.map((r) => Number(r.lane)))].sort((a, b) => a - b);
+    return [...new Set([...rows.map((r) => Number(r.lane)), ...stated])].sort((a, b) => a - b);
   }
+}
 
-  private async headSeq(): Promise<string | null> {
-    const [row] = await this.dataSource.query<{ seq: string | number | null }[]>(
-      'SELECT MAX(seq) AS seq FROM audit_events',
-    );
-    return row?.seq === null || row?.seq === undefined ? null : String(row.seq);
-  }
+function toHead(row: HeadRow): LaneHead {
+  return {
+    lastLaneSeq: String(row.lastLaneSeq),
+    lastSeq: row.lastSeq === null ? null : String(row.lastSeq),
+    lastHash: row.lastHash,
+  };
 }
 
 function toStored(row: EventRow): StoredEvent {

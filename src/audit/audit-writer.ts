@@ -1,26 +1,46 @@
-import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHmac, randomInt } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { auditConfig } from '../config/audit.config';
 import { KeyringService } from '../crypto/keyring.service';
-import { dialectOf, forUpdate, toDate, utcNowSql } from '../database/dialect';
+import { Dialect, dialectOf, forUpdate, shareLock, toDate, utcNowSql } from '../database/dialect';
 import { TransactionRunner } from '../database/transaction-runner';
-import { ANONYMOUS, AuditEventInput } from './audit-context';
+import { ANONYMOUS, AuditEventInput, SYSTEM } from './audit-context';
 import { HashedEvent, insertAuditEvents } from './audit-event.sql';
 import { AuditMetrics } from './audit-metrics';
 import { sanitizeDetails } from './audit-sanitizer';
 import { toEventRecord } from './audit-event.record';
 import { ChainedEvent, chainHash } from './chain/audit-chain';
 import { canonicalJson } from './chain/canonical-json';
-import { AuditChainHead } from './entities/audit-chain-head.entity';
 import { AuditOutbox } from './outbox/audit-outbox';
 
 interface LockedHead {
   lastLaneSeq: string | number;
   lastHash: string | null;
   now: Date | string;
+}
+
+/** The last event of a lane, from which a missing head is re-created. */
+interface LaneTail {
+  laneSeq: string | number;
+  seq: string | number;
+  hash: string;
+}
+
+/**
+ * A missing head row this transaction could not re-create: another one re-creating it at the
+ * same moment made the database abort this one (a deadlock, reported at once), or the row is
+ * still missing. The transaction has been rolled back; running it again finds the head.
+ */
+export class AuditHeadUnavailableError extends Error {
+  constructor(
+    readonly lane: number,
+    options?: ErrorOptions,
+  ) {
+    super(`the head of audit lane ${lane} is missing and could not be re-created`, options);
+  }
 }
 
 /**
@@ -34,6 +54,7 @@ interface LockedHead {
  */
 @Injectable()
 export class AuditWriter implements OnApplicationBootstrap {
+  private readonly logger = new Logger(AuditWriter.name);
   private readonly lanes = new WeakMap<EntityManager, number>();
   private readonly listeners: ((count: number) => void)[] = [];
   private readonly queue: PendingEvent[] = [];
@@ -84,13 +105,7 @@ export class AuditWriter implements OnApplicationBootstrap {
     while (this.inFlight < maxInFlight && this.queue.length > 0) {
       const group = this.queue.splice(0, MAX_GROUP_SIZE);
       this.inFlight++;
-      this.transactions
-        .run((manager) =>
-          this.append(
-            manager,
-            group.map((pending) => pending.input),
-          ),
-        )
+      this.runGroup(group.map((pending) => pending.input))
         .then(
           () => group.forEach((pending) => pending.resolve()),
           (error: unknown) => group.forEach((pending) => pending.reject(error)),
@@ -102,11 +117,30 @@ export class AuditWriter implements OnApplicationBootstrap {
     }
   }
 
+  /**
+   * One group commit. Its transaction holds nothing but audit rows, so it can simply run again
+   * when it lost the race to re-create a missing head; a short random pause lets the winner
+   * commit first.
+   */
+  private async runGroup(inputs: AuditEventInput[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.transactions.run((manager) => this.append(manager, inputs));
+      } catch (error) {
+        if (attempt >= GROUP_ATTEMPTS || !(error instanceof AuditHeadUnavailableError)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, randomInt(5, 5 + 20 * attempt)));
+      }
+    }
+  }
+
   /** Chains and inserts events under one lock of one lane head. */
-  private async append(manager: EntityManager, inputs: AuditEventInput[]): Promise<void> {
+  private async append(manager: EntityManager, given: AuditEventInput[]): Promise<void> {
     const { keyId, key } = this.keyring.currentPurposeKey('audit-chain');
     const lane = this.laneFor(manager);
-    const head = await this.lockHead(manager, lane);
+    const { head, recreatedFrom } = await this.lockHead(manager, lane);
+    // A re-created head is itself a fact for the log: the lane says where it was picked up.
+    const inputs =
+      recreatedFrom === undefined ? given : [headRecreatedEvent(lane, recreatedFrom), ...given];
     const occurredAt = toDate(head.now);
     let laneSeq = BigInt(head.lastLaneSeq);
     let prevHash = head.lastHash;
@@ -182,37 +216,118 @@ export class AuditWriter implements OnApplicationBootstrap {
     return lane;
   }
 
-  private async lockHead(manager: EntityManager, lane: number): Promise<LockedHead> {
+  /**
+   * Locks the lane's head for this transaction. A missing head (deleted by hand: a trigger
+   * refuses it otherwise) is re-created here, inside this same transaction, from the lane's last
+   * event. Creating it from another connection would wait on the gap lock this transaction's
+   * own locking read just took, until the lock wait timeout.
+   */
+  private async lockHead(
+    manager: EntityManager,
+    lane: number,
+  ): Promise<{ head: LockedHead; recreatedFrom?: string }> {
     const dialect = dialectOf(manager);
     const sql =
       `SELECT last_lane_seq AS lastLaneSeq, last_hash AS lastHash, ${utcNowSql(dialect)} AS now ` +
       `FROM audit_chain_heads WHERE lane = ?${forUpdate(dialect)}`;
     const [head] = await manager.query<LockedHead[]>(sql, [lane]);
-    if (head) return head;
-    await this.ensureLanes();
-    const [created] = await manager.query<LockedHead[]>(sql, [lane]);
-    return created;
+    if (head) return { head };
+    const created = await this.createHead(manager, lane);
+    const [locked] = await manager.query<LockedHead[]>(sql, [lane]);
+    if (!locked) throw new AuditHeadUnavailableError(lane);
+    if (created === undefined) return { head: locked };
+    this.logger.warn(
+      `The head of audit lane ${lane} was missing; re-created at lane_seq ${created} from the lane's last event`,
+    );
+    return { head: locked, recreatedFrom: created };
   }
 
-  private async ensureLanes(): Promise<void> {
-    const repository = this.dataSource.getRepository(AuditChainHead);
-    const existing = new Set(
-      (await repository.find({ select: { lane: true } })).map((h) => h.lane),
+  /**
+   * Inserts the lane's head at its last event unless another transaction has one already.
+   * Returns the lane_seq it was created at, or undefined when the row was there.
+   */
+  private async createHead(manager: EntityManager, lane: number): Promise<string | undefined> {
+    const dialect = dialectOf(manager);
+    // A locking read sees the latest committed tail, not this transaction's older snapshot.
+    const [tail] = await manager.query<LaneTail[]>(
+      'SELECT lane_seq AS laneSeq, seq, hash FROM audit_events WHERE lane = ? ' +
+        `ORDER BY lane_seq DESC LIMIT 1${shareLock(dialect)}`,
+      [lane],
     );
+    const laneSeq = tail ? String(tail.laneSeq) : '0';
+    const runner = manager.queryRunner;
+    if (!runner) throw new Error('AuditWriter needs the EntityManager of a transaction');
+    // Two transactions that both found the head missing each hold a gap lock where it goes,
+    // so each one's insert waits for the other: the database aborts one at once.
+    const result = await runner
+      .query(
+        insertHeadUnlessPresent(dialect),
+        [lane, laneSeq, tail ? String(tail.seq) : null, tail?.hash ?? null],
+        true,
+      )
+      .catch((error: unknown) => {
+        throw isDeadlock(error) ? new AuditHeadUnavailableError(lane, { cause: error }) : error;
+      });
+    return (result as { affected?: number }).affected ? laneSeq : undefined;
+  }
+
+  /**
+   * At start-up: a head for every configured lane that has none and no events yet. A lane with
+   * events but no head gets it back, with an event saying so, at its next write.
+   */
+  private async ensureLanes(): Promise<void> {
+    const dialect = dialectOf(this.dataSource);
+    const heads = await this.dataSource.query<{ lane: number | string }[]>(
+      'SELECT lane FROM audit_chain_heads',
+    );
+    const present = new Set(heads.map((head) => Number(head.lane)));
     for (let lane = 0; lane < this.config.lanes; lane++) {
-      if (existing.has(lane)) continue;
-      await this.transactions
-        .run((manager) =>
-          manager.insert(AuditChainHead, { lane, lastLaneSeq: '0', lastSeq: null, lastHash: null }),
-        )
-        .catch(() => undefined); // another instance created it first
+      if (present.has(lane)) continue;
+      const used = await this.dataSource.query<unknown[]>(
+        'SELECT 1 FROM audit_events WHERE lane = ? LIMIT 1',
+        [lane],
+      );
+      if (used.length > 0) {
+        this.logger.warn(
+          `Audit lane ${lane} has events but no head row; it is re-created at the lane's next write`,
+        );
+        continue;
+      }
+      // Another instance may create it at the same moment: the second insert is ignored.
+      await this.transactions.run((manager) =>
+        manager.query(insertHeadUnlessPresent(dialect), [lane, '0', null, null]),
+      );
     }
   }
+}
+
+function insertHeadUnlessPresent(dialect: Dialect): string {
+  const columns = '(lane, last_lane_seq, last_seq, last_hash) VALUES (?, ?, ?, ?)';
+  return dialect === 'mariadb'
+    ? `INSERT IGNORE INTO audit_chain_heads ${columns}`
+    : `INSERT INTO audit_chain_heads ${columns} ON CONFLICT (lane) DO NOTHING`;
+}
+
+function headRecreatedEvent(lane: number, laneSeq: string): AuditEventInput {
+  return {
+    action: 'audit.head.recreated',
+    outcome: 'success',
+    actor: SYSTEM,
+    resourceType: 'audit_lane',
+    resourceId: String(lane),
+    details: { lane, laneSeq, reason: 'the head row was missing' },
+  };
+}
+
+function isDeadlock(error: unknown): boolean {
+  const driver = (error as { driverError?: { code?: string; errno?: number } }).driverError;
+  return driver?.code === 'ER_LOCK_DEADLOCK' || driver?.errno === 1213;
 }
 
 /** Group commits in flight at once (each on its own lane) and events per group. */
 const MAX_GROUP_COMMITS = 4;
 const MAX_GROUP_SIZE = 200;
+const GROUP_ATTEMPTS = 5;
 
 interface PendingEvent {
   input: AuditEventInput;

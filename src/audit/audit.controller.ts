@@ -1,4 +1,13 @@
-import { Controller, Get, HttpCode, Logger, Post, Query, StreamableFile } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Logger,
+  Post,
+  Query,
+  StreamableFile,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../common/auth/auth.decorators';
 import { JWT_SCHEME } from '../common/http/openapi-schemes';
@@ -8,6 +17,11 @@ import { loggableError } from '../common/errors/loggable-error';
 import { AuditEventRecord } from './audit-event.record';
 import { AuditQueryService } from './audit-query.service';
 import { AuditVerificationService } from './audit-verification.service';
+import {
+  AuditPublicKeysResponseDto,
+  AuditVerifyRequestDto,
+  toCheckpointStatement,
+} from './dto/audit-checkpoint.dto';
 import { AuditEventFilterDto, AuditEventQueryDto } from './dto/audit-event-query.dto';
 import { AuditEventPageDto, AuditVerifyResponseDto } from './dto/audit-event-response.dto';
 import { Audit } from './http/audit.decorator';
@@ -61,11 +75,27 @@ export class AuditController {
   @Audit('audit.verify')
   @ApiOperation({
     summary: 'Walk the hash chain and report the first tampered event, if any',
-    description: GUARD_NOTE,
+    description:
+      `${GUARD_NOTE} Each lane is checked against its head in one consistent snapshot, so events ` +
+      'written meanwhile are left to the next run. The latest stored checkpoint is checked, and ' +
+      'the checkpoint in the body too when given: a tail cut below it is reported.',
   })
   @ApiOkResponse({ type: AuditVerifyResponseDto })
-  verify(): Promise<AuditVerifyResponseDto> {
-    return this.verification.verify();
+  verify(@Body() body: AuditVerifyRequestDto = {}): Promise<AuditVerifyResponseDto> {
+    return this.verification.verify(
+      body.checkpoint ? toCheckpointStatement(body.checkpoint) : undefined,
+    );
+  }
+
+  @Get('public-key')
+  @Audit('audit.public-key.read')
+  @ApiOperation({
+    summary: 'The Ed25519 public keys that sign audit checkpoints',
+    description: `${GUARD_NOTE} With it, anyone can check a checkpoint line a sink received, without the master key.`,
+  })
+  @ApiOkResponse({ type: AuditPublicKeysResponseDto })
+  publicKey(): AuditPublicKeysResponseDto {
+    return this.verification.publicKeys();
   }
 }
 

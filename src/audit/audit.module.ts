@@ -6,6 +6,7 @@ import { AuditCheckpointer } from './audit-checkpointer';
 import { AuditController } from './audit.controller';
 import { AuditMetrics } from './audit-metrics';
 import { AuditQueryService } from './audit-query.service';
+import { AuditSigningKeys } from './audit-signing-keys';
 import { AuditVerificationService } from './audit-verification.service';
 import { AuditWriter } from './audit-writer';
 import { AuditInterceptor } from './http/audit.interceptor';
@@ -26,6 +27,7 @@ import { OutboxRelay } from './outbox/outbox-relay';
     AuditMetrics,
     AuditQueryService,
     AuditVerificationService,
+    AuditSigningKeys,
     HttpAuditRecorder,
     { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
   ],

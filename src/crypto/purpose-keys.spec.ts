@@ -8,7 +8,14 @@ import {
   MASTER_KEY_BYTES,
 } from './purpose-keys';
 
-const PURPOSES: KeyPurpose[] = ['key-check', 'audit-chain', 'fingerprint', 'totp', 'jwt'];
+const PURPOSES: KeyPurpose[] = [
+  'key-check',
+  'audit-chain',
+  'audit-checkpoint',
+  'fingerprint',
+  'totp',
+  'jwt',
+];
 const masterKeyArb = fc
   .uint8Array({ minLength: MASTER_KEY_BYTES, maxLength: MASTER_KEY_BYTES })
   .map((bytes) => Buffer.from(bytes));

@@ -4,7 +4,8 @@ import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
  * Keys derived from the master key for one purpose each, so that no module uses the master key
  * itself and a key leaked from one purpose says nothing about another.
  */
-export type KeyPurpose = 'key-check' | 'audit-chain' | 'fingerprint' | 'totp' | 'jwt';
+export type KeyPurpose =
+  'key-check' | 'audit-chain' | 'audit-checkpoint' | 'fingerprint' | 'totp' | 'jwt';
 
 const HKDF_SALT = Buffer.from('custos/hkdf/v1');
 export const MASTER_KEY_BYTES = 32;

@@ -10,7 +10,14 @@ import {
   text,
 } from '../../../test/helpers/audit-chain-arbitraries';
 import { ChainedEvent, chainHash } from './audit-chain';
-import { ChainBreak, LaneVerifier, StoredEvent } from './lane-verifier';
+import {
+  ChainBreak,
+  CheckpointPin,
+  LaneExpectations,
+  LaneHead,
+  LaneVerifier,
+  StoredEvent,
+} from './lane-verifier';
 
 const KEY = randomBytes(32);
 const OTHER_KEY = randomBytes(32);
@@ -274,5 +281,168 @@ describe('LaneVerifier', () => {
     expect(sut.accept(chain[0])).toBeNull();
     expect(sut.accept(chain[1])).toBeNull();
     expect(sut.verified).toBe(2);
+  });
+});
+
+/** Feeds the events, then finish(), as the verifier does for one lane read in one snapshot. */
+function walk(events: StoredEvent[], expected: LaneExpectations): ChainBreak | null {
+  const sut = new LaneVerifier(0, keyFor, expected);
+  for (const event of events) {
+    const broken = sut.accept(event);
+    if (broken) return broken;
+  }
+  return sut.finish();
+}
+
+const headOf = (event: StoredEvent | undefined): LaneHead =>
+  event
+    ? { lastLaneSeq: event.laneSeq, lastSeq: event.seq, lastHash: event.hash }
+    : { lastLaneSeq: '0', lastSeq: null, lastHash: null };
+const pinOf = (event: StoredEvent, source = 'checkpoint 9'): CheckpointPin => ({
+  laneSeq: event.laneSeq,
+  seq: event.seq,
+  hash: event.hash,
+  source,
+});
+
+describe('LaneVerifier against its head and checkpoints', () => {
+  it('should pass a chain that ends exactly at its head and holds every pinned event', () => {
+    fc.assert(
+      fc.property(chainArb, fc.nat(), (chain, n) => {
+        const pinned = chain[n % chain.length];
+        expect(
+          walk(chain, { head: headOf(chain[chain.length - 1]), pins: [pinOf(pinned)] }),
+        ).toBeNull();
+      }),
+    );
+  });
+
+  it('should pass an empty lane with an empty head, or with no head at all', () => {
+    expect(walk([], { head: headOf(undefined) })).toBeNull();
+    expect(walk([], { head: null })).toBeNull();
+    expect(
+      walk([], {
+        head: headOf(undefined),
+        pins: [{ laneSeq: '0', seq: null, hash: null, source: 'checkpoint 1' }],
+      }),
+    ).toBeNull();
+  });
+
+  it('should report events cut from the end at the head it records', () => {
+    fc.assert(
+      fc.property(longChainArb, fc.integer({ min: 1, max: 29 }), (chain, n) => {
+        const cut = Math.min(n, chain.length - 1);
+        const last = chain[chain.length - 1];
+
+        const broken = walk(chain.slice(0, -cut), { head: headOf(last) });
+
+        expect(broken).toMatchObject({ lane: 0, seq: last.seq });
+        expect(broken?.reason).toBe(
+          `lane 0 ends at lane_seq ${chain.length - cut} but its head records ${last.laneSeq}: events were removed from the end`,
+        );
+      }),
+    );
+  });
+
+  it('should report the first event beyond a head that was moved back', () => {
+    fc.assert(
+      fc.property(longChainArb, fc.nat(), (chain, n) => {
+        const headAt = n % chain.length;
+        const beyond = chain[headAt];
+
+        const broken = walk(chain, { head: headOf(chain[headAt - 1]) });
+
+        expect(broken).toMatchObject({ lane: 0, seq: beyond.seq });
+        expect(broken?.reason).toMatch(/beyond its head/);
+      }),
+    );
+  });
+
+  it('should report a head that names another event at the same lane_seq', () => {
+    fc.assert(
+      fc.property(chainArb, hexHash, fc.boolean(), (chain, hash, changeSeq) => {
+        const last = chain[chain.length - 1];
+        const head = headOf(last);
+        if (changeSeq) head.lastSeq = String(BigInt(last.seq) + 1n);
+        else head.lastHash = hash === last.hash ? `${hash.slice(1)}0` : hash;
+
+        const broken = walk(chain, { head });
+
+        expect(broken).toMatchObject({ lane: 0, seq: last.seq });
+        expect(broken?.reason).toMatch(/the head was changed/);
+      }),
+    );
+  });
+
+  it('should report a lane with events but no head row', () => {
+    fc.assert(
+      fc.property(chainArb, (chain) => {
+        const last = chain[chain.length - 1];
+        expect(walk(chain, { head: null })).toEqual({
+          lane: 0,
+          seq: last.seq,
+          reason: `lane 0 has events up to lane_seq ${last.laneSeq} but no head row: the head was deleted`,
+        });
+      }),
+    );
+  });
+
+  it('should report a tail cut below a checkpoint even when the head was rewound to match', () => {
+    fc.assert(
+      fc.property(longChainArb, fc.nat(), (chain, n) => {
+        const pinned = chain[1 + (n % (chain.length - 1))];
+        const kept = chain.slice(0, Number(pinned.laneSeq) - 1);
+
+        const broken = walk(kept, { head: headOf(kept[kept.length - 1]), pins: [pinOf(pinned)] });
+
+        expect(broken).toEqual({
+          lane: 0,
+          seq: pinned.seq,
+          reason: `checkpoint 9 saw lane 0 at lane_seq ${pinned.laneSeq}, the chain now ends at ${kept.length}: events were removed`,
+        });
+      }),
+    );
+  });
+
+  it('should report a pinned event whose seq or hash differs from what the checkpoint signed', () => {
+    fc.assert(
+      fc.property(chainArb, fc.nat(), fc.boolean(), (chain, n, renumber) => {
+        const pinned = chain[n % chain.length];
+        const pin = pinOf(pinned, 'the given checkpoint 4');
+        if (renumber) pin.seq = String(BigInt(pinned.seq) + 1n);
+        else pin.hash = `${pinned.hash.slice(1)}x`;
+
+        const broken = walk(chain, { head: headOf(chain[chain.length - 1]), pins: [pin] });
+
+        expect(broken).toEqual({
+          lane: 0,
+          seq: pinned.seq,
+          reason: `the event at lane 0, lane_seq ${pinned.laneSeq} differs from what the given checkpoint 4 signed`,
+        });
+      }),
+    );
+  });
+
+  it('should hold every checkpoint it is given, not only the latest', () => {
+    const chain = fc.sample(longChainArb, 1)[0];
+    const last = chain[chain.length - 1];
+    const stale = { ...pinOf(chain[0], 'checkpoint 1'), hash: 'f'.repeat(64) };
+
+    const broken = walk(chain, { head: headOf(last), pins: [pinOf(last, 'checkpoint 2'), stale] });
+
+    expect(broken?.reason).toMatch(/differs from what checkpoint 1 signed/);
+  });
+
+  it('should leave events written after its snapshot to the next run', () => {
+    fc.assert(
+      fc.property(longChainArb, fc.nat(), (chain, n) => {
+        // The snapshot saw the head and the chain up to the same event; later ones do not exist in it.
+        const seen = chain.slice(0, 1 + (n % chain.length));
+        const sut = new LaneVerifier(0, keyFor, { head: headOf(seen[seen.length - 1]) });
+        for (const event of seen) expect(sut.accept(event)).toBeNull();
+        expect(sut.finish()).toBeNull();
+        expect(sut.verified).toBe(seen.length);
+      }),
+    );
   });
 });

@@ -48,7 +48,13 @@ export class AuditEventPageDto {
 export class AuditVerifyResponseDto {
   @ApiProperty() ok!: boolean;
   @ApiProperty({ description: 'Events checked and found intact' }) verified!: number;
-  @ApiProperty({ nullable: true, type: String }) headSeq!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description:
+      'The last event verify covered: each lane is read in one snapshot, so events written meanwhile are left to the next run',
+  })
+  headSeq!: string | null;
   @ApiPropertyOptional({ description: 'The first event (by seq) where the chain is broken' })
   firstBadSeq?: string;
   @ApiPropertyOptional() reason?: string;
