@@ -129,6 +129,25 @@ describe('Audit capture (MariaDB)', () => {
       });
     });
 
+    it('should record the failure when the transaction holding the event fails to commit', async () => {
+      const id = rid('commit-fails');
+      await sut.http
+        .post('/api/v1/probe/items/commit-fails')
+        .set('x-request-id', id)
+        .send({ name: 'never-committed' })
+        .expect(500);
+      const events = await waitForEvents(db, id);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        action: 'probe.item.create',
+        outcome: 'error',
+        http_status: 500,
+      });
+      expect(
+        await db.query("SELECT * FROM probe_items WHERE name = 'never-committed'"),
+      ).toHaveLength(0);
+    });
+
     it('should leave health probes out', async () => {
       const id = rid('probe');
       await sut.http.get('/api/v1/health/live').set('x-request-id', id).expect(200);

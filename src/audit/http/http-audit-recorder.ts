@@ -45,8 +45,9 @@ export class HttpAuditRecorder {
   /** Records the request's event unless a service already did; throws if it cannot. */
   async record(request: FastifyRequest, status: number, error?: unknown): Promise<void> {
     const context = request.auditContext ?? this.attach(request);
-    if (context.recorded || this.isExcluded(request)) return;
-    context.recorded = true; // one attempt per request, even if it fails
+    if (context.recorded || context.captureAttempted || this.isExcluded(request)) return;
+    // One attempt: a second one after a failed write would race the first or repeat its fault.
+    context.captureAttempted = true;
     const route = request.routeOptions?.url;
     const config = (request.routeOptions?.config as { audit?: AuditRouteConfig } | undefined)
       ?.audit;
@@ -70,7 +71,8 @@ export class HttpAuditRecorder {
 
   /** For requests answered without a handler (404, refused by a guard, bad body): after the fact. */
   recordAfterResponse(request: FastifyRequest, status: number): void {
-    if (request.auditContext?.recorded || this.isExcluded(request)) return;
+    const context = request.auditContext;
+    if (context?.recorded || context?.captureAttempted || this.isExcluded(request)) return;
     const recording = this.record(request, status).catch((error: unknown) =>
       this.logger.error(
         { err: loggableError(error), requestId: request.id },
