@@ -2,7 +2,9 @@ import { DataSource } from 'typeorm';
 import { OutboxRelay } from '../src/audit/outbox/outbox-relay';
 import { ScratchDatabase } from '../src/database/cli/scratch-database';
 import { AuditProbeAppModule, PROBE_SECRET } from './helpers/audit-probe';
-import { eventsOfRequest, openDirect } from './helpers/audit-db';
+import { EventRow, eventsOfRequest, openDirect } from './helpers/audit-db';
+import { createCredential } from './helpers/credential-fixtures';
+import { serviceWithGrants } from './helpers/principals';
 import { bearerFor, scratchMariadb, startApp, TestApp } from './helpers/test-app';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +27,8 @@ describe('Audit capture (MariaDB)', () => {
         AUDIT_SINKS: 'file',
         AUDIT_FILE_PATH: join(sinkDir, 'audit.ndjson'),
         AUDIT_RELAY_INTERVAL_MS: '60000',
+        THROTTLE_LIMIT: '100000',
+        LOGIN_THROTTLE_LIMIT: '100000',
       },
     });
     db = await openDirect(database);
@@ -154,6 +158,108 @@ describe('Audit capture (MariaDB)', () => {
       await sut.http.get('/api/v1/health/ready').set('x-request-id', id).expect(200);
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(await eventsOfRequest(db, id)).toHaveLength(0);
+    });
+  });
+
+  describe('reads by path', () => {
+    let reader: { id: string; headers: Record<string, string> };
+    let looker: { id: string; headers: Record<string, string> };
+    let hiddenId: string;
+    let visibleId: string;
+
+    beforeAll(async () => {
+      const admin = { authorization: await bearerFor(sut, 'admin') };
+      hiddenId = (await createCredential(sut, admin, { path: 'capture/hidden/db' })).id;
+      visibleId = (await createCredential(sut, admin, { path: 'capture/open/db' })).id;
+      reader = await serviceWithGrants(sut, admin.authorization, [
+        { pathPattern: 'capture/open/*', capabilities: ['read', 'reveal'] },
+      ]);
+      looker = await serviceWithGrants(sut, admin.authorization, [
+        { pathPattern: 'capture/open/*', capabilities: ['read'] },
+      ]);
+    });
+
+    const read = (path: string, headers: Record<string, string>, id: string) =>
+      sut.http.get(`/api/v1/secrets/${path}`).set(headers).set('x-request-id', id);
+    const details = (event: EventRow) => JSON.parse(event.details) as Record<string, unknown>;
+
+    it('should record a read refused for lack of access as denied, on the path, with the same 404 as a missing one', async () => {
+      const [refusedId, missingId] = [rid('path-denied'), rid('path-missing')];
+      const refused = await read('capture/hidden/db', reader.headers, refusedId).expect(404);
+      const missing = await read('capture/hidden/none', reader.headers, missingId).expect(404);
+      const withoutId = (body: Record<string, unknown>) => ({ ...body, requestId: undefined });
+      expect(withoutId(refused.body)).toEqual(withoutId(missing.body));
+
+      const [denied] = await eventsOfRequest(db, refusedId);
+      expect(denied).toMatchObject({
+        action: 'secret.read',
+        outcome: 'denied',
+        http_status: 404,
+        actor_type: 'service',
+        actor_id: reader.id,
+        resource_type: 'credential_path',
+        resource_id: 'capture/hidden/db',
+      });
+      expect(details(denied)).toMatchObject({ path: 'capture/hidden/db' });
+      expect(denied.details).not.toContain(hiddenId);
+
+      const [notFound] = await eventsOfRequest(db, missingId);
+      expect(notFound).toMatchObject({
+        outcome: 'invalid',
+        http_status: 404,
+        actor_id: reader.id,
+        resource_type: 'credential_path',
+        resource_id: 'capture/hidden/none',
+      });
+    });
+
+    it('should name the credential when the caller may read it but not reveal it', async () => {
+      const id = rid('path-forbidden');
+      await read('capture/open/db', looker.headers, id).expect(403);
+      const events = await eventsOfRequest(db, id);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        action: 'secret.read',
+        outcome: 'denied',
+        http_status: 403,
+        actor_id: looker.id,
+        resource_type: 'credential_path',
+        resource_id: 'capture/open/db',
+      });
+      expect(details(events[0])).toMatchObject({
+        path: 'capture/open/db',
+        credentialId: visibleId,
+      });
+    });
+
+    it('should record the path a caller with an invalid key asked for, as anonymous', async () => {
+      const id = rid('path-badkey');
+      await read('capture/hidden/db', { 'x-api-key': 'cus_nope_0123456789abcdef0123' }, id).expect(
+        401,
+      );
+      const events = await waitForEvents(db, id);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        action: 'secret.read',
+        outcome: 'denied',
+        actor_type: 'anonymous',
+        resource_type: 'credential_path',
+        resource_id: 'capture/hidden/db',
+      });
+    });
+
+    it('should record a successful read once, against the credential', async () => {
+      const id = rid('path-ok');
+      await read('capture/open/db', reader.headers, id).expect(200);
+      const events = await eventsOfRequest(db, id);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        action: 'credential.reveal',
+        outcome: 'success',
+        actor_id: reader.id,
+        resource_type: 'credential',
+        resource_id: visibleId,
+      });
     });
   });
 

@@ -1,4 +1,5 @@
 import { pathOnly } from '../../common/http/url-path';
+import { auditHintOf } from '../../common/errors/domain-error';
 import { loggableError } from '../../common/errors/loggable-error';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
@@ -53,9 +54,10 @@ export class HttpAuditRecorder {
       ?.audit;
     const params = (request.params ?? {}) as Record<string, unknown>;
     const resourceId = config?.resourceIdParam ? params[config.resourceIdParam] : undefined;
+    const hint = auditHintOf(error);
     await this.writer.record({
       action: config?.action ?? defaultAction(request.method, route),
-      outcome: outcomeForStatus(status),
+      outcome: hint?.outcome ?? outcomeForStatus(status),
       httpStatus: status,
       resourceType: config?.resourceType ?? null,
       resourceId: typeof resourceId === 'string' ? resourceId : null,
@@ -63,7 +65,9 @@ export class HttpAuditRecorder {
         method: request.method,
         route: route ?? null,
         path: route ? undefined : pathOnly(request.url),
+        ...paramDetails(params, config?.detailParams),
         ...errorDetails(error),
+        ...hint?.details,
       },
       context,
     });
@@ -108,6 +112,18 @@ const VERBS: Record<string, string> = {
   PATCH: 'update',
   DELETE: 'delete',
 };
+
+function paramDetails(
+  params: Record<string, unknown>,
+  names: Record<string, string> | undefined,
+): Record<string, unknown> {
+  if (!names) return {};
+  return Object.fromEntries(
+    Object.entries(names)
+      .filter(([, param]) => typeof params[param] === 'string')
+      .map(([detail, param]) => [detail, params[param]]),
+  );
+}
 
 /** What went wrong, without values: field names of a validation error, the error's kind. */
 function errorDetails(error: unknown): Record<string, unknown> {
