@@ -263,6 +263,71 @@ describe('Audit capture (MariaDB)', () => {
     });
   });
 
+  describe('callers of requests refused before authentication', () => {
+    let user: { authorization: string };
+    let userId: string;
+    let service: { id: string; headers: Record<string, string> };
+
+    beforeAll(async () => {
+      user = { authorization: await bearerFor(sut, 'operator') };
+      userId = (await sut.http.get('/api/v1/auth/me').set(user).expect(200)).body.id;
+      service = await serviceWithGrants(sut, await bearerFor(sut, 'admin'), []);
+    });
+
+    const actorOf = async (requestId: string) => {
+      const events = await waitForEvents(db, requestId);
+      expect(events).toHaveLength(1);
+      return { type: events[0].actor_type, id: events[0].actor_id };
+    };
+
+    it('should keep the user behind a valid token on a body that is not JSON', async () => {
+      const id = rid('badjson-user');
+      await sut.http
+        .post('/api/v1/credentials')
+        .set(user)
+        .set('x-request-id', id)
+        .set('content-type', 'application/json')
+        .send('{"path":')
+        .expect(400);
+      expect(await actorOf(id)).toEqual({ type: 'user', id: userId });
+    });
+
+    it('should keep the service behind a valid API key on a body that is too large', async () => {
+      const id = rid('413-service');
+      await sut.http
+        .post('/api/v1/credentials')
+        .set(service.headers)
+        .set('x-request-id', id)
+        .set('content-type', 'application/json')
+        .send(JSON.stringify({ name: 'x'.repeat(1_100_000) }))
+        .expect(413);
+      expect(await actorOf(id)).toEqual({ type: 'service', id: service.id });
+    });
+
+    it('should keep the caller of an unknown route', async () => {
+      const id = rid('404-user');
+      await sut.http.get('/api/v1/nowhere/at-all').set(user).set('x-request-id', id).expect(404);
+      expect(await actorOf(id)).toEqual({ type: 'user', id: userId });
+    });
+
+    it('should leave a caller with an invalid token anonymous', async () => {
+      const [jwtId, keyId] = [rid('404-badjwt'), rid('404-badkey')];
+      const forged = `${user.authorization.slice(0, -4)}AAAA`;
+      await sut.http
+        .get('/api/v1/nowhere')
+        .set('authorization', forged)
+        .set('x-request-id', jwtId)
+        .expect(404);
+      await sut.http
+        .get('/api/v1/nowhere')
+        .set('x-api-key', `${service.headers['x-api-key'].slice(0, -4)}AAAA`)
+        .set('x-request-id', keyId)
+        .expect(404);
+      expect(await actorOf(jwtId)).toEqual({ type: 'anonymous', id: null });
+      expect(await actorOf(keyId)).toEqual({ type: 'anonymous', id: null });
+    });
+  });
+
   describe('fail closed', () => {
     const blockAuditWrites = () =>
       db.query(

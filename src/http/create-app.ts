@@ -5,6 +5,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Logger } from 'nestjs-pino';
 import { AppModule } from '../app.module';
 import { HttpAuditRecorder } from '../audit/http/http-audit-recorder';
+import { AuthGuard } from '../auth/guards/auth.guard';
 import { requestIdFor } from '../common/http/request-id';
 import { loadAppConfig } from '../config/app.config';
 import { KeyringService } from '../crypto/keyring.service';
@@ -58,6 +59,7 @@ export async function createApp(
     keyring: app.get(KeyringService),
     metrics: app.get(HttpMetrics),
     audit: app.get(HttpAuditRecorder),
+    auth: app.get(AuthGuard),
   });
   setupSwagger(app);
   return app;

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { REQUEST_ID_HEADER } from '../common/http/request-id';
 import { HttpAuditRecorder } from '../audit/http/http-audit-recorder';
+import { AuthGuard } from '../auth/guards/auth.guard';
 import { KeyringService } from '../crypto/keyring.service';
 import { HttpMetrics } from '../metrics/http-metrics';
 
@@ -14,8 +15,15 @@ const HEALTH_PATH = `/${API_PREFIX}/health/`;
  */
 export function registerFastifyHooks(
   fastify: FastifyInstance,
-  deps: { keyring: KeyringService; metrics: HttpMetrics; audit: HttpAuditRecorder },
+  deps: {
+    keyring: KeyringService;
+    metrics: HttpMetrics;
+    audit: HttpAuditRecorder;
+    auth: AuthGuard;
+  },
 ): void {
+  deps.audit.identifyCallersWith((request) => deps.auth.identifyForAudit(request));
+
   fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     deps.audit.attach(request);
     // Sealed: answer before routing, parsing or any handler, so nothing can be written.

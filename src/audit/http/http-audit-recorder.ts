@@ -5,7 +5,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import type { FastifyRequest } from 'fastify';
 import { auditConfig } from '../../config/audit.config';
-import { AuditRequestContext, outcomeForStatus } from '../audit-context';
+import { AuditActor, AuditRequestContext, outcomeForStatus } from '../audit-context';
 import { AuditWriter } from '../audit-writer';
 import type { AuditRouteConfig } from './audit.decorator';
 
@@ -22,6 +22,8 @@ const PROBES = /^\/(api\/v1\/health\/(live|ready)|metrics)(\?|$)/;
 export class HttpAuditRecorder {
   private readonly logger = new Logger('AuditCapture');
   private readonly pending = new Set<Promise<void>>();
+  private identify: (request: FastifyRequest) => Promise<AuditActor | null> = () =>
+    Promise.resolve(null);
 
   constructor(
     private readonly writer: AuditWriter,
@@ -37,6 +39,14 @@ export class HttpAuditRecorder {
       typeof userAgent === 'string' ? userAgent : null,
     );
     return request.auditContext;
+  }
+
+  /**
+   * How to tell who sent a request that authentication never saw. Set by the HTTP layer, as audit
+   * knows nothing of tokens or keys.
+   */
+  identifyCallersWith(identify: (request: FastifyRequest) => Promise<AuditActor | null>): void {
+    this.identify = identify;
   }
 
   isExcluded(request: FastifyRequest): boolean {
@@ -77,14 +87,28 @@ export class HttpAuditRecorder {
   recordAfterResponse(request: FastifyRequest, status: number): void {
     const context = request.auditContext;
     if (context?.recorded || context?.captureAttempted || this.isExcluded(request)) return;
-    const recording = this.record(request, status).catch((error: unknown) =>
-      this.logger.error(
-        { err: loggableError(error), requestId: request.id },
-        'Could not record the audit event of a refused request',
-      ),
-    );
+    const recording = this.identifyCaller(request, status)
+      .then(() => this.record(request, status))
+      .catch((error: unknown) =>
+        this.logger.error(
+          { err: loggableError(error), requestId: request.id },
+          'Could not record the audit event of a refused request',
+        ),
+      );
     this.pending.add(recording);
     void recording.finally(() => this.pending.delete(recording));
+  }
+
+  /**
+   * A request refused before the auth guard ran (bad body, too large, no such route, throttled)
+   * still names a caller whose token or key is valid. A 401 came from the guard itself, so its
+   * credentials are known to be invalid and are not looked up again.
+   */
+  private async identifyCaller(request: FastifyRequest, status: number): Promise<void> {
+    const context = request.auditContext ?? this.attach(request);
+    if (context.actor.type !== 'anonymous' || status === 401) return;
+    const actor = await this.identify(request).catch(() => null);
+    if (actor) context.actor = actor;
   }
 
   /** Waits for after-the-fact records still in flight (on shutdown, before the pool closes). */
