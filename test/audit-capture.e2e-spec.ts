@@ -310,6 +310,35 @@ describe('Audit capture (MariaDB)', () => {
       expect(await actorOf(id)).toEqual({ type: 'user', id: userId });
     });
 
+    it('should answer a malformed URL with its request id, and record it with its caller', async () => {
+      const id = rid('bad-url');
+      const response = await sut.http
+        .get('/api/v1/secrets/%zz')
+        .set(service.headers)
+        .set('x-request-id', id)
+        .expect(400);
+      expect(response.headers['x-request-id']).toBe(id);
+      expect(response.body).toMatchObject({ statusCode: 400, error: 'Bad Request', requestId: id });
+      expect(response.body).not.toHaveProperty('code');
+      const events = await waitForEvents(db, id);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        action: 'http.unmatched',
+        outcome: 'invalid',
+        http_status: 400,
+        actor_type: 'service',
+        actor_id: service.id,
+      });
+      expect(JSON.parse(events[0].details)).toMatchObject({ path: '/api/v1/secrets/%zz' });
+    });
+
+    it('should give a malformed URL a request id of its own when the caller sends none', async () => {
+      const response = await sut.http.get('/api/v1/credentials/%E0%A4%A').expect(400);
+      expect(response.body.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(response.headers['x-request-id']).toBe(response.body.requestId);
+      expect(await waitForEvents(db, response.body.requestId)).toHaveLength(1);
+    });
+
     it('should leave a caller with an invalid token anonymous', async () => {
       const [jwtId, keyId] = [rid('404-badjwt'), rid('404-badkey')];
       const forged = `${user.authorization.slice(0, -4)}AAAA`;
