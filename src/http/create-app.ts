@@ -12,6 +12,7 @@ import { loadAppConfig } from '../config/app.config';
 import { KeyringService } from '../crypto/keyring.service';
 import { HttpMetrics } from '../metrics/http-metrics';
 import { answerFrameworkError, API_PREFIX, HookDeps, registerFastifyHooks } from './fastify-hooks';
+import { useJsonBodyParser } from './json-body';
 import { setupSwagger } from './swagger';
 
 /**
@@ -41,6 +42,7 @@ export async function createApp(
   app.useLogger(app.get(Logger));
   app.flushLogs();
 
+  useJsonBodyParser(app, config.bodyLimit);
   app.setGlobalPrefix(API_PREFIX, { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
   await app.register(helmet, {
     // Swagger UI needs inline styles; scripts stay same-origin.
