@@ -54,8 +54,12 @@ describe('the validation pipe', () => {
     ]);
   });
 
-  it('should refuse them in a query string, whose object has no prototype', async () => {
-    const query = Object.assign(Object.create(null) as object, { reason: 'r', constructor: '1' });
+  it.each([
+    ['no prototype', () => Object.create(null) as object],
+    // fast-querystring's, for speed: its prototype has no prototype.
+    ['a prototype of its own', () => Object.create(Object.create(null) as object) as object],
+  ])('should refuse them in a query string object with %s', async (_case, make) => {
+    const query = Object.assign(make(), { reason: 'r', constructor: '1' });
     await expect(
       fieldsOf(sut.transform(query, { type: 'query', metatype: OptionalDto })),
     ).resolves.toEqual([

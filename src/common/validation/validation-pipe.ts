@@ -70,9 +70,8 @@ export function shadowedKeys(value: unknown): FieldError[] {
   return found;
 }
 
+/** Arrays and object literals, with or without a prototype (a query string's has none). */
 function isPlainContainer(value: unknown): value is object {
   if (value === null || typeof value !== 'object') return false;
-  if (Array.isArray(value)) return true;
-  const prototype = Object.getPrototypeOf(value) as unknown;
-  return prototype === Object.prototype || prototype === null;
+  return Array.isArray(value) || Object.prototype.toString.call(value) === '[object Object]';
 }
