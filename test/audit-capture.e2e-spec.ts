@@ -357,6 +357,70 @@ describe('Audit capture (MariaDB)', () => {
     });
   });
 
+  describe('concurrent clients', () => {
+    it('should record every request exactly once, with the principal that sent it', async () => {
+      const admin = await bearerFor(sut, 'admin');
+      await createCredential(sut, { authorization: admin }, { path: 'capture/busy/db' });
+      const people = await Promise.all(
+        (['operator', 'viewer'] as const).map(async (role) => {
+          const headers = { authorization: await bearerFor(sut, role) };
+          const me = await sut.http.get('/api/v1/auth/me').set(headers).expect(200);
+          return { id: (me.body as { id: string }).id, type: 'user', headers };
+        }),
+      );
+      const services = await Promise.all(
+        [0, 1].map(async () => ({
+          ...(await serviceWithGrants(sut, admin, [
+            { pathPattern: 'capture/busy/*', capabilities: ['read', 'reveal'] },
+          ])),
+          type: 'service',
+        })),
+      );
+      const kinds = [
+        // reaches a handler, recorded by a service inside its transaction or by the interceptor
+        (agent: typeof sut.http) => agent.get('/api/v1/credentials'),
+        (agent: typeof sut.http) => agent.get('/api/v1/secrets/capture/busy/db'),
+        (agent: typeof sut.http) => agent.get('/api/v1/secrets/capture/busy/missing'),
+        (agent: typeof sut.http) => agent.post('/api/v1/credentials').send({ path: 'x' }),
+        // refused before the guard, recorded after the response
+        (agent: typeof sut.http) => agent.get('/api/v1/no/such/route'),
+        (agent: typeof sut.http) =>
+          agent.post('/api/v1/credentials').set('content-type', 'application/json').send('{'),
+        (agent: typeof sut.http) => agent.get('/api/v1/secrets/%zz'),
+      ];
+      const requests = [...people, ...services].flatMap((caller) =>
+        kinds.flatMap((kind, k) =>
+          [0, 1].map((round) => ({ caller, id: rid(`busy-${caller.id}-${k}-${round}`), kind })),
+        ),
+      );
+
+      const statuses = await Promise.all(
+        requests.map(async ({ caller, id, kind }) => {
+          const response = await kind(sut.http).set(caller.headers).set('x-request-id', id);
+          return response.status;
+        }),
+      );
+
+      expect(statuses.filter((status) => status >= 500)).toEqual([]);
+      for (const { caller, id } of requests) {
+        const events = await waitForEvents(db, id);
+        expect({ id, count: events.length }).toEqual({ id, count: 1 });
+        expect({ id, actor: events[0].actor_type, actorId: events[0].actor_id }).toEqual({
+          id,
+          actor: caller.type,
+          actorId: caller.id,
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const ids = requests.map((r) => r.id);
+      const [{ n }] = await db.query<{ n: string }[]>(
+        `SELECT COUNT(*) AS n FROM audit_events WHERE request_id IN (${ids.map(() => '?').join(',')})`,
+        ids,
+      );
+      expect(Number(n)).toBe(requests.length);
+    });
+  });
+
   describe('fail closed', () => {
     const blockAuditWrites = () =>
       db.query(
