@@ -2,7 +2,9 @@ import { DataSource } from 'typeorm';
 import { OutboxRelay } from '../src/audit/outbox/outbox-relay';
 import { ScratchDatabase } from '../src/database/cli/scratch-database';
 import { AuditProbeAppModule, PROBE_SECRET } from './helpers/audit-probe';
-import { eventsOfRequest, openDirect } from './helpers/audit-db';
+import { EventRow, eventsOfRequest, openDirect } from './helpers/audit-db';
+import { createCredential } from './helpers/credential-fixtures';
+import { serviceWithGrants } from './helpers/principals';
 import { bearerFor, scratchMariadb, startApp, TestApp } from './helpers/test-app';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +27,8 @@ describe('Audit capture (MariaDB)', () => {
         AUDIT_SINKS: 'file',
         AUDIT_FILE_PATH: join(sinkDir, 'audit.ndjson'),
         AUDIT_RELAY_INTERVAL_MS: '60000',
+        THROTTLE_LIMIT: '100000',
+        LOGIN_THROTTLE_LIMIT: '100000',
       },
     });
     db = await openDirect(database);
@@ -129,12 +133,291 @@ describe('Audit capture (MariaDB)', () => {
       });
     });
 
+    it('should record the failure when the transaction holding the event fails to commit', async () => {
+      const id = rid('commit-fails');
+      await sut.http
+        .post('/api/v1/probe/items/commit-fails')
+        .set('x-request-id', id)
+        .send({ name: 'never-committed' })
+        .expect(500);
+      const events = await waitForEvents(db, id);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        action: 'probe.item.create',
+        outcome: 'error',
+        http_status: 500,
+      });
+      expect(
+        await db.query("SELECT * FROM probe_items WHERE name = 'never-committed'"),
+      ).toHaveLength(0);
+    });
+
     it('should leave health probes out', async () => {
       const id = rid('probe');
       await sut.http.get('/api/v1/health/live').set('x-request-id', id).expect(200);
       await sut.http.get('/api/v1/health/ready').set('x-request-id', id).expect(200);
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(await eventsOfRequest(db, id)).toHaveLength(0);
+    });
+  });
+
+  describe('reads by path', () => {
+    let reader: { id: string; headers: Record<string, string> };
+    let looker: { id: string; headers: Record<string, string> };
+    let hiddenId: string;
+    let visibleId: string;
+
+    beforeAll(async () => {
+      const admin = { authorization: await bearerFor(sut, 'admin') };
+      hiddenId = (await createCredential(sut, admin, { path: 'capture/hidden/db' })).id;
+      visibleId = (await createCredential(sut, admin, { path: 'capture/open/db' })).id;
+      reader = await serviceWithGrants(sut, admin.authorization, [
+        { pathPattern: 'capture/open/*', capabilities: ['read', 'reveal'] },
+      ]);
+      looker = await serviceWithGrants(sut, admin.authorization, [
+        { pathPattern: 'capture/open/*', capabilities: ['read'] },
+      ]);
+    });
+
+    const read = (path: string, headers: Record<string, string>, id: string) =>
+      sut.http.get(`/api/v1/secrets/${path}`).set(headers).set('x-request-id', id);
+    const details = (event: EventRow) => JSON.parse(event.details) as Record<string, unknown>;
+
+    it('should record a read refused for lack of access as denied, on the path, with the same 404 as a missing one', async () => {
+      const [refusedId, missingId] = [rid('path-denied'), rid('path-missing')];
+      const refused = await read('capture/hidden/db', reader.headers, refusedId).expect(404);
+      const missing = await read('capture/hidden/none', reader.headers, missingId).expect(404);
+      const withoutId = (body: Record<string, unknown>) => ({ ...body, requestId: undefined });
+      expect(withoutId(refused.body)).toEqual(withoutId(missing.body));
+
+      const [denied] = await eventsOfRequest(db, refusedId);
+      expect(denied).toMatchObject({
+        action: 'secret.read',
+        outcome: 'denied',
+        http_status: 404,
+        actor_type: 'service',
+        actor_id: reader.id,
+        resource_type: 'credential_path',
+        resource_id: 'capture/hidden/db',
+      });
+      expect(details(denied)).toMatchObject({ path: 'capture/hidden/db' });
+      expect(denied.details).not.toContain(hiddenId);
+
+      const [notFound] = await eventsOfRequest(db, missingId);
+      expect(notFound).toMatchObject({
+        outcome: 'invalid',
+        http_status: 404,
+        actor_id: reader.id,
+        resource_type: 'credential_path',
+        resource_id: 'capture/hidden/none',
+      });
+    });
+
+    it('should name the credential when the caller may read it but not reveal it', async () => {
+      const id = rid('path-forbidden');
+      await read('capture/open/db', looker.headers, id).expect(403);
+      const events = await eventsOfRequest(db, id);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        action: 'secret.read',
+        outcome: 'denied',
+        http_status: 403,
+        actor_id: looker.id,
+        resource_type: 'credential_path',
+        resource_id: 'capture/open/db',
+      });
+      expect(details(events[0])).toMatchObject({
+        path: 'capture/open/db',
+        credentialId: visibleId,
+      });
+    });
+
+    it('should record the path a caller with an invalid key asked for, as anonymous', async () => {
+      const id = rid('path-badkey');
+      await read('capture/hidden/db', { 'x-api-key': 'cus_nope_0123456789abcdef0123' }, id).expect(
+        401,
+      );
+      const events = await waitForEvents(db, id);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        action: 'secret.read',
+        outcome: 'denied',
+        actor_type: 'anonymous',
+        resource_type: 'credential_path',
+        resource_id: 'capture/hidden/db',
+      });
+    });
+
+    it('should record a successful read once, against the credential', async () => {
+      const id = rid('path-ok');
+      await read('capture/open/db', reader.headers, id).expect(200);
+      const events = await eventsOfRequest(db, id);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        action: 'credential.reveal',
+        outcome: 'success',
+        actor_id: reader.id,
+        resource_type: 'credential',
+        resource_id: visibleId,
+      });
+    });
+  });
+
+  describe('callers of requests refused before authentication', () => {
+    let user: { authorization: string };
+    let userId: string;
+    let service: { id: string; headers: Record<string, string> };
+
+    beforeAll(async () => {
+      user = { authorization: await bearerFor(sut, 'operator') };
+      userId = (await sut.http.get('/api/v1/auth/me').set(user).expect(200)).body.id;
+      service = await serviceWithGrants(sut, await bearerFor(sut, 'admin'), []);
+    });
+
+    const actorOf = async (requestId: string) => {
+      const events = await waitForEvents(db, requestId);
+      expect(events).toHaveLength(1);
+      return { type: events[0].actor_type, id: events[0].actor_id };
+    };
+
+    it('should keep the user behind a valid token on a body that is not JSON', async () => {
+      const id = rid('badjson-user');
+      await sut.http
+        .post('/api/v1/credentials')
+        .set(user)
+        .set('x-request-id', id)
+        .set('content-type', 'application/json')
+        .send('{"path":')
+        .expect(400);
+      expect(await actorOf(id)).toEqual({ type: 'user', id: userId });
+    });
+
+    it('should keep the service behind a valid API key on a body that is too large', async () => {
+      const id = rid('413-service');
+      await sut.http
+        .post('/api/v1/credentials')
+        .set(service.headers)
+        .set('x-request-id', id)
+        .set('content-type', 'application/json')
+        .send(JSON.stringify({ name: 'x'.repeat(1_100_000) }))
+        .expect(413);
+      expect(await actorOf(id)).toEqual({ type: 'service', id: service.id });
+    });
+
+    it('should keep the caller of an unknown route', async () => {
+      const id = rid('404-user');
+      await sut.http.get('/api/v1/nowhere/at-all').set(user).set('x-request-id', id).expect(404);
+      expect(await actorOf(id)).toEqual({ type: 'user', id: userId });
+    });
+
+    it('should answer a malformed URL with its request id, and record it with its caller', async () => {
+      const id = rid('bad-url');
+      const response = await sut.http
+        .get('/api/v1/secrets/%zz')
+        .set(service.headers)
+        .set('x-request-id', id)
+        .expect(400);
+      expect(response.headers['x-request-id']).toBe(id);
+      expect(response.body).toMatchObject({ statusCode: 400, error: 'Bad Request', requestId: id });
+      expect(response.body).not.toHaveProperty('code');
+      const events = await waitForEvents(db, id);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        action: 'http.unmatched',
+        outcome: 'invalid',
+        http_status: 400,
+        actor_type: 'service',
+        actor_id: service.id,
+      });
+      expect(JSON.parse(events[0].details)).toMatchObject({ path: '/api/v1/secrets/%zz' });
+    });
+
+    it('should give a malformed URL a request id of its own when the caller sends none', async () => {
+      const response = await sut.http.get('/api/v1/credentials/%E0%A4%A').expect(400);
+      expect(response.body.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(response.headers['x-request-id']).toBe(response.body.requestId);
+      expect(await waitForEvents(db, response.body.requestId)).toHaveLength(1);
+    });
+
+    it('should leave a caller with an invalid token anonymous', async () => {
+      const [jwtId, keyId] = [rid('404-badjwt'), rid('404-badkey')];
+      const forged = `${user.authorization.slice(0, -4)}AAAA`;
+      await sut.http
+        .get('/api/v1/nowhere')
+        .set('authorization', forged)
+        .set('x-request-id', jwtId)
+        .expect(404);
+      await sut.http
+        .get('/api/v1/nowhere')
+        .set('x-api-key', `${service.headers['x-api-key'].slice(0, -4)}AAAA`)
+        .set('x-request-id', keyId)
+        .expect(404);
+      expect(await actorOf(jwtId)).toEqual({ type: 'anonymous', id: null });
+      expect(await actorOf(keyId)).toEqual({ type: 'anonymous', id: null });
+    });
+  });
+
+  describe('concurrent clients', () => {
+    it('should record every request exactly once, with the principal that sent it', async () => {
+      const admin = await bearerFor(sut, 'admin');
+      await createCredential(sut, { authorization: admin }, { path: 'capture/busy/db' });
+      const people = await Promise.all(
+        (['operator', 'viewer'] as const).map(async (role) => {
+          const headers = { authorization: await bearerFor(sut, role) };
+          const me = await sut.http.get('/api/v1/auth/me').set(headers).expect(200);
+          return { id: (me.body as { id: string }).id, type: 'user', headers };
+        }),
+      );
+      const services = await Promise.all(
+        [0, 1].map(async () => ({
+          ...(await serviceWithGrants(sut, admin, [
+            { pathPattern: 'capture/busy/*', capabilities: ['read', 'reveal'] },
+          ])),
+          type: 'service',
+        })),
+      );
+      const kinds = [
+        // reaches a handler, recorded by a service inside its transaction or by the interceptor
+        (agent: typeof sut.http) => agent.get('/api/v1/credentials'),
+        (agent: typeof sut.http) => agent.get('/api/v1/secrets/capture/busy/db'),
+        (agent: typeof sut.http) => agent.get('/api/v1/secrets/capture/busy/missing'),
+        (agent: typeof sut.http) => agent.post('/api/v1/credentials').send({ path: 'x' }),
+        // refused before the guard, recorded after the response
+        (agent: typeof sut.http) => agent.get('/api/v1/no/such/route'),
+        (agent: typeof sut.http) =>
+          agent.post('/api/v1/credentials').set('content-type', 'application/json').send('{'),
+        (agent: typeof sut.http) => agent.get('/api/v1/secrets/%zz'),
+      ];
+      const requests = [...people, ...services].flatMap((caller) =>
+        kinds.flatMap((kind, k) =>
+          [0, 1].map((round) => ({ caller, id: rid(`busy-${caller.id}-${k}-${round}`), kind })),
+        ),
+      );
+
+      const statuses = await Promise.all(
+        requests.map(async ({ caller, id, kind }) => {
+          const response = await kind(sut.http).set(caller.headers).set('x-request-id', id);
+          return response.status;
+        }),
+      );
+
+      expect(statuses.filter((status) => status >= 500)).toEqual([]);
+      for (const { caller, id } of requests) {
+        const events = await waitForEvents(db, id);
+        expect({ id, count: events.length }).toEqual({ id, count: 1 });
+        expect({ id, actor: events[0].actor_type, actorId: events[0].actor_id }).toEqual({
+          id,
+          actor: caller.type,
+          actorId: caller.id,
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const ids = requests.map((r) => r.id);
+      const [{ n }] = await db.query<{ n: string }[]>(
+        `SELECT COUNT(*) AS n FROM audit_events WHERE request_id IN (${ids.map(() => '?').join(',')})`,
+        ids,
+      );
+      expect(Number(n)).toBe(requests.length);
     });
   });
 

@@ -27,6 +27,7 @@ describe('AuditRequestContext', () => {
       userAgent: 'curl/8',
       actor: { type: 'anonymous' },
       recorded: false,
+      captureAttempted: false,
     });
   });
 });

@@ -16,7 +16,10 @@ export const SYSTEM: AuditActor = { type: 'system', id: 'custos', display: 'Cust
  */
 export class AuditRequestContext {
   actor: AuditActor = ANONYMOUS;
+  /** An event of this request has committed (set by the writer after the commit, never before). */
   recorded = false;
+  /** The HTTP capture has tried to record this request: it tries once, even if that fails. */
+  captureAttempted = false;
 
   constructor(
     readonly requestId: string,

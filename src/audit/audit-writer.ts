@@ -1,13 +1,13 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHmac, randomInt } from 'node:crypto';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm';
 import { auditConfig } from '../config/audit.config';
 import { KeyringService } from '../crypto/keyring.service';
 import { Dialect, dialectOf, forUpdate, shareLock, toDate, utcNowSql } from '../database/dialect';
 import { TransactionRunner } from '../database/transaction-runner';
-import { ANONYMOUS, AuditEventInput, SYSTEM } from './audit-context';
+import { ANONYMOUS, AuditEventInput, AuditRequestContext, SYSTEM } from './audit-context';
 import { HashedEvent, insertAuditEvents } from './audit-event.sql';
 import { AuditMetrics } from './audit-metrics';
 import { sanitizeDetails } from './audit-sanitizer';
@@ -51,11 +51,17 @@ export class AuditHeadUnavailableError extends Error {
  * of one lane for its transaction, so writers on different lanes never wait for each other and
  * one lock does not cap throughput; verification walks every lane. Call record() after the
  * transaction's other writes, so locks are always taken in the order domain rows, then lane.
+ *
+ * A request's context is marked `recorded` only once the transaction holding its event has
+ * committed: until then the event may still be rolled back, and the HTTP capture must remain free
+ * to record the request's failure instead.
  */
 @Injectable()
-export class AuditWriter implements OnApplicationBootstrap {
+export class AuditWriter implements OnModuleInit, OnApplicationBootstrap {
   private readonly logger = new Logger(AuditWriter.name);
   private readonly lanes = new WeakMap<EntityManager, number>();
+  /** Contexts whose events wait for their transaction to commit, by that transaction's runner. */
+  private readonly awaitingCommit = new WeakMap<QueryRunner, AuditRequestContext[]>();
   private readonly listeners: ((count: number) => void)[] = [];
   private readonly queue: PendingEvent[] = [];
   private inFlight = 0;
@@ -68,6 +74,12 @@ export class AuditWriter implements OnApplicationBootstrap {
     private readonly metrics: AuditMetrics,
     @Inject(auditConfig.KEY) private readonly config: ConfigType<typeof auditConfig>,
   ) {}
+
+  onModuleInit(): void {
+    // A subscriber sees the commit of every transaction, however it was started (runner, service
+    // or TypeORM directly), so no caller has to remember to report its commit here.
+    this.dataSource.subscribers.push(this.commitWatcher());
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.ensureLanes();
@@ -165,11 +177,41 @@ export class AuditWriter implements OnApplicationBootstrap {
         JSON.stringify({ type: 'audit.event', ...toEventRecord({ ...event, seq: seqs[i] }) }),
       ),
     );
-    for (const input of inputs) {
-      if (input.context) input.context.recorded = true;
-      this.metrics.events.inc({ outcome: input.outcome });
-    }
+    this.markRecordedOnCommit(
+      manager,
+      inputs.flatMap((input) => (input.context ? [input.context] : [])),
+    );
+    for (const input of inputs) this.metrics.events.inc({ outcome: input.outcome });
     for (const listener of this.listeners) listener(inputs.length);
+  }
+
+  private markRecordedOnCommit(manager: EntityManager, contexts: AuditRequestContext[]): void {
+    if (contexts.length === 0) return;
+    const runner = manager.queryRunner;
+    if (!runner?.isTransactionActive) {
+      // No transaction around the write: each statement committed on its own.
+      for (const context of contexts) context.recorded = true;
+      return;
+    }
+    const waiting = this.awaitingCommit.get(runner);
+    if (waiting) waiting.push(...contexts);
+    else this.awaitingCommit.set(runner, [...contexts]);
+  }
+
+  private commitWatcher(): EntitySubscriberInterface {
+    return {
+      afterTransactionCommit: ({ queryRunner }) => {
+        // Still active: a savepoint was released, the transaction itself is still open.
+        if (queryRunner.isTransactionActive) return;
+        const contexts = this.awaitingCommit.get(queryRunner);
+        if (!contexts) return;
+        this.awaitingCommit.delete(queryRunner);
+        for (const context of contexts) context.recorded = true;
+      },
+      afterTransactionRollback: ({ queryRunner }) => {
+        if (!queryRunner.isTransactionActive) this.awaitingCommit.delete(queryRunner);
+      },
+    };
   }
 
   private toChainedEvent(

@@ -46,11 +46,16 @@ export class CredentialAccess {
     options: AccessOptions = {},
   ): Promise<Credential> {
     if (!credential || credential.status === 'destroyed') throw new CredentialNotFoundError();
-    if (credential.status === 'deleted' && !options.includeDeleted)
-      throw new CredentialNotFoundError();
     const capabilities = await this.policy.capabilitiesFor(principal, credential.path, manager);
-    if (!capabilities.has('read')) throw new CredentialNotFoundError();
-    if (!capabilities.has(capability)) throw new CapabilityRequiredError(capability);
+    // The same 404 as for a missing one, but the audit log says it was a refusal: an auditor
+    // must see which paths a caller probed. Its id stays out: the caller may not know it.
+    if (!capabilities.has('read'))
+      throw new CredentialNotFoundError().withAudit({ outcome: 'denied' });
+    const known = { details: { credentialId: credential.id } };
+    if (credential.status === 'deleted' && !options.includeDeleted)
+      throw new CredentialNotFoundError().withAudit(known);
+    if (!capabilities.has(capability))
+      throw new CapabilityRequiredError(capability).withAudit(known);
     return credential;
   }
 }

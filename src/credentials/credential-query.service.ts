@@ -5,7 +5,11 @@ import { pathPatternsSql } from '../auth/grants/path-pattern-sql';
 import type { Principal } from '../common/auth/principal';
 import { dialectOf, likeLiteral, timestampParam } from '../database/dialect';
 import { TransactionRunner } from '../database/transaction-runner';
-import { CREDENTIAL_PAGE_DEFAULT, CredentialListQueryDto } from './dto/credential-query.dto';
+import {
+  CREDENTIAL_CURSOR,
+  CREDENTIAL_PAGE_DEFAULT,
+  CredentialListQueryDto,
+} from './dto/credential-query.dto';
 import { Credential } from './entities/credential.entity';
 import { CredentialTag } from './entities/credential-tag.entity';
 
@@ -44,13 +48,14 @@ export class CredentialQueryService {
       const page = filtered()
         .orderBy('c.path', 'ASC')
         .take(limit + 1);
-      if (query.cursor) page.andWhere('c.path > :after', { after: decodeCursor(query.cursor) });
+      const after = CREDENTIAL_CURSOR.decode(query.cursor);
+      if (after !== undefined) page.andWhere('c.path > :after', { after });
       const rows = await page.getMany();
       // The SQL filter and the policy must agree; a row they disagree on is never shown.
       const items = rows.slice(0, limit).filter((c) => access.can('read', c.path));
       return {
         items,
-        nextCursor: rows.length > limit ? encodeCursor(rows[limit - 1].path) : null,
+        nextCursor: rows.length > limit ? CREDENTIAL_CURSOR.encode(rows[limit - 1].path) : null,
         total,
       };
     });
@@ -81,12 +86,4 @@ export class CredentialQueryService {
       });
     }
   }
-}
-
-function encodeCursor(path: string): string {
-  return Buffer.from(path, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  return Buffer.from(cursor, 'base64url').toString('utf8');
 }

@@ -2,14 +2,17 @@ import helmet from '@fastify/helmet';
 import { RequestMethod, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from '../app.module';
 import { HttpAuditRecorder } from '../audit/http/http-audit-recorder';
+import { AuthGuard } from '../auth/guards/auth.guard';
 import { requestIdFor } from '../common/http/request-id';
 import { loadAppConfig } from '../config/app.config';
 import { KeyringService } from '../crypto/keyring.service';
 import { HttpMetrics } from '../metrics/http-metrics';
-import { API_PREFIX, registerFastifyHooks } from './fastify-hooks';
+import { answerFrameworkError, API_PREFIX, HookDeps, registerFastifyHooks } from './fastify-hooks';
+import { useJsonBodyParser } from './json-body';
 import { setupSwagger } from './swagger';
 
 /**
@@ -20,12 +23,16 @@ export async function createApp(
   rootModule: Type<unknown> = AppModule,
 ): Promise<NestFastifyApplication> {
   const config = loadAppConfig(process.env);
+  // Filled in once the app exists; the router needs the handler before that.
+  const hooks: { deps?: HookDeps } = {};
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     genReqId: requestIdFor,
     requestIdHeader: false,
     return503OnClosing: true,
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
+      answerFrameworkError(error, request, reply, hooks.deps),
   });
   const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
     bufferLogs: true,
@@ -35,6 +42,7 @@ export async function createApp(
   app.useLogger(app.get(Logger));
   app.flushLogs();
 
+  useJsonBodyParser(app, config.bodyLimit);
   app.setGlobalPrefix(API_PREFIX, { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
   await app.register(helmet, {
     // Swagger UI needs inline styles; scripts stay same-origin.
@@ -54,11 +62,13 @@ export async function createApp(
     // Never "*" together with credentials: any origin means no cookies or auth headers shared.
     app.enableCors({ origin: anyOrigin ? '*' : config.corsOrigins, credentials: !anyOrigin });
   }
-  registerFastifyHooks(app.getHttpAdapter().getInstance(), {
+  hooks.deps = {
     keyring: app.get(KeyringService),
     metrics: app.get(HttpMetrics),
     audit: app.get(HttpAuditRecorder),
-  });
+    auth: app.get(AuthGuard),
+  };
+  registerFastifyHooks(app.getHttpAdapter().getInstance(), hooks.deps);
   setupSwagger(app);
   return app;
 }

@@ -1,6 +1,8 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { toErrorBody } from '../common/errors/to-error-body';
 import { REQUEST_ID_HEADER } from '../common/http/request-id';
 import { HttpAuditRecorder } from '../audit/http/http-audit-recorder';
+import { AuthGuard } from '../auth/guards/auth.guard';
 import { KeyringService } from '../crypto/keyring.service';
 import { HttpMetrics } from '../metrics/http-metrics';
 
@@ -8,14 +10,20 @@ export const API_PREFIX = 'api/v1';
 const API_PATH = `/${API_PREFIX}/`;
 const HEALTH_PATH = `/${API_PREFIX}/health/`;
 
+export interface HookDeps {
+  keyring: KeyringService;
+  metrics: HttpMetrics;
+  audit: HttpAuditRecorder;
+  auth: AuthGuard;
+}
+
 /**
  * Hooks at the Fastify level, because they must also see requests that never reach a Nest
  * handler (unknown routes, bodies refused by the parser) and must act before any of them.
  */
-export function registerFastifyHooks(
-  fastify: FastifyInstance,
-  deps: { keyring: KeyringService; metrics: HttpMetrics; audit: HttpAuditRecorder },
-): void {
+export function registerFastifyHooks(fastify: FastifyInstance, deps: HookDeps): void {
+  deps.audit.identifyCallersWith((request) => deps.auth.identifyForAudit(request));
+
   fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     deps.audit.attach(request);
     // Sealed: answer before routing, parsing or any handler, so nothing can be written.
@@ -49,4 +57,30 @@ export function registerFastifyHooks(
     const route = request.routeOptions.url ?? 'unmatched';
     deps.metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
   });
+}
+
+/**
+ * Fastify's `frameworkErrors`: the router refuses a malformed URL (`%zz`, 400) or an over-long
+ * parameter (414) before any hook runs, so none of the above applies to it. It gets the same
+ * answer as any other error, with its request id, and its audit event. `deps` is undefined only
+ * while the app is being built, before it serves anything.
+ */
+export function answerFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: HookDeps | undefined,
+): void {
+  const body = { ...toErrorBody(error), requestId: String(request.id) };
+  void reply
+    .status(body.statusCode)
+    .header(REQUEST_ID_HEADER, body.requestId)
+    .header('content-type', 'application/json; charset=utf-8')
+    .header('x-content-type-options', 'nosniff')
+    .send(body);
+  if (!deps) return;
+  deps.metrics.observe(request.method, 'unmatched', body.statusCode, 0);
+  if (deps.keyring.isSealed()) return;
+  deps.audit.attach(request);
+  deps.audit.recordAfterResponse(request, body.statusCode);
 }

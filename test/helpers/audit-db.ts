@@ -16,6 +16,8 @@ export interface EventRow {
   action: string;
   outcome: string;
   http_status: number | null;
+  actor_type: string;
+  actor_id: string | null;
   request_id: string | null;
   resource_type: string | null;
   resource_id: string | null;

@@ -10,6 +10,7 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { DataSource, QueryRunner } from 'typeorm';
 import { AppModule } from '../../src/app.module';
 import { Public } from '../../src/common/auth/auth.decorators';
 import { AuditRequestContext } from '../../src/audit/audit-context';
@@ -41,10 +42,20 @@ class DenyGuard implements CanActivate {
 @Public()
 @Controller('probe')
 export class AuditProbeController {
+  /** Transactions whose COMMIT is made to fail, as a lost connection or a Galera conflict would. */
+  private readonly failingCommits = new WeakSet<QueryRunner>();
+
   constructor(
     private readonly transactions: TransactionRunner,
     private readonly audit: AuditWriter,
-  ) {}
+    dataSource: DataSource,
+  ) {
+    dataSource.subscribers.push({
+      beforeTransactionCommit: ({ queryRunner }) => {
+        if (this.failingCommits.has(queryRunner)) throw new Error('commit failed');
+      },
+    });
+  }
 
   @Post('items')
   @Audit('probe.item.create', { resourceType: 'probe_item' })
@@ -66,6 +77,24 @@ export class AuditProbeController {
         },
         manager,
       );
+    });
+    return { name: body.name };
+  }
+
+  /** Records its event in its transaction, whose commit then fails: the event is rolled back. */
+  @Post('items/commit-fails')
+  @Audit('probe.item.create', { resourceType: 'probe_item' })
+  async createFailingCommit(
+    @Body() body: ProbeItemDto,
+    @AuditCtx() context: AuditRequestContext,
+  ): Promise<{ name: string }> {
+    await this.transactions.run(async (manager) => {
+      await manager.query('INSERT INTO probe_items (name) VALUES (?)', [body.name]);
+      await this.audit.record(
+        { action: 'probe.item.create', outcome: 'success', httpStatus: 201, context },
+        manager,
+      );
+      this.failingCommits.add(manager.queryRunner!);
     });
     return { name: body.name };
   }

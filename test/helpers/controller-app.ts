@@ -7,6 +7,7 @@ import { AuditRequestContext } from '../../src/audit/audit-context';
 import type { Principal } from '../../src/common/auth/principal';
 import { AllExceptionsFilter } from '../../src/common/errors/all-exceptions.filter';
 import { createValidationPipe } from '../../src/common/validation/validation-pipe';
+import { useJsonBodyParser } from '../../src/http/json-body';
 
 /** A mock that fails the test when called without an arranged answer. */
 export function strictFn(name: string): jest.Mock {
@@ -33,8 +34,9 @@ export interface ControllerAppOptions {
 }
 
 /**
- * A Fastify app for controller tests: the given module with the real validation pipe and
- * exception filter, no logger, under the `api/v1` prefix, initialised and ready for `inject`.
+ * A Fastify app for controller tests: the given module with the real JSON body parser, validation
+ * pipe and exception filter, no logger, under the `api/v1` prefix, initialised and ready for
+ * `inject`.
  */
 export async function createControllerApp(
   metadata: ModuleMetadata,
@@ -53,6 +55,7 @@ export async function createControllerApp(
   });
   try {
     await options.beforeInit?.(app);
+    useJsonBodyParser(app);
     app.setGlobalPrefix('api/v1');
     await app.init();
     await app.getHttpAdapter().getInstance().ready();

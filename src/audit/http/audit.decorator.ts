@@ -7,6 +7,8 @@ export interface AuditRouteConfig {
   resourceType?: string;
   /** Route parameter holding the resource id, e.g. `id`. */
   resourceIdParam?: string;
+  /** Route parameters copied into the details, by detail name, e.g. `{ path: '*' }`. */
+  detailParams?: Record<string, string>;
 }
 
 /**

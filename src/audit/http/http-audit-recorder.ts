@@ -1,10 +1,11 @@
 import { pathOnly } from '../../common/http/url-path';
+import { auditHintOf } from '../../common/errors/domain-error';
 import { loggableError } from '../../common/errors/loggable-error';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import type { FastifyRequest } from 'fastify';
 import { auditConfig } from '../../config/audit.config';
-import { AuditRequestContext, outcomeForStatus } from '../audit-context';
+import { AuditActor, AuditRequestContext, outcomeForStatus } from '../audit-context';
 import { AuditWriter } from '../audit-writer';
 import type { AuditRouteConfig } from './audit.decorator';
 
@@ -21,6 +22,8 @@ const PROBES = /^\/(api\/v1\/health\/(live|ready)|metrics)(\?|$)/;
 export class HttpAuditRecorder {
   private readonly logger = new Logger('AuditCapture');
   private readonly pending = new Set<Promise<void>>();
+  private identify: (request: FastifyRequest) => Promise<AuditActor | null> = () =>
+    Promise.resolve(null);
 
   constructor(
     private readonly writer: AuditWriter,
@@ -38,6 +41,14 @@ export class HttpAuditRecorder {
     return request.auditContext;
   }
 
+  /**
+   * How to tell who sent a request that authentication never saw. Set by the HTTP layer, as audit
+   * knows nothing of tokens or keys.
+   */
+  identifyCallersWith(identify: (request: FastifyRequest) => Promise<AuditActor | null>): void {
+    this.identify = identify;
+  }
+
   isExcluded(request: FastifyRequest): boolean {
     return this.config.excludeProbes && PROBES.test(request.url);
   }
@@ -45,16 +56,18 @@ export class HttpAuditRecorder {
   /** Records the request's event unless a service already did; throws if it cannot. */
   async record(request: FastifyRequest, status: number, error?: unknown): Promise<void> {
     const context = request.auditContext ?? this.attach(request);
-    if (context.recorded || this.isExcluded(request)) return;
-    context.recorded = true; // one attempt per request, even if it fails
+    if (context.recorded || context.captureAttempted || this.isExcluded(request)) return;
+    // One attempt: a second one after a failed write would race the first or repeat its fault.
+    context.captureAttempted = true;
     const route = request.routeOptions?.url;
     const config = (request.routeOptions?.config as { audit?: AuditRouteConfig } | undefined)
       ?.audit;
     const params = (request.params ?? {}) as Record<string, unknown>;
     const resourceId = config?.resourceIdParam ? params[config.resourceIdParam] : undefined;
+    const hint = auditHintOf(error);
     await this.writer.record({
       action: config?.action ?? defaultAction(request.method, route),
-      outcome: outcomeForStatus(status),
+      outcome: hint?.outcome ?? outcomeForStatus(status),
       httpStatus: status,
       resourceType: config?.resourceType ?? null,
       resourceId: typeof resourceId === 'string' ? resourceId : null,
@@ -62,7 +75,9 @@ export class HttpAuditRecorder {
         method: request.method,
         route: route ?? null,
         path: route ? undefined : pathOnly(request.url),
+        ...paramDetails(params, config?.detailParams),
         ...errorDetails(error),
+        ...hint?.details,
       },
       context,
     });
@@ -70,15 +85,30 @@ export class HttpAuditRecorder {
 
   /** For requests answered without a handler (404, refused by a guard, bad body): after the fact. */
   recordAfterResponse(request: FastifyRequest, status: number): void {
-    if (request.auditContext?.recorded || this.isExcluded(request)) return;
-    const recording = this.record(request, status).catch((error: unknown) =>
-      this.logger.error(
-        { err: loggableError(error), requestId: request.id },
-        'Could not record the audit event of a refused request',
-      ),
-    );
+    const context = request.auditContext;
+    if (context?.recorded || context?.captureAttempted || this.isExcluded(request)) return;
+    const recording = this.identifyCaller(request, status)
+      .then(() => this.record(request, status))
+      .catch((error: unknown) =>
+        this.logger.error(
+          { err: loggableError(error), requestId: request.id },
+          'Could not record the audit event of a refused request',
+        ),
+      );
     this.pending.add(recording);
     void recording.finally(() => this.pending.delete(recording));
+  }
+
+  /**
+   * A request refused before the auth guard ran (bad body, too large, no such route, throttled)
+   * still names a caller whose token or key is valid. A 401 came from the guard itself, so its
+   * credentials are known to be invalid and are not looked up again.
+   */
+  private async identifyCaller(request: FastifyRequest, status: number): Promise<void> {
+    const context = request.auditContext ?? this.attach(request);
+    if (context.actor.type !== 'anonymous' || status === 401) return;
+    const actor = await this.identify(request).catch(() => null);
+    if (actor) context.actor = actor;
   }
 
   /** Waits for after-the-fact records still in flight (on shutdown, before the pool closes). */
@@ -106,6 +136,18 @@ const VERBS: Record<string, string> = {
   PATCH: 'update',
   DELETE: 'delete',
 };
+
+function paramDetails(
+  params: Record<string, unknown>,
+  names: Record<string, string> | undefined,
+): Record<string, unknown> {
+  if (!names) return {};
+  return Object.fromEntries(
+    Object.entries(names)
+      .filter(([, param]) => typeof params[param] === 'string')
+      .map(([detail, param]) => [detail, params[param]]),
+  );
+}
 
 /** What went wrong, without values: field names of a validation error, the error's kind. */
 function errorDetails(error: unknown): Record<string, unknown> {

@@ -1,11 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsPageCursor, PageCursor } from '../../common/pagination/page-cursor';
+import { IsOptionalNotNull } from '../../common/validation/is-optional-not-null';
 import { MAX_PASSWORD_LENGTH } from '../passwords/password-policy';
 import { USER_STATUSES } from '../users/user.entity';
 import { ROLES } from '../../common/auth/access-vocabulary';
 import type { User, UserStatus } from '../users/user.entity';
 import type { Role } from '../../common/auth/access-vocabulary';
+
+/** Users are listed by e-mail; a cursor holds the last address of its page. */
+export const USER_CURSOR = new PageCursor(
+  'users',
+  (email) => email.length <= 254 && /^[^\s@]+@[^\s@]+$/.test(email),
+);
 
 export class UserCreateDto {
   @ApiProperty({ example: 'operator@example.com' })
@@ -25,12 +33,12 @@ export class UserCreateDto {
 
 export class UserUpdateDto {
   @ApiPropertyOptional({ enum: ROLES })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsIn(ROLES)
   role?: Role;
 
   @ApiPropertyOptional({ enum: USER_STATUSES })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsIn(USER_STATUSES)
   status?: UserStatus;
 }
@@ -59,8 +67,7 @@ export class UserListQueryDto {
 
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
   @IsOptional()
-  @IsString()
-  @MaxLength(254)
+  @IsPageCursor(USER_CURSOR)
   cursor?: string;
 }
 

@@ -376,4 +376,45 @@ describe('AuthGuard', () => {
       ).rejects.toBeInstanceOf(ForbiddenError);
     });
   });
+
+  describe('identifyForAudit', () => {
+    const identify = () => sut.identifyForAudit(request as never);
+
+    it('should name nobody and look nothing up for a request without credentials', async () => {
+      request.headers = {};
+      await expect(identify()).resolves.toBeNull();
+      // The strict mocks fail the test on any token check or lookup.
+    });
+
+    it('should name the user behind a valid token', async () => {
+      arrange(user());
+      await expect(identify()).resolves.toEqual({
+        type: 'user',
+        id: 'usr_1',
+        display: 'ada@example.com',
+      });
+    });
+
+    it('should name the service behind a valid API key', async () => {
+      request.headers = { 'x-api-key': `cus_0123456789abcdef_${'k'.repeat(43)}` };
+      apiKeys.authenticate.mockResolvedValueOnce({ type: 'service', id: 'sa-1', name: 'billing' });
+      await expect(identify()).resolves.toEqual({
+        type: 'service',
+        id: 'sa-1',
+        display: 'billing',
+      });
+    });
+
+    it('should name nobody for an invalid token, without throwing', async () => {
+      tokens.verifyAccess.mockRejectedValueOnce(new InvalidTokenError());
+      await expect(identify()).resolves.toBeNull();
+    });
+
+    it('should neither set the principal nor check roles', async () => {
+      arrange(user({ mustChangePassword: true }));
+      await identify();
+      expect(request.principal).toBeUndefined();
+      expect(request.auditContext?.actor).toEqual({ type: 'anonymous' });
+    });
+  });
 });

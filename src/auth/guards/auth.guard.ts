@@ -3,6 +3,7 @@ import { ConfigType } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
+import type { AuditActor } from '../../audit/audit-context';
 import { authConfig } from '../../config/auth.config';
 import { ForbiddenError, InvalidTokenError } from '../auth.errors';
 import type { Principal } from '../../common/auth/principal';
@@ -35,12 +36,7 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const principal = await this.authenticate(request);
     request.principal = principal;
-    if (request.auditContext) {
-      request.auditContext.actor =
-        principal.type === 'user'
-          ? { type: 'user', id: principal.id, display: principal.email }
-          : { type: 'service', id: principal.id, display: principal.name };
-    }
+    if (request.auditContext) request.auditContext.actor = auditActorOf(principal);
     if (
       principal.type === 'user' &&
       principal.mustChangePassword &&
@@ -66,6 +62,21 @@ export class AuthGuard implements CanActivate {
     return true;
   }
 
+  /**
+   * Who sent a request this guard never saw (refused by routing, body parsing or the throttler),
+   * for its audit event only; the answer does not depend on it. Null without credentials (and no
+   * lookup then) or with invalid ones.
+   */
+  async identifyForAudit(request: FastifyRequest): Promise<AuditActor | null> {
+    const { authorization, 'x-api-key': apiKey } = request.headers;
+    if (authorization === undefined && apiKey === undefined) return null;
+    try {
+      return auditActorOf(await this.authenticate(request));
+    } catch {
+      return null;
+    }
+  }
+
   private async authenticate(request: FastifyRequest): Promise<Principal> {
     const header = request.headers.authorization;
     const apiKeyHeader = request.headers['x-api-key'];
@@ -88,4 +99,10 @@ export class AuthGuard implements CanActivate {
       mfaEnabled: user.mfaEnabled,
     };
   }
+}
+
+function auditActorOf(principal: Principal): AuditActor {
+  return principal.type === 'user'
+    ? { type: 'user', id: principal.id, display: principal.email }
+    : { type: 'service', id: principal.id, display: principal.name };
 }

@@ -1,10 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AuditRequestContext } from '../../audit/audit-context';
 import { Audit } from '../../audit/http/audit.decorator';
 import { AuditCtx } from '../../audit/http/audit-context.decorator';
 import { ApiErrors } from '../../common/errors/error-response.dto';
 import { UUID_V4 } from '../../common/http/uuid-param';
+import { NO_QUERY_PARAMETERS } from '../../common/validation/no-query-parameters';
 import { JWT_SCHEME } from '../../common/http/openapi-schemes';
 import { Roles } from '../../common/auth/auth.decorators';
 import {
@@ -13,6 +14,7 @@ import {
   ApiKeyListDto,
   ApiKeyResponseDto,
   ServiceAccountCreateDto,
+  ServiceAccountListQueryDto,
   ServiceAccountPageDto,
   ServiceAccountResponseDto,
   ServiceAccountUpdateDto,
@@ -43,10 +45,11 @@ export class ServiceAccountsController {
   @Get()
   @Audit('service_account.list', { resourceType: 'service_account' })
   @ApiOkResponse({ type: ServiceAccountPageDto })
-  async list(): Promise<ServiceAccountPageDto> {
+  async list(@Query() query: ServiceAccountListQueryDto): Promise<ServiceAccountPageDto> {
+    const page = await this.accounts.list(query.limit, query.cursor);
     return {
-      items: (await this.accounts.list()).map((a) => ServiceAccountResponseDto.from(a)),
-      nextCursor: null,
+      items: page.items.map((a) => ServiceAccountResponseDto.from(a)),
+      nextCursor: page.nextCursor,
     };
   }
 
@@ -96,7 +99,10 @@ export class ServiceAccountsController {
   @Get(':id/keys')
   @Audit('api_key.list', RESOURCE)
   @ApiOkResponse({ type: ApiKeyListDto })
-  async listKeys(@Param('id', UUID_V4) id: string): Promise<ApiKeyListDto> {
+  async listKeys(
+    @Param('id', UUID_V4) id: string,
+    @Query(NO_QUERY_PARAMETERS) _query: undefined,
+  ): Promise<ApiKeyListDto> {
     return { items: (await this.accounts.listKeys(id)).map((k) => ApiKeyResponseDto.from(k)) };
   }
 

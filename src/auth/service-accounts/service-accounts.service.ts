@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { EntityManager } from 'typeorm';
+import { EntityManager, MoreThan } from 'typeorm';
 import { AuditRequestContext } from '../../audit/audit-context';
 import { AuditWriter } from '../../audit/audit-writer';
 import { DomainError } from '../../common/errors/domain-error';
@@ -8,6 +8,11 @@ import { TransactionRunner } from '../../database/transaction-runner';
 import { ConflictError } from '../auth.errors';
 import { AccessGrant } from '../grants/access-grant.entity';
 import { generateApiKey } from './api-key-format';
+import {
+  SERVICE_ACCOUNT_CURSOR,
+  SERVICE_ACCOUNT_PAGE_DEFAULT,
+  SERVICE_ACCOUNT_PAGE_MAX,
+} from './dto/service-account.dto';
 import { ApiKey } from './api-key.entity';
 import { ServiceAccount, ServiceAccountStatus } from './service-account.entity';
 
@@ -47,10 +52,25 @@ export class ServiceAccountsService {
     });
   }
 
-  list(): Promise<ServiceAccount[]> {
-    return this.transactions.run((manager) =>
-      manager.find(ServiceAccount, { order: { name: 'ASC' }, take: 500 }),
+  async list(
+    limit = SERVICE_ACCOUNT_PAGE_DEFAULT,
+    cursor?: string,
+  ): Promise<{ items: ServiceAccount[]; nextCursor: string | null }> {
+    const take = Math.min(limit, SERVICE_ACCOUNT_PAGE_MAX);
+    const after = SERVICE_ACCOUNT_CURSOR.decode(cursor);
+    const rows = await this.transactions.read((manager) =>
+      manager.find(ServiceAccount, {
+        where: after !== undefined ? { name: MoreThan(after) } : {},
+        order: { name: 'ASC' },
+        take: take + 1,
+      }),
     );
+    const items = rows.slice(0, take);
+    const last = items[items.length - 1];
+    return {
+      items,
+      nextCursor: rows.length > take ? SERVICE_ACCOUNT_CURSOR.encode(last.name) : null,
+    };
   }
 
   async get(id: string): Promise<ServiceAccount> {

@@ -6,6 +6,7 @@ import { AuditWriter } from '../../audit/audit-writer';
 import { rowLock } from '../../database/dialect';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { ConflictError, UserNotFoundError } from '../auth.errors';
+import { USER_CURSOR } from '../dto/user.dto';
 import { AccessGrant } from '../grants/access-grant.entity';
 import { PasswordHasher } from '../passwords/password-hasher';
 import { assertStrongPassword } from '../passwords/password-policy';
@@ -63,15 +64,17 @@ export class UsersService {
 
   async list(limit = 100, cursor?: string): Promise<{ items: User[]; nextCursor: string | null }> {
     const take = Math.min(limit, PAGE_MAX);
+    const after = USER_CURSOR.decode(cursor);
     const rows = await this.transactions.run((manager) =>
       manager.find(User, {
-        where: cursor ? { email: MoreThan(cursor) } : {},
+        where: after !== undefined ? { email: MoreThan(after) } : {},
         order: { email: 'ASC' },
         take: take + 1,
       }),
     );
     const items = rows.slice(0, take);
-    return { items, nextCursor: rows.length > take ? items[items.length - 1].email : null };
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > take ? USER_CURSOR.encode(last.email) : null };
   }
 
   async get(id: string): Promise<User> {

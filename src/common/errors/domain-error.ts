@@ -1,3 +1,5 @@
+import type { AuditHint } from './audit-hint';
+
 /**
  * What went wrong, in the domain's words. The global filter turns the kind into an HTTP status,
  * so services never import HTTP classes.
@@ -13,9 +15,21 @@ export type DomainErrorKind =
 
 export abstract class DomainError extends Error {
   abstract readonly kind: DomainErrorKind;
+  /** For the audit event only; never part of the HTTP answer. */
+  auditHint?: AuditHint;
 
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
   }
+
+  /** `throw new CredentialNotFoundError().withAudit({ outcome: 'denied' })` */
+  withAudit(hint: AuditHint): this {
+    this.auditHint = hint;
+    return this;
+  }
+}
+
+export function auditHintOf(error: unknown): AuditHint | undefined {
+  return error instanceof DomainError ? error.auditHint : undefined;
 }

@@ -13,8 +13,15 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
+import { pathProblem } from '../../auth/grants/path-pattern';
+import { IsPageCursor, PageCursor } from '../../common/pagination/page-cursor';
 import { CREDENTIAL_TYPES, CredentialType } from '../secrets/credential-type';
 
+/** Pages are ordered by path; a cursor holds the last path of its page. */
+export const CREDENTIAL_CURSOR = new PageCursor(
+  'credentials',
+  (path) => pathProblem(path) === undefined,
+);
 export const CREDENTIAL_PAGE_MAX = 200;
 export const CREDENTIAL_PAGE_DEFAULT = 50;
 
@@ -66,8 +73,6 @@ export class CredentialListQueryDto {
 
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
   @IsOptional()
-  @Matches(/^[A-Za-z0-9_-]{1,400}$/, {
-    message: 'cursor must be the nextCursor of a previous page',
-  })
+  @IsPageCursor(CREDENTIAL_CURSOR)
   cursor?: string;
 }

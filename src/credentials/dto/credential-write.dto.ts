@@ -15,9 +15,9 @@ import {
   MaxLength,
   Min,
   MinLength,
-  ValidateIf,
 } from 'class-validator';
 import { MAX_PATH_LENGTH } from '../../auth/grants/path-pattern';
+import { IsOptionalNotNull } from '../../common/validation/is-optional-not-null';
 import type { JsonObject } from '../entities/credential.entity';
 import { CREDENTIAL_TYPES, CredentialType } from '../secrets/credential-type';
 import { IsCredentialPath, IsSmallJsonObject, METADATA_MAX_BYTES } from './credential-validators';
@@ -25,8 +25,6 @@ import { SECRET_SHAPES } from './secret-shapes.dto';
 
 export const MAX_TAGS = 20;
 
-/** Optional, but never null: for fields that cannot be cleared (name, path). */
-const IsPresent = () => ValidateIf((_object: unknown, value: unknown) => value !== undefined);
 // 20 tags of 50 characters, comma-joined, fit the 1100-character copy on the credential row.
 const TAG = /^[a-z0-9][a-z0-9._:-]{0,49}$/;
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9.:_-]{0,253}[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$/;
@@ -93,9 +91,9 @@ export class CredentialFieldsDto {
     type: [String],
     maxItems: MAX_TAGS,
     example: ['mysql', 'prod'],
-    description: "Each 1-50 characters of a-z, 0-9, '.', '_', ':', '-'",
+    description: "Each 1-50 characters of a-z, 0-9, '.', '_', ':', '-'; [] clears them",
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsArray()
   @ArrayMaxSize(MAX_TAGS)
   @ArrayUnique()
@@ -158,14 +156,14 @@ export class CredentialCreateDto extends CredentialFieldsDto {
 /** Metadata changes; null clears a field. A new path needs `write` on the old and the new one. */
 export class CredentialUpdateDto extends CredentialFieldsDto {
   @ApiPropertyOptional({ maxLength: 200, example: 'ACME production MySQL root' })
-  @IsPresent()
+  @IsOptionalNotNull()
   @IsString()
   @MinLength(1)
   @MaxLength(200)
   name?: string;
 
   @ApiPropertyOptional({ maxLength: MAX_PATH_LENGTH, description: PATH_HELP })
-  @IsPresent()
+  @IsOptionalNotNull()
   @IsString()
   @IsCredentialPath()
   path?: string;

@@ -1,27 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import {
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  MinLength,
-} from 'class-validator';
+import { IsInt, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsOptionalNotNull } from '../../common/validation/is-optional-not-null';
 import { VERSION_STATES, VersionState } from '../entities/credential-version.entity';
 import { CREDENTIAL_TYPES, CredentialType } from '../secrets/credential-type';
 
 export class RevealRequestDto {
   @ApiPropertyOptional({ description: 'Default: the current version', minimum: 1 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(1)
   @Max(2_147_483_647)
   version?: number;
 
   @ApiPropertyOptional({ maxLength: 500, description: 'Why; recorded in the audit log' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MinLength(1)
   @MaxLength(500)

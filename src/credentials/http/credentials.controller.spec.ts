@@ -21,7 +21,8 @@ import {
   VersionNotRevealableError,
 } from '../credential.errors';
 import { CredentialsService } from '../credentials.service';
-import { CredentialListQueryDto } from '../dto/credential-query.dto';
+import { PageCursor } from '../../common/pagination/page-cursor';
+import { CREDENTIAL_CURSOR, CredentialListQueryDto } from '../dto/credential-query.dto';
 import { CredentialCreateDto, CredentialUpdateDto } from '../dto/credential-write.dto';
 import { RevealRequestDto } from '../dto/reveal.dto';
 import { Credential } from '../entities/credential.entity';
@@ -400,6 +401,29 @@ describe('CredentialsController', () => {
 
     it.each([
       ['an unknown field', { ...VALID, rowVersion: 1 }, 'rowVersion'],
+      ['a field named constructor', { ...VALID, constructor: 'x' }, 'constructor'],
+      ['a field named hasOwnProperty', { ...VALID, hasOwnProperty: 1 }, 'hasOwnProperty'],
+      [
+        'a secret field named toString',
+        { ...VALID, secret: { password: PASSWORD, toString: 'x' } },
+        'secret.toString',
+      ],
+      [
+        'a secret field named valueOf',
+        { ...VALID, secret: { password: PASSWORD, valueOf: 'x' } },
+        'secret.valueOf',
+      ],
+      [
+        'a secret field named constructor',
+        { ...VALID, secret: { password: PASSWORD, constructor: 'x' } },
+        'secret.constructor',
+      ],
+      [
+        'a metadata key named toString',
+        { ...VALID, metadata: { toString: 'x' } },
+        'metadata.toString',
+      ],
+      ['null tags', { ...VALID, tags: null }, 'tags'],
       ['a currentVersion', { ...VALID, currentVersion: 7 }, 'currentVersion'],
       ['an id', { ...VALID, id: CREDENTIAL_ID }, 'id'],
       ['a status', { ...VALID, status: 'deleted' }, 'status'],
@@ -496,6 +520,22 @@ describe('CredentialsController', () => {
       ]);
     });
 
+    it('should refuse a body nested thousands of levels deep with 400, not a stack overflow', async () => {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/api/v1/credentials',
+        headers: { 'content-type': 'application/json' },
+        payload: `{"path":"acme/db","secret":${'{"a":'.repeat(2400)}1${'}'.repeat(2400)}}`,
+      });
+
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toEqual({
+        ...VALIDATION_ERROR,
+        fields: [{ field: '(body)', errors: ['the body is nested deeper than 32 levels'] }],
+      });
+      expectNoServiceCalled();
+    });
+
     it('should never echo the secret in a validation error', async () => {
       const response = await app.inject({
         method: 'POST',
@@ -570,7 +610,7 @@ describe('CredentialsController', () => {
           q: 'MySQL',
           deleted: 'false',
           limit: '25',
-          cursor: 'eyJwIjoiYWNtZS9kZXYifQ',
+          cursor: CREDENTIAL_CURSOR.encode('acme/dev'),
         },
       });
 
@@ -593,7 +633,7 @@ describe('CredentialsController', () => {
         q: 'MySQL',
         deleted: false,
         limit: 25,
-        cursor: 'eyJwIjoiYWNtZS9kZXYifQ',
+        cursor: CREDENTIAL_CURSOR.encode('acme/dev'),
       });
       expect(caller).toEqual(ADMIN);
     });
@@ -628,8 +668,15 @@ describe('CredentialsController', () => {
       ['a limit that is not an integer', 'limit=1.5', 'limit'],
       ['a negative limit', 'limit=-1', 'limit'],
       ['a cursor with characters no cursor has', 'cursor=%27%20OR%201%3D1', 'cursor'],
-      ['a cursor longer than 400', `cursor=${'a'.repeat(401)}`, 'cursor'],
+      ['a long run of letters as the cursor', `cursor=${'a'.repeat(401)}`, 'cursor'],
       ['an empty cursor', 'cursor=', 'cursor'],
+      ['a garbage cursor', 'cursor=garbage', 'cursor'],
+      [
+        'a cursor of another list',
+        `cursor=${new PageCursor('users', () => true).encode('a')}`,
+        'cursor',
+      ],
+      ['a cursor holding no path', `cursor=${CREDENTIAL_CURSOR.encode('../etc')}`, 'cursor'],
       ['deleted=maybe', 'deleted=maybe', 'deleted'],
       ['deleted=1', 'deleted=1', 'deleted'],
       ['an unknown type', 'type=ftp', 'type'],
@@ -729,6 +776,10 @@ describe('CredentialsController', () => {
       ['duplicate tags', { tags: ['a', 'a'] }, 'tags'],
       ['metadata that is an array', { metadata: [] }, 'metadata'],
       ['an expiresAt that is not ISO 8601', { expiresAt: 'tomorrow' }, 'expiresAt'],
+      // Tags are a list, not a nullable column: [] clears them.
+      ['null tags', { tags: null }, 'tags'],
+      ['a field named constructor', { constructor: { name: 'x' } }, 'constructor'],
+      ['a field named toString', { toString: 'x' }, 'toString'],
     ])('should answer 400 naming the field for %s', async (_case, payload, field) => {
       const response = await app.inject({ method: 'PATCH', url: BASE, payload });
 
@@ -957,6 +1008,20 @@ describe('CredentialsController', () => {
       expect(versions.list).toHaveBeenCalledWith(CREDENTIAL_ID, ADMIN);
     });
 
+    it.each([['limit=5'], ['cursor=abc'], ['constructor=1']])(
+      'should refuse %s, as the history takes no parameters',
+      async (query) => {
+        const response = await app.inject({ method: 'GET', url: `${BASE}/versions?${query}` });
+
+        expect(response.statusCode).toBe(400);
+        expect(response.json()).toEqual({
+          ...VALIDATION_ERROR,
+          fields: [{ field: query.split('=')[0], errors: expect.any(Array) }],
+        });
+        expectNoServiceCalled();
+      },
+    );
+
     it('should answer 404 when the credential does not exist', async () => {
       versions.list.mockRejectedValueOnce(new CredentialNotFoundError());
 
@@ -1002,12 +1067,18 @@ describe('CredentialsController', () => {
     });
 
     it.each([
-      ['an empty body', {}],
-      ['no body at all', undefined],
-    ])('should reveal the current version for %s', async (_case, payload) => {
+      ['an empty body', {}, {}],
+      ['no body at all', undefined, {}],
+      ['an empty JSON body', '', { 'content-type': 'application/json' }],
+    ])('should reveal the current version for %s', async (_case, payload, headers) => {
       reveals.revealById.mockResolvedValueOnce(REVEALED);
 
-      const response = await app.inject({ method: 'POST', url: `${BASE}/reveal`, payload });
+      const response = await app.inject({
+        method: 'POST',
+        url: `${BASE}/reveal`,
+        payload,
+        headers,
+      });
 
       expect(response.statusCode).toBe(200);
       const [, body] = reveals.revealById.mock.calls[0] as [string, RevealRequestDto];
@@ -1025,6 +1096,8 @@ describe('CredentialsController', () => {
       ['a reason longer than 500', { reason: 'r'.repeat(501) }, 'reason'],
       ['a reason that is a number', { reason: 42 }, 'reason'],
       ['an unknown field', { state: 'revoked' }, 'state'],
+      ['a null version', { version: null }, 'version'],
+      ['a null reason', { reason: null }, 'reason'],
     ])('should answer 400 naming the field for %s', async (_case, payload, field) => {
       const response = await app.inject({ method: 'POST', url: `${BASE}/reveal`, payload });
 
@@ -1103,6 +1176,19 @@ describe('CredentialsController', () => {
       expect(response.statusCode).toBe(200);
       expect(response.json()).toEqual(CREDENTIAL_BODY);
       expect(lifecycle.restore).toHaveBeenCalledWith(CREDENTIAL_ID, ADMIN, lastContext);
+    });
+
+    it('should take an empty body sent as JSON, as it needs none', async () => {
+      lifecycle.restore.mockResolvedValueOnce(credential());
+
+      const response = await app.inject({
+        method: 'POST',
+        url: `${BASE}/restore`,
+        headers: { 'content-type': 'application/json' },
+        payload: '',
+      });
+
+      expect(response.statusCode).toBe(200);
     });
 
     it.each([

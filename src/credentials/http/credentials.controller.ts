@@ -31,6 +31,7 @@ import { CurrentPrincipal } from '../../common/auth/current-principal.decorator'
 import type { Principal } from '../../common/auth/principal';
 import { ApiErrors } from '../../common/errors/error-response.dto';
 import { UUID_V4 } from '../../common/http/uuid-param';
+import { NO_QUERY_PARAMETERS } from '../../common/validation/no-query-parameters';
 import { API_KEY_SCHEME, JWT_SCHEME } from '../../common/http/openapi-schemes';
 import { CredentialLifecycleService } from '../credential-lifecycle.service';
 import { CredentialQueryService } from '../credential-query.service';
@@ -171,6 +172,7 @@ export class CredentialsController {
   @ApiErrors(404)
   async listVersions(
     @Param('id', UUID_V4) id: string,
+    @Query(NO_QUERY_PARAMETERS) _query: undefined,
     @CurrentPrincipal() principal: Principal,
   ): Promise<VersionListDto> {
     const versions = await this.versions.list(id, principal);

@@ -32,7 +32,13 @@ export class SecretsController {
   @Get('*')
   @ByGrant('reveal')
   @Header('Cache-Control', 'no-store')
-  @Audit('secret.read', { resourceType: 'credential' })
+  // A refused or failed read names the path asked for, which may hold no credential at all
+  // (a success is recorded by the reveal itself, against the credential).
+  @Audit('secret.read', {
+    resourceType: 'credential_path',
+    resourceIdParam: '*',
+    detailParams: { path: '*' },
+  })
   @ApiOperation({ summary: 'The current secret at a path, for services; audited like reveal' })
   @ApiParam({ name: 'path', example: 'acme/prod/mysql-root', description: 'The credential path' })
   @ApiOkResponse({ type: RevealResponseDto })

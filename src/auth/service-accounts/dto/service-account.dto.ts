@@ -1,15 +1,35 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsISO8601, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import { IsPageCursor, PageCursor } from '../../../common/pagination/page-cursor';
+import { QueryInteger } from '../../../common/validation/query-transforms';
+import { IsOptionalNotNull } from '../../../common/validation/is-optional-not-null';
 import { ApiKey } from '../api-key.entity';
 import { SERVICE_ACCOUNT_STATUSES, ServiceAccount } from '../service-account.entity';
 import type { ServiceAccountStatus } from '../service-account.entity';
+
+const NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/;
+
+/** Service accounts are listed by name; a cursor holds the last name of its page. */
+export const SERVICE_ACCOUNT_CURSOR = new PageCursor('service-accounts', (name) => NAME.test(name));
+export const SERVICE_ACCOUNT_PAGE_MAX = 500;
+export const SERVICE_ACCOUNT_PAGE_DEFAULT = 100;
 
 export class ServiceAccountCreateDto {
   @ApiProperty({
     example: 'billing-api',
     description: 'Lower-case letters, digits, dots, dashes, underscores',
   })
-  @Matches(/^[a-z0-9][a-z0-9._-]{0,99}$/, {
+  @Matches(NAME, {
     message: 'name must be 1-100 lower-case letters, digits, ".", "_" or "-"',
   })
   name!: string;
@@ -32,9 +52,27 @@ export class ServiceAccountUpdateDto {
     enum: SERVICE_ACCOUNT_STATUSES,
     description: 'disabled: every key stops working at once',
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsIn(SERVICE_ACCOUNT_STATUSES)
   status?: ServiceAccountStatus;
+}
+
+export class ServiceAccountListQueryDto {
+  @ApiPropertyOptional({
+    default: SERVICE_ACCOUNT_PAGE_DEFAULT,
+    maximum: SERVICE_ACCOUNT_PAGE_MAX,
+  })
+  @IsOptional()
+  @QueryInteger()
+  @IsInt()
+  @Min(1)
+  @Max(SERVICE_ACCOUNT_PAGE_MAX)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @IsPageCursor(SERVICE_ACCOUNT_CURSOR)
+  cursor?: string;
 }
 
 export class ApiKeyCreateDto {
