@@ -1,11 +1,6 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
+import { Interval } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { appConfig } from '../config/app.config';
@@ -36,13 +31,12 @@ export interface PurposeKey {
  * service for keys by id and never see the configuration.
  */
 @Injectable()
-export class KeyringService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class KeyringService implements OnApplicationBootstrap {
   private readonly logger = new Logger(KeyringService.name);
   private readonly keks = new Map<string, Buffer>();
   private status: SealStatus = { sealed: true, reason: 'the keyring has not been opened yet' };
   private readonly purposeKeys = new Map<string, Buffer>();
   private opening?: Promise<SealStatus>;
-  private refreshTimer?: NodeJS.Timeout;
   /** An active key this instance lacks, said once rather than every refresh. */
   private missingActive?: string;
 
@@ -56,8 +50,16 @@ export class KeyringService implements OnApplicationBootstrap, OnApplicationShut
     await this.ensureOpen();
   }
 
-  onApplicationShutdown(): void {
-    clearInterval(this.refreshTimer);
+  /**
+   * Only other instances rotate behind this one's back, and SQLite has no other instances: on
+   * MariaDB an unsealed keyring re-reads which key is active.
+   */
+  @Interval('keyring-active-refresh', ACTIVE_KEY_REFRESH_MS)
+  async refreshActiveOnSchedule(): Promise<void> {
+    if (this.status.sealed || dialectOf(this.dataSource) !== 'mariadb') return;
+    await this.refreshActive().catch((error: unknown) =>
+      this.logger.warn(`Could not re-read the active master key: ${(error as Error).message}`),
+    );
   }
 
   /** Opens the keyring once; other start-up work that needs keys awaits this too. */
@@ -94,15 +96,6 @@ export class KeyringService implements OnApplicationBootstrap, OnApplicationShut
     const active = entries.find((entry) => entry.status === 'active')!;
     loaded.keys.forEach((key, id) => this.keks.set(id, key));
     this.status = { sealed: false, keyId: active.id };
-    // Only other instances rotate behind this one's back, and SQLite has no other instances.
-    if (dialectOf(this.dataSource) === 'mariadb') {
-      this.refreshTimer = setInterval(() => {
-        this.refreshActive().catch((error: unknown) =>
-          this.logger.warn(`Could not re-read the active master key: ${(error as Error).message}`),
-        );
-      }, ACTIVE_KEY_REFRESH_MS);
-      this.refreshTimer.unref();
-    }
     const unknown = [...loaded.keys.keys()].filter((id) => !entries.some((e) => e.id === id));
     this.logger.log(
       `Unsealed with master key "${active.id}" active, holding ${[...loaded.keys.keys()].join(', ')} ` +

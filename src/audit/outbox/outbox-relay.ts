@@ -8,6 +8,7 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
 import { auditConfig } from '../../config/audit.config';
@@ -28,13 +29,14 @@ const MAX_BACKOFF_MS = 60_000;
  * a slow or failing sink only grows its backlog. One instance at a time relays a sink (lease),
  * and no database transaction is held while a sink is written to.
  */
+const RELAY_INTERVAL = 'audit-outbox-relay';
+
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(OutboxRelay.name);
   private readonly sinks: AuditSink[];
   private readonly retryAt = new Map<string, number>();
   private readonly failures = new Map<string, number>();
-  private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
 
   constructor(
@@ -42,6 +44,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly transactions: TransactionRunner,
     private readonly leases: LeaseService,
     private readonly metrics: AuditMetrics,
+    private readonly scheduler: SchedulerRegistry,
     @Inject(auditConfig.KEY) private readonly config: ConfigType<typeof auditConfig>,
   ) {
     this.sinks = config.sinks.map((kind) =>
@@ -51,12 +54,17 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   onApplicationBootstrap(): void {
     if (this.sinks.length === 0) return;
-    this.timer = setInterval(() => void this.tick(), this.config.relayIntervalMs);
-    this.timer.unref();
+    // The interval is configured, so it is registered at run time rather than with @Interval;
+    // the scheduler clears it on shutdown.
+    const timer = setInterval(() => void this.tick(), this.config.relayIntervalMs);
+    timer.unref();
+    this.scheduler.addInterval(RELAY_INTERVAL, timer);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
+    if (this.scheduler.doesExist('interval', RELAY_INTERVAL)) {
+      this.scheduler.deleteInterval(RELAY_INTERVAL);
+    }
     await this.running;
   }
 
