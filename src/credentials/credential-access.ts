@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import type { Capability } from '../common/auth/access-vocabulary';
-import { AccessPolicy } from '../auth/grants/access-policy';
+import { AccessPolicy, PrincipalAccess } from '../auth/grants/access-policy';
 import type { Principal } from '../common/auth/principal';
 import { rowLock } from '../database/dialect';
 import { CapabilityRequiredError, CredentialNotFoundError } from './credential.errors';
@@ -45,12 +45,31 @@ export class CredentialAccess {
     capability: Capability,
     options: AccessOptions = {},
   ): Promise<Credential> {
-    if (!credential || credential.status === 'destroyed') throw new CredentialNotFoundError();
-    if (credential.status === 'deleted' && !options.includeDeleted)
-      throw new CredentialNotFoundError();
-    const capabilities = await this.policy.capabilitiesFor(principal, credential.path, manager);
+    // Nothing to read grants for when the credential is not there for anyone.
+    if (!isVisible(credential, options)) throw new CredentialNotFoundError();
+    const access = await this.policy.forPrincipal(principal, manager);
+    return this.check(access, credential, capability, options);
+  }
+
+  /** The same check with the caller's access already loaded (e.g. in the same statement). */
+  check<T extends Pick<Credential, 'path' | 'status'>>(
+    access: PrincipalAccess,
+    credential: T | null,
+    capability: Capability,
+    options: AccessOptions = {},
+  ): T {
+    if (!isVisible(credential, options)) throw new CredentialNotFoundError();
+    const capabilities = access.capabilitiesFor(credential.path);
     if (!capabilities.has('read')) throw new CredentialNotFoundError();
     if (!capabilities.has(capability)) throw new CapabilityRequiredError(capability);
     return credential;
   }
+}
+
+function isVisible<T extends Pick<Credential, 'status'>>(
+  credential: T | null,
+  options: AccessOptions,
+): credential is T {
+  if (!credential || credential.status === 'destroyed') return false;
+  return credential.status !== 'deleted' || options.includeDeleted === true;
 }
