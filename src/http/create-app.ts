@@ -2,11 +2,12 @@ import helmet from '@fastify/helmet';
 import { RequestMethod, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger } from 'nestjs-pino';
+import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from '../app.module';
 import { HttpAuditRecorder } from '../audit/http/http-audit-recorder';
 import { requestIdFor } from '../common/http/request-id';
 import { loadAppConfig } from '../config/app.config';
+import { registerRequestLogging } from '../logging/request-logging';
 import { KeyringService } from '../crypto/keyring.service';
 import { HttpMetrics } from '../metrics/http-metrics';
 import { API_PREFIX, registerFastifyHooks } from './fastify-hooks';
@@ -54,6 +55,7 @@ export async function createApp(
     // Never "*" together with credentials: any origin means no cookies or auth headers shared.
     app.enableCors({ origin: anyOrigin ? '*' : config.corsOrigins, credentials: !anyOrigin });
   }
+  registerRequestLogging(app.getHttpAdapter().getInstance(), PinoLogger.root);
   registerFastifyHooks(app.getHttpAdapter().getInstance(), {
     keyring: app.get(KeyringService),
     metrics: app.get(HttpMetrics),
