@@ -1,4 +1,3 @@
-import helmet from '@fastify/helmet';
 import { RequestMethod, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -11,6 +10,7 @@ import { registerRequestLogging } from '../logging/request-logging';
 import { KeyringService } from '../crypto/keyring.service';
 import { HttpMetrics } from '../metrics/http-metrics';
 import { API_PREFIX, registerFastifyHooks } from './fastify-hooks';
+import { registerSecurityHeaders } from './security-headers';
 import { setupSwagger } from './swagger';
 
 /**
@@ -37,7 +37,7 @@ export async function createApp(
   app.flushLogs();
 
   app.setGlobalPrefix(API_PREFIX, { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
-  await app.register(helmet, {
+  registerSecurityHeaders(app.getHttpAdapter().getInstance(), {
     // Swagger UI needs inline styles; scripts stay same-origin.
     contentSecurityPolicy: {
       directives: {
