@@ -2,7 +2,7 @@ import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -10,6 +10,7 @@ export const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 
 export interface BenchServer {
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -57,6 +58,7 @@ export async function startBenchServer(
   if (options.readyUrl) await waitUntilAnswering(options.readyUrl, server);
   else await once(server.stdout!, 'data');
   return {
+    pid: server.pid!,
     async stop() {
       server.kill('SIGTERM');
       await once(server, 'exit');
@@ -81,6 +83,8 @@ export interface LoadOptions {
   url: string;
   headers?: Record<string, string>;
   connections?: number;
+  /** The server's process, whose CPU time per request is measured too (Linux). */
+  serverPid?: number;
 }
 
 export interface LoadResult {
@@ -89,20 +93,63 @@ export interface LoadResult {
   p99: number;
   non2xx: number;
   errors: number;
+  /** CPU time per request (µs) of the server process and of the database server, if known. */
+  serverCpuUs?: number;
+  databaseCpuUs?: number;
 }
 
 /** Requests per second, p50 and p99 latency (ms) and failures of one route, after a warm-up. */
 export async function load(options: LoadOptions): Promise<LoadResult> {
-  const run = { ...options, connections: options.connections ?? CONNECTIONS };
+  const { serverPid, ...target } = options;
+  const run = { ...target, connections: options.connections ?? CONNECTIONS };
   await autocannon({ ...run, duration: 2 });
+  const database = databasePid();
+  const before = [cpuSeconds(serverPid), cpuSeconds(database)];
   const result = await autocannon({ ...run, duration: DURATION_S });
+  const after = [cpuSeconds(serverPid), cpuSeconds(database)];
+  const perRequest = (i: number) =>
+    before[i] === undefined || after[i] === undefined || result.requests.total === 0
+      ? undefined
+      : Math.round(((after[i] - before[i]) / result.requests.total) * 1e6);
   return {
     requestsPerSecond: Math.round(result.requests.average),
     p50: result.latency.p50,
     p99: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
+    serverCpuUs: perRequest(0),
+    databaseCpuUs: perRequest(1),
   };
+}
+
+/** User + system CPU seconds of a process so far, from /proc (undefined elsewhere). */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat times, on every platform Node runs on. */
+const CLOCK_TICKS = 100;
+
+/** The local MariaDB server's process, when it runs on this machine. */
+function databasePid(): number | undefined {
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const name = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+      if (name === 'mariadbd' || name === 'mysqld') return Number(entry);
+    }
+  } catch {
+    // Not Linux, or not allowed to look: no database figure.
+  }
+  return undefined;
 }
 
 /** Requests per second and p99 latency of one route; any non-2xx fails it. */

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createScratchMariadb } from '../src/database/cli/scratch-database';
-import { load, LoadResult, startBenchServer } from './bench-load';
+import { BenchServer, load, LoadResult, startBenchServer } from './bench-load';
 
 const CUSTOS_PORT = 3991;
 const FLOOR_PORT = 3992;
@@ -124,7 +124,7 @@ export async function benchReveal(): Promise<Record<string, number>> {
       readyUrl: `http://127.0.0.1:${CUSTOS_PORT}/api/v1/health/live`,
     },
   );
-  let floor: { stop(): Promise<void> } | undefined;
+  let floor: BenchServer | undefined;
   const rows: Row[] = [];
   try {
     const apiKey = await seed(`http://127.0.0.1:${CUSTOS_PORT}/api/v1`, dataDir);
@@ -132,10 +132,15 @@ export async function benchReveal(): Promise<Record<string, number>> {
     const headers = { 'x-api-key': apiKey };
     for (const [, route, path] of ROUTES) {
       for (let round = 1; round <= ROUNDS; round++) {
-        const on = (port: number) =>
-          load({ url: `http://127.0.0.1:${port}${path}`, headers, connections: CONNECTIONS });
-        const floorResult = await on(FLOOR_PORT);
-        const custosResult = await on(CUSTOS_PORT);
+        const on = (port: number, serverPid: number) =>
+          load({
+            url: `http://127.0.0.1:${port}${path}`,
+            headers,
+            connections: CONNECTIONS,
+            serverPid,
+          });
+        const floorResult = await on(FLOOR_PORT, floor.pid);
+        const custosResult = await on(CUSTOS_PORT, custos.pid);
         rows.push({ route, round, floor: floorResult, custos: custosResult });
       }
     }
@@ -162,8 +167,21 @@ function ratio(value: number, floor: number): number {
   return floor > 0 ? Math.round((value / floor) * 100) / 100 : 0;
 }
 
+function cpuRatio(value: number | undefined, floor: number | undefined): string {
+  return value === undefined || floor === undefined ? '' : ratio(value, floor).toFixed(2);
+}
+
 function table(rows: Row[]): string {
-  const header = ['route', 'server', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx'];
+  const header = [
+    'route',
+    'server',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'non-2xx',
+    'CPU µs/req',
+    'DB µs/req',
+  ];
   const lines = [header];
   for (const { route, round, floor, custos } of rows) {
     const name = ROUNDS > 1 ? `${route} #${round}` : route;
@@ -173,6 +191,8 @@ function table(rows: Row[]): string {
       String(r.p50),
       String(r.p99),
       String(r.non2xx + r.errors),
+      String(r.serverCpuUs ?? '-'),
+      String(r.databaseCpuUs ?? '-'),
     ];
     lines.push([name, ...line('floor', floor)]);
     lines.push(['', ...line('custos', custos)]);
@@ -183,6 +203,8 @@ function table(rows: Row[]): string {
       ratio(custos.p50, floor.p50).toFixed(2),
       ratio(custos.p99, floor.p99).toFixed(2),
       '',
+      cpuRatio(custos.serverCpuUs, floor.serverCpuUs),
+      cpuRatio(custos.databaseCpuUs, floor.databaseCpuUs),
     ]);
   }
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
