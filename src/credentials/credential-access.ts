@@ -45,10 +45,9 @@ export class CredentialAccess {
     capability: Capability,
     options: AccessOptions = {},
   ): Promise<Credential> {
-    // Nothing to read grants for when the credential is not there for anyone.
-    if (!isVisible(credential, options)) throw new CredentialNotFoundError();
-    const access = await this.policy.forPrincipal(principal, manager);
-    return this.check(access, credential, capability, options);
+    if (!credential || credential.status === 'destroyed') throw new CredentialNotFoundError();
+    const capabilities = await this.policy.capabilitiesFor(principal, credential.path, manager);
+    return this.verdict(credential, capabilities, capability, options);
   }
 
   /** The same check with the caller's access already loaded (e.g. in the same statement). */
@@ -58,18 +57,21 @@ export class CredentialAccess {
     capability: Capability,
     options: AccessOptions = {},
   ): T {
-    if (!isVisible(credential, options)) throw new CredentialNotFoundError();
-    const capabilities = access.capabilitiesFor(credential.path);
+    if (!credential || credential.status === 'destroyed') throw new CredentialNotFoundError();
+    return this.verdict(credential, access.capabilitiesFor(credential.path), capability, options);
+  }
+
+  /** One place for the rules of both: 404 where the caller may not read, 403 where it may. */
+  private verdict<T extends Pick<Credential, 'status'>>(
+    credential: T,
+    capabilities: ReadonlySet<Capability>,
+    capability: Capability,
+    options: AccessOptions,
+  ): T {
+    if (credential.status === 'deleted' && !options.includeDeleted)
+      throw new CredentialNotFoundError();
     if (!capabilities.has('read')) throw new CredentialNotFoundError();
     if (!capabilities.has(capability)) throw new CapabilityRequiredError(capability);
     return credential;
   }
-}
-
-function isVisible<T extends Pick<Credential, 'status'>>(
-  credential: T | null,
-  options: AccessOptions,
-): credential is T {
-  if (!credential || credential.status === 'destroyed') return false;
-  return credential.status !== 'deleted' || options.includeDeleted === true;
 }
