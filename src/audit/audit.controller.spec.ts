@@ -5,6 +5,8 @@ import { createControllerApp, strictFn, VALIDATION_ERROR } from '../../test/help
 import { InvalidTokenError } from '../auth/auth.errors';
 import { AuthGuard } from '../auth/guards/auth.guard';
 import { ApiKeyAuthenticator } from '../auth/service-accounts/api-key-authenticator';
+import { ApiKeyStrategy } from '../auth/strategies/api-key.strategy';
+import { JwtStrategy } from '../auth/strategies/jwt.strategy';
 import { AccessClaims, TokenService } from '../auth/sessions/token.service';
 import { User } from '../auth/users/user.entity';
 import type { Role } from '../common/auth/access-vocabulary';
@@ -524,6 +526,8 @@ describe('AuditController behind the AuthGuard', () => {
         { provide: TokenService, useValue: tokens },
         { provide: DataSource, useValue: { getRepository: () => users } },
         { provide: ApiKeyAuthenticator, useValue: apiKeys },
+        ApiKeyStrategy,
+        JwtStrategy,
         { provide: authConfig.KEY, useValue: { requireMfaForAdmins: false } },
         { provide: APP_GUARD, useClass: AuthGuard },
       ],

@@ -10,6 +10,8 @@ import { AuthController } from './sessions/auth.controller';
 import { SessionService } from './sessions/session.service';
 import { TokenService } from './sessions/token.service';
 import { ApiKeyAuthenticator } from './service-accounts/api-key-authenticator';
+import { ApiKeyStrategy } from './strategies/api-key.strategy';
+import { JwtStrategy } from './strategies/jwt.strategy';
 import { ServiceAccountsController } from './service-accounts/service-accounts.controller';
 import { ServiceAccountsService } from './service-accounts/service-accounts.service';
 import { TotpController } from './totp/totp.controller';
@@ -34,8 +36,11 @@ import { UsersService } from './users/users.service';
     SessionService,
     UsersService,
     AdminBootstrap,
-    AuthGuard,
     ApiKeyAuthenticator,
+    // Registered with passport when created, before the guard that names them.
+    ApiKeyStrategy,
+    JwtStrategy,
+    AuthGuard,
     ServiceAccountsService,
     TotpService,
     TotpRewrapParticipant,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import type { Capability } from '../common/auth/access-vocabulary';
-import { AccessPolicy } from '../auth/grants/access-policy';
+import { AccessPolicy, PrincipalAccess } from '../auth/grants/access-policy';
 import type { Principal } from '../common/auth/principal';
 import { rowLock } from '../database/dialect';
 import { CapabilityRequiredError, CredentialNotFoundError } from './credential.errors';
@@ -47,6 +47,27 @@ export class CredentialAccess {
   ): Promise<Credential> {
     if (!credential || credential.status === 'destroyed') throw new CredentialNotFoundError();
     const capabilities = await this.policy.capabilitiesFor(principal, credential.path, manager);
+    return this.verdict(credential, capabilities, capability, options);
+  }
+
+  /** The same check with the caller's access already loaded (e.g. in the same statement). */
+  check<T extends Pick<Credential, 'id' | 'path' | 'status'>>(
+    access: PrincipalAccess,
+    credential: T | null,
+    capability: Capability,
+    options: AccessOptions = {},
+  ): T {
+    if (!credential || credential.status === 'destroyed') throw new CredentialNotFoundError();
+    return this.verdict(credential, access.capabilitiesFor(credential.path), capability, options);
+  }
+
+  /** One place for the rules of both: 404 where the caller may not read, 403 where it may. */
+  private verdict<T extends Pick<Credential, 'id' | 'status'>>(
+    credential: T,
+    capabilities: ReadonlySet<Capability>,
+    capability: Capability,
+    options: AccessOptions,
+  ): T {
     // The same 404 as for a missing one, but the audit log says it was a refusal: an auditor
     // must see which paths a caller probed. Its id stays out: the caller may not know it.
     if (!capabilities.has('read'))

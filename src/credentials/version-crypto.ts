@@ -12,6 +12,12 @@ export type SealedColumns = Pick<
   'ciphertext' | 'iv' | 'tag' | 'wrappedDek' | 'kekId' | 'fingerprint'
 >;
 
+/** What opening a version needs: its number (bound into the envelope) and its sealed value. */
+export type OpenableVersion = Pick<
+  CredentialVersion,
+  'version' | 'ciphertext' | 'iv' | 'tag' | 'wrappedDek' | 'kekId'
+>;
+
 /** The field of each type's secret that a leak scan looks for in text. */
 export const FINGERPRINTED_FIELD: Readonly<Record<CredentialType, string>> = {
   password: 'password',
@@ -59,7 +65,7 @@ export class VersionCrypto {
   }
 
   /** The secret object of a version; throws if anything was changed, moved or wiped. */
-  open(credentialId: string, row: CredentialVersion): Record<string, unknown> {
+  open(credentialId: string, row: OpenableVersion): Record<string, unknown> {
     if (!row.ciphertext || !row.iv || !row.tag || !row.wrappedDek || !row.kekId) {
       throw new Error(`version ${row.version} holds no ciphertext`);
     }

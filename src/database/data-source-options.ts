@@ -33,6 +33,10 @@ export function buildDataSourceOptions(config: DatabaseConfig): DataSourceOption
       charset: 'utf8mb4_unicode_ci',
       timezone: 'Z',
       poolSize: config.common.poolSize,
+      // mysql2 captures a stack trace for every query by default, so that an error can point at
+      // its caller; TypeORM wraps every failure in its own QueryFailedError with the SQL anyway,
+      // and the capture cost ~8% of the CPU of a service read under load.
+      extra: { trace: false },
       migrations: MARIADB_MIGRATIONS,
       migrationsTransactionMode: 'each',
     };

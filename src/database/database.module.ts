@@ -3,6 +3,7 @@ import { ConfigType } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { databaseConfig } from '../config/database.config';
 import { buildDataSourceOptions } from './data-source-options';
+import { DirectSql } from './direct-sql';
 import { ensureMariadbDatabase } from './ensure-database';
 import { LeaseService } from './lease.service';
 import { TransactionRunner } from './transaction-runner';
@@ -23,7 +24,7 @@ import { TransactionRunner } from './transaction-runner';
       },
     }),
   ],
-  providers: [TransactionRunner, LeaseService],
-  exports: [TransactionRunner, LeaseService],
+  providers: [TransactionRunner, LeaseService, DirectSql],
+  exports: [TransactionRunner, LeaseService, DirectSql],
 })
 export class DatabaseModule {}

@@ -18,6 +18,18 @@ export function shareLock(dialect: Dialect): string {
   return dialect === 'mariadb' ? ' LOCK IN SHARE MODE' : '';
 }
 
+/**
+ * Rows aggregated into one JSON text value, each row an array of the given expressions: for a
+ * scalar subquery that brings a short list along with another statement's row. No rows gives
+ * NULL on MariaDB and `[]` on SQLite.
+ */
+export function jsonArrayAgg(dialect: Dialect, expressions: string[]): string {
+  const row = expressions.join(', ');
+  return dialect === 'mariadb'
+    ? `JSON_ARRAYAGG(JSON_ARRAY(${row}))`
+    : `json_group_array(json_array(${row}))`;
+}
+
 /** The database clock in UTC with milliseconds, as an expression. */
 export function utcNowSql(dialect: Dialect): string {
   return dialect === 'mariadb' ? 'UTC_TIMESTAMP(3)' : "strftime('%Y-%m-%d %H:%M:%f', 'now')";

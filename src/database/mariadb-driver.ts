@@ -11,6 +11,10 @@ export const mariadbDriver = {
     const pool = mysql2.createPool(options);
     pool.on('connection', (connection) => {
       connection.query("SET time_zone = '+00:00'");
+      // TypeORM calls promise() for every query, and mysql2 answers with a new wrapper each time,
+      // resolving a require() on the way. The wrapper holds no state: one per connection will do.
+      const promised = connection.promise();
+      connection.promise = () => promised;
     });
     return pool;
   },

@@ -1,18 +1,19 @@
-import helmet from '@fastify/helmet';
 import { RequestMethod, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { Logger } from 'nestjs-pino';
+import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from '../app.module';
 import { HttpAuditRecorder } from '../audit/http/http-audit-recorder';
 import { AuthGuard } from '../auth/guards/auth.guard';
 import { requestIdFor } from '../common/http/request-id';
 import { loadAppConfig } from '../config/app.config';
+import { registerRequestLogging } from '../logging/request-logging';
 import { KeyringService } from '../crypto/keyring.service';
 import { HttpMetrics } from '../metrics/http-metrics';
 import { answerFrameworkError, API_PREFIX, HookDeps, registerFastifyHooks } from './fastify-hooks';
 import { useJsonBodyParser } from './json-body';
+import { registerSecurityHeaders } from './security-headers';
 import { setupSwagger } from './swagger';
 
 /**
@@ -44,7 +45,7 @@ export async function createApp(
 
   useJsonBodyParser(app, config.bodyLimit);
   app.setGlobalPrefix(API_PREFIX, { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
-  await app.register(helmet, {
+  registerSecurityHeaders(app.getHttpAdapter().getInstance(), {
     // Swagger UI needs inline styles; scripts stay same-origin.
     contentSecurityPolicy: {
       directives: {
@@ -62,6 +63,7 @@ export async function createApp(
     // Never "*" together with credentials: any origin means no cookies or auth headers shared.
     app.enableCors({ origin: anyOrigin ? '*' : config.corsOrigins, credentials: !anyOrigin });
   }
+  registerRequestLogging(app.getHttpAdapter().getInstance(), PinoLogger.root);
   hooks.deps = {
     keyring: app.get(KeyringService),
     metrics: app.get(HttpMetrics),

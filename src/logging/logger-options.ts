@@ -1,45 +1,28 @@
 import { pathOnly } from '../common/http/url-path';
-import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppConfig } from '../config/app.config';
 import { redactDeep } from './redact';
+import { LoggedRequest, requestIdMixin } from './request-logging';
 
-type RawRequest = IncomingMessage & { id?: string; ip?: string; originalUrl?: string };
-/** What pino-http hands a custom req serializer: its own view of the request, raw beside it. */
-interface SerializedRequest {
-  method?: string;
-  url?: string;
-  headers: Record<string, unknown>;
-  remoteAddress?: string;
-  raw?: RawRequest;
-}
-
-/** JSON logs with the request id on every line and secrets redacted at any depth. */
+/**
+ * JSON logs with the request id on every line and secrets redacted at any depth. Requests are
+ * logged by Fastify hooks (request-logging.ts), so nestjs-pino mounts no middleware: the logger
+ * module only builds the root logger that Nest's Logger writes to.
+ */
 export function loggerOptions(app: AppConfig): Params {
   return {
-    forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
+    forRoutes: [],
     pinoHttp: {
       level: app.logLevel,
-      // Fastify has already chosen the id (see request-id.ts); log lines use the same one.
-      genReqId: (request: IncomingMessage) => (request as RawRequest).id ?? 'unknown',
-      // Every line logged while serving a request carries its id, the completion line too.
-      quietReqLogger: true,
-      customAttributeKeys: { reqId: 'requestId' },
-      // Probes every few seconds would drown the log; middie rewrites url, originalUrl is whole.
-      autoLogging: {
-        ignore: (request: IncomingMessage) =>
-          /\/health\/(live|ready)$/.test((request as RawRequest).originalUrl ?? request.url ?? ''),
-      },
+      mixin: requestIdMixin,
+      // The serializers get what request-logging.ts logs, not raw Node objects.
+      wrapSerializers: false,
       serializers: {
-        req: (request: SerializedRequest) => ({
+        req: (request: LoggedRequest) => ({
           method: request.method,
           url: pathOnly(request.url),
-          remoteAddress: request.raw?.ip ?? request.remoteAddress,
+          remoteAddress: request.remoteAddress,
           headers: redactDeep(request.headers),
-        }),
-        res: (response: ServerResponse & { statusCode: number }) => ({
-          statusCode: response.statusCode,
         }),
       },
       formatters: {

@@ -4,6 +4,7 @@ import type { Principal } from '../../common/auth/principal';
 import type { Role } from '../../common/auth/access-vocabulary';
 import { AccessGrant, GrantPrincipalType } from './access-grant.entity';
 import { CAPABILITIES, Capability } from '../../common/auth/access-vocabulary';
+import { Dialect, jsonArrayAgg } from '../../database/dialect';
 import { matchesPath } from './path-pattern';
 
 const ALL: readonly Capability[] = CAPABILITIES;
@@ -105,6 +106,12 @@ export class PrincipalAccess {
   }
 }
 
+/** A statement fragment and its parameters, in order. */
+export interface SqlFragment {
+  sql: string;
+  parameters: unknown[];
+}
+
 /**
  * Decides what a principal may do on a credential path. Users have their role's capabilities on
  * every path, plus those of their grants whose pattern matches; service accounts have only their
@@ -136,6 +143,34 @@ export class AccessPolicy {
     return (await this.forPrincipal(principal, manager)).capabilitiesFor(path);
   }
 
+  /**
+   * The principal's grants as one column (a scalar subquery), for a statement that loads what they
+   * apply to in the same round trip, as the reveal does; null when the role alone allows
+   * everything. Read it back with accessFrom().
+   */
+  grantsColumn(principal: Principal, dialect: Dialect): SqlFragment | null {
+    if (principal.type === 'user' && roleCapabilities(principal.role).size === ALL.length) {
+      return null;
+    }
+    const { principalType, principalId } = grantPrincipalOf(principal);
+    return {
+      sql:
+        `(SELECT ${jsonArrayAgg(dialect, ['g.path_pattern', 'g.capabilities'])} ` +
+        'FROM access_grants g WHERE g.principal_type = ? AND g.principal_id = ?)',
+      parameters: [principalType, principalId],
+    };
+  }
+
+  /** The access of a principal from the value of its grantsColumn() (null: no grants). */
+  accessFrom(principal: Principal, grantsColumn: unknown): PrincipalAccess {
+    const base =
+      principal.type === 'user' ? roleCapabilities(principal.role) : new Set<Capability>();
+    if (base.size === ALL.length) return new PrincipalAccess(base, []);
+    const excluded =
+      principal.type === 'user' ? roleExclusions(principal.role) : new Set<Capability>();
+    return new PrincipalAccess(base, parseGrantsColumn(grantsColumn), excluded);
+  }
+
   /** The principal's access over all paths, for checking many paths with one query. */
   async forPrincipal(principal: Principal, manager?: EntityManager): Promise<PrincipalAccess> {
     const base =
@@ -149,4 +184,20 @@ export class AccessPolicy {
       principal.type === 'user' ? roleExclusions(principal.role) : new Set<Capability>();
     return new PrincipalAccess(base, grants, excluded);
   }
+}
+
+/**
+ * `[[pattern, capabilities], …]`: JSON text from SQLite, already parsed by mysql2 from MariaDB.
+ * Anything else in it is skipped, never widened.
+ */
+function parseGrantsColumn(value: unknown): GrantRule[] {
+  const parsed: unknown =
+    typeof value === 'string' || Buffer.isBuffer(value) ? JSON.parse(value.toString()) : value;
+  if (!Array.isArray(parsed)) return [];
+  return parsed
+    .filter(
+      (row): row is [string, string] =>
+        Array.isArray(row) && typeof row[0] === 'string' && typeof row[1] === 'string',
+    )
+    .map(([pathPattern, capabilities]) => ({ pathPattern, capabilities }));
 }

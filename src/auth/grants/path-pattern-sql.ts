@@ -39,3 +39,18 @@ export function pathPatternsSql(
   });
   return { sql: clauses.length > 0 ? `(${clauses.join(' OR ')})` : '1 = 0', params };
 }
+
+/** The same condition with positional (`?`) parameters, for plain SQL. */
+export function pathPatternsPositional(
+  column: string,
+  patterns: readonly string[],
+): { sql: string; parameters: string[] } {
+  const parameters = patterns.filter(isValidPathPattern).map(pathPatternRegex);
+  return {
+    sql:
+      parameters.length > 0
+        ? `(${parameters.map(() => `${column} REGEXP ?`).join(' OR ')})`
+        : '1 = 0',
+    parameters,
+  };
+}

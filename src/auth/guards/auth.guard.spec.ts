@@ -11,6 +11,9 @@ import { AllowPendingPasswordChange, Public, Roles } from '../../common/auth/aut
 import { ApiKeyAuthenticator } from '../service-accounts/api-key-authenticator';
 import { ConfigType } from '@nestjs/config';
 import { authConfig } from '../../config/auth.config';
+import passport from 'passport';
+import { API_KEY_STRATEGY, ApiKeyStrategy } from '../strategies/api-key.strategy';
+import { JwtStrategy } from '../strategies/jwt.strategy';
 import { AuthGuard } from './auth.guard';
 
 // Tiny controllers whose only job is to carry the decorators' metadata.
@@ -97,10 +100,9 @@ describe('AuthGuard', () => {
     };
     sut = new AuthGuard(
       new Reflector(),
-      tokens as unknown as TokenService,
-      dataSource as unknown as DataSource,
-      apiKeys as unknown as ApiKeyAuthenticator,
       { requireMfaForAdmins: false } as ConfigType<typeof authConfig>,
+      new ApiKeyStrategy(apiKeys as unknown as ApiKeyAuthenticator),
+      new JwtStrategy(tokens as unknown as TokenService, dataSource as unknown as DataSource),
     );
   });
 
@@ -129,6 +131,25 @@ describe('AuthGuard', () => {
 
       await expect(sut.canActivate(contextFor(AccountController, 'list'))).resolves.toBe(true);
       expect(tokens.verifyAccess).not.toHaveBeenCalled();
+    });
+
+    it("should use its own strategies, not those of another app's guard in the process", async () => {
+      const other = { authenticate: strictFn('other ApiKeyAuthenticator.authenticate') };
+      new AuthGuard(
+        new Reflector(),
+        { requireMfaForAdmins: false } as ConfigType<typeof authConfig>,
+        new ApiKeyStrategy(other as unknown as ApiKeyAuthenticator),
+        new JwtStrategy(tokens as unknown as TokenService, dataSource as unknown as DataSource),
+      );
+      request.headers = { 'x-api-key': key };
+      apiKeys.authenticate.mockResolvedValueOnce(service);
+
+      await expect(sut.canActivate(contextFor(AccountController, 'list'))).resolves.toBe(true);
+
+      expect(other.authenticate).not.toHaveBeenCalled();
+      // Nothing left in passport's process-wide registry for a later app to pick up.
+      const global = passport as unknown as { _strategy(name: string): unknown };
+      expect(global._strategy(API_KEY_STRATEGY)).toBeUndefined();
     });
 
     it('should refuse a service on a role-restricted route', async () => {

@@ -1,47 +1,55 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
-import type { FastifyRequest } from 'fastify';
-import { DataSource } from 'typeorm';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import passport from 'passport';
 import type { AuditActor } from '../../audit/audit-context';
 import { authConfig } from '../../config/auth.config';
 import { ForbiddenError, InvalidTokenError } from '../auth.errors';
 import type { Principal } from '../../common/auth/principal';
-import { ApiKeyAuthenticator } from '../service-accounts/api-key-authenticator';
-import { looksLikeApiKey } from '../service-accounts/api-key-format';
-import { TokenService } from '../sessions/token.service';
-import { User } from '../users/user.entity';
 import { Role } from '../../common/auth/access-vocabulary';
 import { ALLOW_PENDING_PASSWORD_CHANGE, IS_PUBLIC, ROLES } from '../../common/auth/auth.decorators';
+import { API_KEY_STRATEGY, ApiKeyStrategy } from '../strategies/api-key.strategy';
+import { JWT_STRATEGY, JwtStrategy } from '../strategies/jwt.strategy';
+
+/** In this order: a request with an API key is a service's, whatever else it carries. */
+const STRATEGIES = [API_KEY_STRATEGY, JWT_STRATEGY];
 
 /**
- * Global: every route needs a valid access token unless marked @Public(). The token must still
- * match the user's token_version, so disabling a user or changing their role or password cuts
- * their tokens at once. Sets the principal, and the audit actor, before checking roles, so a
- * refused request is recorded with who was refused.
+ * Global: every route needs a principal unless marked @Public(). Passport tries the API-key
+ * strategy, then the JWT one; each passes on a request not meant for it and throws on a bad
+ * credential, so the error a caller sees is the one of the credential it sent. Sets the
+ * principal, and the audit actor, before checking roles, so a refused request is recorded with
+ * who was refused.
+ *
+ * Not @nestjs/passport's AuthGuard(): that one authenticates through passport's process-wide
+ * instance (see detached.ts); this guard owns the instance its strategies are registered with.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
+  private readonly passport = new passport.Passport();
+
   constructor(
     private readonly reflector: Reflector,
-    private readonly tokens: TokenService,
-    private readonly dataSource: DataSource,
-    private readonly apiKeys: ApiKeyAuthenticator,
     @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
-  ) {}
+    apiKeyStrategy: ApiKeyStrategy,
+    jwtStrategy: JwtStrategy,
+  ) {
+    this.passport.use(API_KEY_STRATEGY, apiKeyStrategy);
+    this.passport.use(JWT_STRATEGY, jwtStrategy);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const principal = await this.authenticate(request);
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const principal = await this.authenticate(request, http.getResponse<FastifyReply>());
     request.principal = principal;
     if (request.auditContext) request.auditContext.actor = auditActorOf(principal);
-    if (
-      principal.type === 'user' &&
-      principal.mustChangePassword &&
-      !this.reflector.getAllAndOverride<boolean>(ALLOW_PENDING_PASSWORD_CHANGE, targets)
-    ) {
+    const pendingAllowed = () =>
+      this.reflector.getAllAndOverride<boolean>(ALLOW_PENDING_PASSWORD_CHANGE, targets);
+    if (principal.type === 'user' && principal.mustChangePassword && !pendingAllowed()) {
       throw new ForbiddenError('Change your password first (POST /api/v1/auth/password)');
     }
     if (
@@ -49,7 +57,7 @@ export class AuthGuard implements CanActivate {
       principal.role === 'admin' &&
       !principal.mfaEnabled &&
       this.config.requireMfaForAdmins &&
-      !this.reflector.getAllAndOverride<boolean>(ALLOW_PENDING_PASSWORD_CHANGE, targets)
+      !pendingAllowed()
     ) {
       throw new ForbiddenError(
         'Admins need a second factor: POST /api/v1/auth/mfa/totp/enrol, then /confirm',
@@ -77,27 +85,27 @@ export class AuthGuard implements CanActivate {
     }
   }
 
-  private async authenticate(request: FastifyRequest): Promise<Principal> {
-    const header = request.headers.authorization;
-    const apiKeyHeader = request.headers['x-api-key'];
-    const match = typeof header === 'string' ? /^Bearer ([^\s]+)$/i.exec(header) : null;
-    if (typeof apiKeyHeader === 'string') return this.apiKeys.authenticate(apiKeyHeader);
-    if (!match) throw new InvalidTokenError('Authentication required');
-    // Services may send their key as a bearer token too.
-    if (looksLikeApiKey(match[1])) return this.apiKeys.authenticate(match[1]);
-    const claims = await this.tokens.verifyAccess(match[1]);
-    const user = await this.dataSource.getRepository(User).findOneBy({ id: claims.sub });
-    if (!user || user.status !== 'active' || user.tokenVersion !== claims.tv) {
-      throw new InvalidTokenError();
-    }
-    return {
-      type: 'user',
-      id: user.id,
-      email: user.email,
-      role: user.role,
-      mustChangePassword: user.mustChangePassword,
-      mfaEnabled: user.mfaEnabled,
-    };
+  /**
+   * A strategy's own error (bad key, bad token) as it is; no credential at all: one message.
+   * With a callback, passport answers nothing itself, so the reply may be absent.
+   */
+  private authenticate(request: FastifyRequest, reply?: FastifyReply): Promise<Principal> {
+    return new Promise((resolve, reject) => {
+      const done = (error: Error | null, principal: Principal | false) => {
+        if (error) reject(error);
+        else if (!principal) reject(new InvalidTokenError('Authentication required'));
+        else resolve(principal);
+      };
+      const middleware = this.passport.authenticate(STRATEGIES, { session: false }, done) as (
+        request: FastifyRequest,
+        reply: FastifyReply | undefined,
+        next: (error?: unknown) => void,
+      ) => void;
+      // Passport calls next() only on paths a callback-style authenticate never takes.
+      middleware(request, reply, (error) =>
+        reject(error instanceof Error ? error : new InvalidTokenError('Authentication required')),
+      );
+    });
   }
 }
 

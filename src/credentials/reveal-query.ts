@@ -1,0 +1,104 @@
+import type { SqlFragment } from '../auth/grants/access-policy';
+import { Dialect, toDate } from '../database/dialect';
+import type { Credential } from './entities/credential.entity';
+import type { CredentialVersion } from './entities/credential-version.entity';
+
+/** What a reveal needs of the credential: where it is and whether it is there at all. */
+export type RevealCredential = Pick<
+  Credential,
+  'id' | 'path' | 'type' | 'status' | 'currentVersion'
+>;
+
+/** A version with its sealed value: only the reveal ever loads these columns. */
+export type RevealVersion = Pick<
+  CredentialVersion,
+  'version' | 'state' | 'graceUntil' | 'ciphertext' | 'iv' | 'tag' | 'wrappedDek' | 'kekId'
+>;
+
+export interface RevealLoad {
+  credential: RevealCredential | null;
+  /** The version asked for (the current one unless named). */
+  version: number;
+  row: RevealVersion | null;
+  /** The caller's grants column (see AccessPolicy.grantsColumn), when it was asked for. */
+  grants: unknown;
+}
+
+interface Row {
+  id: string;
+  path: string;
+  type: Credential['type'];
+  status: Credential['status'];
+  currentVersion: number;
+  version: number | null;
+  state: CredentialVersion['state'] | null;
+  graceUntil: Date | string | null;
+  ciphertext: Buffer | null;
+  iv: string | null;
+  tag: string | null;
+  wrappedDek: string | null;
+  kekId: string | null;
+  grants?: unknown;
+}
+
+/**
+ * The credential, the version to reveal and the caller's grants in one statement: this is the
+ * hot path of every service, and each round trip costs about as much CPU as the rest of the
+ * request. Nothing is decrypted before the caller is authorized.
+ */
+export function revealQuery(
+  dialect: Dialect,
+  where: { id: string } | { path: string },
+  requested: number | undefined,
+  grants: SqlFragment | null,
+): SqlFragment & { read(rows: unknown[]): RevealLoad } {
+  const version = requested === undefined ? 'c.current_version' : '?';
+  const sql =
+    'SELECT c.id, c.path, c.type, c.status, c.current_version AS currentVersion, ' +
+    'v.version, v.state, v.grace_until AS graceUntil, v.ciphertext, v.iv, v.tag, ' +
+    `v.wrapped_dek AS wrappedDek, v.kek_id AS kekId${grants ? `, ${grants.sql} AS grants` : ''} ` +
+    'FROM credentials c LEFT JOIN credential_versions v ' +
+    `ON v.credential_id = c.id AND v.version = ${version} ` +
+    `WHERE ${'id' in where ? 'c.id' : 'c.path'} = ?`;
+  const parameters: unknown[] = [
+    ...(grants?.parameters ?? []),
+    ...(requested === undefined ? [] : [requested]),
+    'id' in where ? where.id : where.path,
+  ];
+  return {
+    sql,
+    parameters,
+    read(rows) {
+      const [found] = rows as Row[];
+      if (!found) {
+        return { credential: null, version: requested ?? 0, row: null, grants: null };
+      }
+      const credential: RevealCredential = {
+        id: found.id,
+        path: found.path,
+        type: found.type,
+        status: found.status,
+        currentVersion: Number(found.currentVersion),
+      };
+      const row: RevealVersion | null =
+        found.version === null || found.state === null
+          ? null
+          : {
+              version: Number(found.version),
+              state: found.state,
+              graceUntil: found.graceUntil === null ? null : toDate(found.graceUntil),
+              ciphertext: found.ciphertext,
+              iv: found.iv,
+              tag: found.tag,
+              wrappedDek: found.wrappedDek,
+              kekId: found.kekId,
+            };
+      return {
+        credential,
+        version: requested ?? credential.currentVersion,
+        row,
+        grants: found.grants ?? null,
+      };
+    },
+  };
+}
