@@ -339,6 +339,13 @@ describe('Audit capture (MariaDB)', () => {
       expect(await waitForEvents(db, response.body.requestId)).toHaveLength(1);
     });
 
+    it("should send the security headers with a malformed URL's answer too", async () => {
+      const response = await sut.http.get('/api/v1/secrets/%zz').expect(400);
+      expect(response.headers['content-security-policy']).toContain("default-src 'self'");
+      expect(response.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+    });
+
     it('should leave a caller with an invalid token anonymous', async () => {
       const [jwtId, keyId] = [rid('404-badjwt'), rid('404-badkey')];
       const forged = `${user.authorization.slice(0, -4)}AAAA`;

@@ -45,7 +45,7 @@ export async function createApp(
 
   useJsonBodyParser(app, config.bodyLimit);
   app.setGlobalPrefix(API_PREFIX, { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
-  registerSecurityHeaders(app.getHttpAdapter().getInstance(), {
+  const securityHeaders = registerSecurityHeaders(app.getHttpAdapter().getInstance(), {
     // Swagger UI needs inline styles; scripts stay same-origin.
     contentSecurityPolicy: {
       directives: {
@@ -69,6 +69,7 @@ export async function createApp(
     metrics: app.get(HttpMetrics),
     audit: app.get(HttpAuditRecorder),
     auth: app.get(AuthGuard),
+    securityHeaders,
   };
   registerFastifyHooks(app.getHttpAdapter().getInstance(), hooks.deps);
   setupSwagger(app);

@@ -15,6 +15,8 @@ export interface HookDeps {
   metrics: HttpMetrics;
   audit: HttpAuditRecorder;
   auth: AuthGuard;
+  /** helmet's headers, worked out at start-up. */
+  securityHeaders: Record<string, string>;
 }
 
 /**
@@ -73,10 +75,10 @@ export function answerFrameworkError(
 ): void {
   const body = { ...toErrorBody(error), requestId: String(request.id) };
   void reply
+    .headers(deps?.securityHeaders ?? { 'x-content-type-options': 'nosniff' })
     .status(body.statusCode)
     .header(REQUEST_ID_HEADER, body.requestId)
     .header('content-type', 'application/json; charset=utf-8')
-    .header('x-content-type-options', 'nosniff')
     .send(body);
   if (!deps) return;
   deps.metrics.observe(request.method, 'unmatched', body.statusCode, 0);

@@ -26,11 +26,19 @@ export function securityHeaders(options: HelmetOptions): Record<string, string> 
   return headers;
 }
 
-/** Sets the headers on every reply before routing, so 404s and refusals carry them too. */
-export function registerSecurityHeaders(fastify: FastifyInstance, options: HelmetOptions): void {
-  const headers = Object.entries(securityHeaders(options));
+/**
+ * Sets the headers on every reply before routing, so 404s and refusals carry them too, and
+ * returns them for the answers the router gives before any hook runs (malformed URLs).
+ */
+export function registerSecurityHeaders(
+  fastify: FastifyInstance,
+  options: HelmetOptions,
+): Record<string, string> {
+  const computed = securityHeaders(options);
+  const headers = Object.entries(computed);
   fastify.addHook('onRequest', (_request: FastifyRequest, reply: FastifyReply, done) => {
     for (const [name, value] of headers) reply.raw.setHeader(name, value);
     done();
   });
+  return computed;
 }
