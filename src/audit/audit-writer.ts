@@ -366,8 +366,13 @@ function isDeadlock(error: unknown): boolean {
   return driver?.code === 'ER_LOCK_DEADLOCK' || driver?.errno === 1213;
 }
 
-/** Group commits in flight at once (each on its own lane) and events per group. */
-const MAX_GROUP_COMMITS = 4;
+/**
+ * Group commits in flight at once (each on its own lane) and events per group. Each group costs
+ * the same five statements whatever its size, so fewer, larger groups leave more CPU to the
+ * requests: service reads ran at 0.52-0.56x the floor with 4 in flight, 0.66x with 2 and
+ * 0.62-0.65x with 1 (npm run bench -- reveal, docs/performance.md), with no worse p99.
+ */
+const MAX_GROUP_COMMITS = 2;
 const MAX_GROUP_SIZE = 200;
 const GROUP_ATTEMPTS = 5;
 
