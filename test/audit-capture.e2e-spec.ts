@@ -232,6 +232,21 @@ describe('Audit capture (MariaDB)', () => {
       });
     });
 
+    it('should name the credential and version when a reader asks for a version that cannot be revealed', async () => {
+      const admin = { authorization: await bearerFor(sut, 'admin') };
+      const id = rid('reveal-no-version');
+      await sut.http
+        .post(`/api/v1/credentials/${visibleId}/reveal`)
+        .set(admin)
+        .set('x-request-id', id)
+        .send({ version: 99 })
+        .expect(404);
+      const events = await eventsOfRequest(db, id);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ outcome: 'invalid', http_status: 404 });
+      expect(details(events[0])).toMatchObject({ credentialId: visibleId, version: 99 });
+    });
+
     it('should record the path a caller with an invalid key asked for, as anonymous', async () => {
       const id = rid('path-badkey');
       await read('capture/hidden/db', { 'x-api-key': 'cus_nope_0123456789abcdef0123' }, id).expect(

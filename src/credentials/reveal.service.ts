@@ -114,10 +114,14 @@ export class RevealService {
       credential,
       'reveal',
     );
-    if (!row) throw new VersionNotFoundError(version);
+    // The caller may read this credential, so its audit event may name it.
+    const known = { details: { credentialId: found.id, version } };
+    if (!row) throw new VersionNotFoundError(version).withAudit(known);
     const now = new Date();
     const state = effectiveState(row, now);
-    if (!isRevealable(row, now)) throw new VersionNotRevealableError(version, state);
+    if (!isRevealable(row, now)) {
+      throw new VersionNotRevealableError(version, state).withAudit(known);
+    }
     let secret: Record<string, unknown>;
     try {
       secret = this.crypto.open(found.id, row);
