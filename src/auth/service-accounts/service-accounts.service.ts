@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { EntityManager, MoreThan } from 'typeorm';
+import { EntityManager } from 'typeorm';
+import { keysetPage } from '../../database/keyset-page';
 import { AuditRequestContext } from '../../audit/audit-context';
 import { AuditWriter } from '../../audit/audit-writer';
 import { DomainError } from '../../common/errors/domain-error';
@@ -57,20 +58,9 @@ export class ServiceAccountsService {
     cursor?: string,
   ): Promise<{ items: ServiceAccount[]; nextCursor: string | null }> {
     const take = Math.min(limit, SERVICE_ACCOUNT_PAGE_MAX);
-    const after = SERVICE_ACCOUNT_CURSOR.decode(cursor);
-    const rows = await this.transactions.read((manager) =>
-      manager.find(ServiceAccount, {
-        where: after !== undefined ? { name: MoreThan(after) } : {},
-        order: { name: 'ASC' },
-        take: take + 1,
-      }),
+    return this.transactions.read((manager) =>
+      keysetPage(manager, ServiceAccount, 'name', SERVICE_ACCOUNT_CURSOR, { limit: take, cursor }),
     );
-    const items = rows.slice(0, take);
-    const last = items[items.length - 1];
-    return {
-      items,
-      nextCursor: rows.length > take ? SERVICE_ACCOUNT_CURSOR.encode(last.name) : null,
-    };
   }
 
   async get(id: string): Promise<ServiceAccount> {

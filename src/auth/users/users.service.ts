@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { EntityManager, MoreThan } from 'typeorm';
+import { EntityManager } from 'typeorm';
+import { keysetPage } from '../../database/keyset-page';
 import { AuditRequestContext } from '../../audit/audit-context';
 import { AuditWriter } from '../../audit/audit-writer';
 import { rowLock } from '../../database/dialect';
@@ -64,17 +65,9 @@ export class UsersService {
 
   async list(limit = 100, cursor?: string): Promise<{ items: User[]; nextCursor: string | null }> {
     const take = Math.min(limit, PAGE_MAX);
-    const after = USER_CURSOR.decode(cursor);
-    const rows = await this.transactions.run((manager) =>
-      manager.find(User, {
-        where: after !== undefined ? { email: MoreThan(after) } : {},
-        order: { email: 'ASC' },
-        take: take + 1,
-      }),
+    return this.transactions.run((manager) =>
+      keysetPage(manager, User, 'email', USER_CURSOR, { limit: take, cursor }),
     );
-    const items = rows.slice(0, take);
-    const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > take ? USER_CURSOR.encode(last.email) : null };
   }
 
   async get(id: string): Promise<User> {
