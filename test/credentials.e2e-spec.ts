@@ -694,6 +694,37 @@ describe('Credentials over HTTP (MariaDB)', () => {
       expect(statuses).toEqual([201, 409, 409, 409, 409]);
       expect((await list('pathPrefix=concurrent/same-path')).total).toBe(1);
     });
+
+    it('should create many tagged credentials at once without a 500', async () => {
+      const responses = await inParallel(30, (n) => ({
+        method: 'POST',
+        url: `${API}/credentials`,
+        headers: admin,
+        payload: {
+          path: `concurrent/tagged/db-${n}`,
+          name: `tagged ${n}`,
+          type: 'password',
+          tags: ['prod', 'mysql'],
+          secret: passwordNumber(n),
+        },
+      }));
+      expect(responses.map((response) => response.statusCode)).toEqual(Array(30).fill(201));
+      expect((await list('pathPrefix=concurrent/tagged/&tag=mysql')).total).toBe(30);
+    });
+
+    it('should change the tags of many credentials at once without a 500', async () => {
+      const { items } = await list('pathPrefix=concurrent/tagged/&limit=30');
+      expect(items).toHaveLength(30);
+      const responses = await inParallel(30, (n) => ({
+        method: 'PATCH',
+        url: `${API}/credentials/${items[n].id}`,
+        headers: admin,
+        payload: { tags: ['prod', 'mariadb', `n${n}`] },
+      }));
+      expect(responses.map((response) => response.statusCode)).toEqual(Array(30).fill(200));
+      expect((await list('pathPrefix=concurrent/tagged/&tag=mariadb')).total).toBe(30);
+      expect((await list('pathPrefix=concurrent/tagged/&tag=mysql')).total).toBe(0);
+    });
   });
 
   describe('versions and their states', () => {

@@ -8,7 +8,7 @@ import type { Principal } from '../common/auth/principal';
 import { isUniqueViolation } from '../database/dialect';
 import { TransactionRunner } from '../database/transaction-runner';
 import { CredentialAccess } from './credential-access';
-import { replaceTags } from './credential-tags';
+import { insertTags, replaceTags } from './credential-tags';
 import { CapabilityRequiredError, CredentialPathTakenError } from './credential.errors';
 import type { CredentialCreateDto, CredentialUpdateDto } from './dto/credential-write.dto';
 import { Credential } from './entities/credential.entity';
@@ -51,7 +51,7 @@ export class CredentialsService {
         throw new CredentialPathTakenError();
       }
       const id = randomUUID();
-      const tags = await replaceTags(manager, id, input.tags ?? []);
+      const tags = await insertTags(manager, id, input.tags ?? []);
       await pathTakenOnDuplicate(() =>
         manager.insert(Credential, {
           id,
