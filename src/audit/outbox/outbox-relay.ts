@@ -1,14 +1,8 @@
 import { withTimeout } from '../../common/with-timeout';
 import { loggableError } from '../../common/errors/loggable-error';
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
-import { SchedulerRegistry } from '@nestjs/schedule';
+import { Interval } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
 import { auditConfig } from '../../config/audit.config';
@@ -24,27 +18,29 @@ const BATCH = 500;
 const DELIVERY_TIMEOUT_MS = 10_000;
 const MAX_BACKOFF_MS = 60_000;
 
+/** How often the relay looks whether AUDIT_RELAY_INTERVAL_MS has passed. */
+export const RELAY_TICK_MS = 100;
+
 /**
  * Delivers outbox messages to their sinks in id order, at least once, off the request path:
  * a slow or failing sink only grows its backlog. One instance at a time relays a sink (lease),
  * and no database transaction is held while a sink is written to.
  */
-const RELAY_INTERVAL = 'audit-outbox-relay';
-
 @Injectable()
-export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
+export class OutboxRelay implements OnApplicationShutdown {
   private readonly logger = new Logger(OutboxRelay.name);
   private readonly sinks: AuditSink[];
   private readonly retryAt = new Map<string, number>();
   private readonly failures = new Map<string, number>();
   private running?: Promise<void>;
+  private lastRunAt = 0;
+  private stopping = false;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly transactions: TransactionRunner,
     private readonly leases: LeaseService,
     private readonly metrics: AuditMetrics,
-    private readonly scheduler: SchedulerRegistry,
     @Inject(auditConfig.KEY) private readonly config: ConfigType<typeof auditConfig>,
   ) {
     this.sinks = config.sinks.map((kind) =>
@@ -52,19 +48,20 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     );
   }
 
-  onApplicationBootstrap(): void {
-    if (this.sinks.length === 0) return;
-    // The interval is configured, so it is registered at run time rather than with @Interval;
-    // the scheduler clears it on shutdown.
-    const timer = setInterval(() => void this.tick(), this.config.relayIntervalMs);
-    timer.unref();
-    this.scheduler.addInterval(RELAY_INTERVAL, timer);
+  /**
+   * A fixed schedule that checks the configured interval: @Interval takes a constant, and the
+   * tick costs nothing until a pass is due.
+   */
+  @Interval('audit-outbox-relay', RELAY_TICK_MS)
+  scheduledTick(now = Date.now()): Promise<void> | null {
+    if (this.stopping || this.sinks.length === 0) return null;
+    if (now - this.lastRunAt < this.config.relayIntervalMs) return null;
+    this.lastRunAt = now;
+    return this.tick();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.scheduler.doesExist('interval', RELAY_INTERVAL)) {
-      this.scheduler.deleteInterval(RELAY_INTERVAL);
-    }
+    this.stopping = true;
     await this.running;
   }
 
