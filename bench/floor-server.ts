@@ -195,10 +195,10 @@ async function list(request: IncomingMessage, limit: number): Promise<[number, u
   const readable = (await grants(service))
     .filter((rule) => rule.capabilities.split(',').includes('read'))
     .map((rule) => rule.path_pattern);
-  // The same filter Custos builds, with its named parameters turned positional.
+  // The same filter Custos builds.
   const visible = pathPatternsSql('c.path', readable);
-  const where = `c.status = 'active' AND ${visible.sql.replace(/:pp\d+/g, '?')}`;
-  const params = Object.values(visible.params);
+  const where = `c.status = 'active' AND ${visible.sql}`;
+  const params = visible.parameters;
   const [{ total }] = await query<{ total: number }>(
     `SELECT COUNT(*) AS total FROM credentials c WHERE ${where}`,
     params,

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AccessPolicy, PrincipalAccess } from '../auth/grants/access-policy';
-import { pathPatternsPositional } from '../auth/grants/path-pattern-sql';
+import { pathPatternsSql } from '../auth/grants/path-pattern-sql';
 import type { Principal } from '../common/auth/principal';
 import { Dialect, dialectOf, likeLiteral, timestampParam } from '../database/dialect';
 import { DirectSql } from '../database/direct-sql';
@@ -107,7 +107,7 @@ export class CredentialQueryService {
     }
     const scope = access.scopeOf('read');
     if (scope !== 'all') {
-      const visible = pathPatternsPositional('c.path', scope);
+      const visible = pathPatternsSql('c.path', scope);
       clauses.push(visible.sql);
       parameters.push(...visible.parameters);
     }

@@ -1,4 +1,4 @@
-import type { SqlFragment } from '../auth/grants/access-policy';
+import type { SqlFragment } from '../database/dialect';
 import { Dialect, toDate } from '../database/dialect';
 import type { Credential } from './entities/credential.entity';
 import type { CredentialVersion } from './entities/credential-version.entity';

@@ -18,6 +18,12 @@ export function shareLock(dialect: Dialect): string {
   return dialect === 'mariadb' ? ' LOCK IN SHARE MODE' : '';
 }
 
+/** A statement fragment and its positional (`?`) parameters, in order. */
+export interface SqlFragment {
+  sql: string;
+  parameters: unknown[];
+}
+
 /**
  * Rows aggregated into one JSON text value, each row an array of the given expressions: for a
  * scalar subquery that brings a short list along with another statement's row. No rows gives

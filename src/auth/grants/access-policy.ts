@@ -4,7 +4,7 @@ import type { Principal } from '../../common/auth/principal';
 import type { Role } from '../../common/auth/access-vocabulary';
 import { AccessGrant, GrantPrincipalType } from './access-grant.entity';
 import { CAPABILITIES, Capability } from '../../common/auth/access-vocabulary';
-import { Dialect, jsonArrayAgg } from '../../database/dialect';
+import { Dialect, jsonArrayAgg, SqlFragment } from '../../database/dialect';
 import { matchesPath } from './path-pattern';
 
 const ALL: readonly Capability[] = CAPABILITIES;
@@ -104,12 +104,6 @@ export class PrincipalAccess {
       .filter((rule) => rule.capabilities.has(capability))
       .map((rule) => rule.pathPattern);
   }
-}
-
-/** A statement fragment and its parameters, in order. */
-export interface SqlFragment {
-  sql: string;
-  parameters: unknown[];
 }
 
 /**

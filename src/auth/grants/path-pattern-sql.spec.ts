@@ -25,9 +25,8 @@ function selected(patterns: string[]): string[] {
   db.exec('CREATE TABLE c (path TEXT)');
   const insert = db.prepare('INSERT INTO c VALUES (?)');
   PATHS.forEach((p) => insert.run(p));
-  const { sql, params } = pathPatternsSql('path', patterns);
-  const named = sql.replace(/:(\w+)/g, '@$1');
-  const rows = db.prepare(`SELECT path FROM c WHERE ${named} ORDER BY path`).all(params) as {
+  const { sql, parameters } = pathPatternsSql('path', patterns);
+  const rows = db.prepare(`SELECT path FROM c WHERE ${sql} ORDER BY path`).all(...parameters) as {
     path: string;
   }[];
   db.close();

@@ -1,9 +1,5 @@
+import type { SqlFragment } from '../../database/dialect';
 import { isValidPathPattern } from './path-pattern';
-
-export interface SqlCondition {
-  sql: string;
-  params: Record<string, string>;
-}
 
 /**
  * The regular expression (POSIX ERE, the same on MariaDB and in JavaScript) of the paths a
@@ -27,24 +23,7 @@ export function pathPatternRegex(pattern: string): string {
  * SQLite connection registers a `regexp` function (see data-source-options). No valid pattern:
  * a condition that is always false.
  */
-export function pathPatternsSql(
-  column: string,
-  patterns: readonly string[],
-  prefix = 'pp',
-): SqlCondition {
-  const params: Record<string, string> = {};
-  const clauses = patterns.filter(isValidPathPattern).map((pattern, i) => {
-    params[`${prefix}${i}`] = pathPatternRegex(pattern);
-    return `${column} REGEXP :${prefix}${i}`;
-  });
-  return { sql: clauses.length > 0 ? `(${clauses.join(' OR ')})` : '1 = 0', params };
-}
-
-/** The same condition with positional (`?`) parameters, for plain SQL. */
-export function pathPatternsPositional(
-  column: string,
-  patterns: readonly string[],
-): { sql: string; parameters: string[] } {
+export function pathPatternsSql(column: string, patterns: readonly string[]): SqlFragment {
   const parameters = patterns.filter(isValidPathPattern).map(pathPatternRegex);
   return {
     sql:
