@@ -5,7 +5,15 @@ import { createHmac, randomInt } from 'node:crypto';
 import { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm';
 import { auditConfig } from '../config/audit.config';
 import { KeyringService } from '../crypto/keyring.service';
-import { Dialect, dialectOf, forUpdate, shareLock, toDate, utcNowSql } from '../database/dialect';
+import {
+  Dialect,
+  dialectOf,
+  forUpdate,
+  isDeadlock,
+  shareLock,
+  toDate,
+  utcNowSql,
+} from '../database/dialect';
 import { TransactionRunner } from '../database/transaction-runner';
 import { ANONYMOUS, AuditEventInput, AuditRequestContext, SYSTEM } from './audit-context';
 import { HashedEvent, insertAuditEvents } from './audit-event.sql';
@@ -362,11 +370,6 @@ function headRecreatedEvent(lane: number, laneSeq: string): AuditEventInput {
     resourceId: String(lane),
     details: { lane, laneSeq, reason: 'the head row was missing' },
   };
-}
-
-function isDeadlock(error: unknown): boolean {
-  const driver = (error as { driverError?: { code?: string; errno?: number } }).driverError;
-  return driver?.code === 'ER_LOCK_DEADLOCK' || driver?.errno === 1213;
 }
 
 /**

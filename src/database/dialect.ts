@@ -88,13 +88,23 @@ export function rowLock(manager: EntityManager): { mode: 'pessimistic_write' } |
  * past the same existence check (there was no row to lock yet).
  */
 export function isUniqueViolation(error: unknown): boolean {
-  const driver = (error as { driverError?: { code?: string; errno?: number } }).driverError;
+  const driver = driverErrorOf(error);
   return (
     driver?.code === 'ER_DUP_ENTRY' ||
     driver?.errno === 1062 ||
     driver?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
     driver?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
   );
+}
+
+/** Whether the database aborted a transaction to break a deadlock; running it again may succeed. */
+export function isDeadlock(error: unknown): boolean {
+  const driver = driverErrorOf(error);
+  return driver?.code === 'ER_LOCK_DEADLOCK' || driver?.errno === 1213;
+}
+
+function driverErrorOf(error: unknown): { code?: string; errno?: number } | undefined {
+  return (error as { driverError?: { code?: string; errno?: number } } | null)?.driverError;
 }
 
 /**
