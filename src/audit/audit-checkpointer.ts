@@ -109,7 +109,7 @@ export class AuditCheckpointer implements OnApplicationShutdown {
         createdAt: createdAt.toISOString(),
         lanes,
       };
-      await this.outbox.enqueue(manager, 'audit.checkpoint', [JSON.stringify(statement)]);
+      await this.outbox.enqueue(manager, 'audit.checkpoint', () => [JSON.stringify(statement)]);
       return Object.assign(new AuditCheckpoint(), row, { id });
     });
     if (checkpoint) {

@@ -178,16 +178,11 @@ export class AuditWriter implements OnModuleInit, OnApplicationBootstrap {
       'UPDATE audit_chain_heads SET last_lane_seq = ?, last_seq = ?, last_hash = ? WHERE lane = ?',
       [last.laneSeq, seqs[seqs.length - 1], last.hash, lane],
     );
-    // With no sink configured (AUDIT_SINKS=none) there is nothing to queue or to serialize.
-    if (this.outbox.sinks.length > 0) {
-      await this.outbox.enqueue(
-        manager,
-        'audit.event',
-        chained.map((event, i) =>
-          JSON.stringify({ type: 'audit.event', ...toEventRecord({ ...event, seq: seqs[i] }) }),
-        ),
-      );
-    }
+    await this.outbox.enqueue(manager, 'audit.event', () =>
+      chained.map((event, i) =>
+        JSON.stringify({ type: 'audit.event', ...toEventRecord({ ...event, seq: seqs[i] }) }),
+      ),
+    );
     this.markRecordedOnCommit(
       manager,
       inputs.flatMap((input) => (input.context ? [input.context] : [])),

@@ -14,11 +14,21 @@ export class AuditOutbox {
     return this.config.sinks;
   }
 
-  async enqueue(manager: EntityManager, topic: OutboxTopic, payloads: string[]): Promise<void> {
+  /**
+   * `payloads` is called only when some sink will receive them: with none configured
+   * (AUDIT_SINKS=none) nothing is serialized on the request path.
+   */
+  async enqueue(
+    manager: EntityManager,
+    topic: OutboxTopic,
+    payloads: () => string[],
+  ): Promise<void> {
     const sinks = this.config.sinks;
-    if (sinks.length === 0 || payloads.length === 0) return;
+    if (sinks.length === 0) return;
+    const messages = payloads();
+    if (messages.length === 0) return;
     // Plain SQL: this runs with every audit write, on the request path.
-    const rows = payloads.flatMap((payload) => sinks.map((sink) => [sink, topic, payload]));
+    const rows = messages.flatMap((payload) => sinks.map((sink) => [sink, topic, payload]));
     await manager.query(
       `INSERT INTO outbox (sink, topic, payload) VALUES ${rows.map(() => '(?, ?, ?)').join(', ')}`,
       rows.flat(),
