@@ -1,5 +1,4 @@
-import type { SqlFragment } from '../database/dialect';
-import { Dialect, toDate } from '../database/dialect';
+import { Dialect, SqlFragment, toDate } from '../database/dialect';
 import type { Credential } from './entities/credential.entity';
 import type { CredentialVersion } from './entities/credential-version.entity';
 

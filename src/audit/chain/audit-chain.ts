@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AuditActorType, AuditOutcome } from '../entities/audit-event.entity';
 
 /** The fields of an event that its hash covers, in the form they are stored. */
@@ -54,6 +54,13 @@ export function chainHash(key: Buffer, prevHash: string | null, event: ChainedEv
     .update('\n')
     .update(canonicalEvent(event))
     .digest('hex');
+}
+
+/** Whether two hashes or signatures are the same text, compared in constant time. */
+export function sameDigest(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'utf8');
+  const right = Buffer.from(b, 'utf8');
+  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 /** One lane's head as a checkpoint states it. */

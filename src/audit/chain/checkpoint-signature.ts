@@ -1,12 +1,10 @@
+import { createPrivateKey, createPublicKey, KeyObject, sign, verify } from 'node:crypto';
 import {
-  createPrivateKey,
-  createPublicKey,
-  KeyObject,
-  sign,
-  timingSafeEqual,
-  verify,
-} from 'node:crypto';
-import { canonicalCheckpointLanes, CheckpointLane, signCheckpoint } from './audit-chain';
+  canonicalCheckpointLanes,
+  CheckpointLane,
+  sameDigest,
+  signCheckpoint,
+} from './audit-chain';
 
 /**
  * Checkpoints are signed with Ed25519, so anyone holding the public key can check a copy kept
@@ -104,16 +102,10 @@ export function checkpointSignatureProblem(
     statement.headSeq,
     canonicalCheckpointLanes(statement.lanes),
   );
-  return sameText(expected, statement.signature) ? null : 'invalid signature';
+  return sameDigest(expected, statement.signature) ? null : 'invalid signature';
 }
 
 /** The public key as PEM (SPKI), the form openssl and node:crypto read directly. */
 export function publicKeyPem(publicKey: KeyObject): string {
   return publicKey.export({ type: 'spki', format: 'pem' }).toString();
-}
-
-function sameText(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
 }

@@ -1,5 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
-import { ChainedEvent, chainHash } from './audit-chain';
+import { ChainedEvent, chainHash, sameDigest } from './audit-chain';
 
 export interface StoredEvent extends ChainedEvent {
   seq: string;
@@ -94,7 +93,7 @@ export class LaneVerifier {
     }
     const key = this.keyFor(event.keyId);
     if (!key) return fail(`no key for key id "${event.keyId}"`);
-    if (!sameHex(chainHash(key, event.prevHash, event), event.hash)) {
+    if (!sameDigest(chainHash(key, event.prevHash, event), event.hash)) {
       return fail('hash does not match the content: the event was changed');
     }
     // seq is assigned by the database after hashing, so the hash cannot cover it; a signed
@@ -166,10 +165,4 @@ export class LaneVerifier {
       hash: this.previousHash,
     };
   }
-}
-
-function sameHex(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'utf8');
-  const right = Buffer.from(b, 'utf8');
-  return left.length === right.length && timingSafeEqual(left, right);
 }
