@@ -6,6 +6,7 @@ import { ServiceAccountsGrants1764000000400 } from './1764000000400-service-acco
 import { TotpLastStep1764000000500 } from './1764000000500-totp-last-step';
 import { Credentials1764000000600 } from './1764000000600-credentials';
 import { AuditHeadsGuardEd25519Checkpoints1764000000700 } from './1764000000700-audit-heads-guard-ed25519';
+import { Rotation1764000001000 } from './1764000001000-rotation';
 
 /** SQLite migrations in order, mirroring the MariaDB ones. Never edit one that has shipped. */
 export const SQLITE_MIGRATIONS = [
@@ -17,4 +18,5 @@ export const SQLITE_MIGRATIONS = [
   TotpLastStep1764000000500,
   Credentials1764000000600,
   AuditHeadsGuardEd25519Checkpoints1764000000700,
+  Rotation1764000001000,
 ];

@@ -3,11 +3,12 @@ import { EntityManager } from 'typeorm';
 import { AuditRequestContext } from '../audit/audit-context';
 import { AuditWriter } from '../audit/audit-writer';
 import type { Principal } from '../common/auth/principal';
+import { databaseNow } from '../database/dialect';
 import { TransactionRunner } from '../database/transaction-runner';
 import { CredentialAccess } from './credential-access';
 import { CredentialStateError } from './credential.errors';
 import { Credential } from './entities/credential.entity';
-import { CredentialVersion } from './entities/credential-version.entity';
+import { VersionStore } from './version-store';
 
 /** Soft delete, restore, and destroy (crypto-shred); each needs `delete` on the path. */
 @Injectable()
@@ -16,6 +17,7 @@ export class CredentialLifecycleService {
     private readonly transactions: TransactionRunner,
     private readonly audit: AuditWriter,
     private readonly access: CredentialAccess,
+    private readonly versions: VersionStore,
   ) {}
 
   /** Hides the credential and stops every reveal; its versions stay encrypted until destroyed. */
@@ -66,20 +68,8 @@ export class CredentialLifecycleService {
         lock: true,
         includeDeleted: true,
       });
-      const now = new Date();
-      const wiped = await manager.update(
-        CredentialVersion,
-        { credentialId: id },
-        {
-          state: 'destroyed',
-          ciphertext: null,
-          iv: null,
-          tag: null,
-          wrappedDek: null,
-          fingerprint: null,
-          destroyedAt: now,
-        },
-      );
+      const now = await databaseNow(manager);
+      const wiped = await this.versions.destroyAll(manager, id);
       await manager.update(
         Credential,
         { id },
@@ -93,7 +83,7 @@ export class CredentialLifecycleService {
         },
       );
       await this.record(manager, 'credential.destroy', 204, credential, context, {
-        versions: wiped.affected ?? null,
+        versions: wiped,
       });
     });
   }

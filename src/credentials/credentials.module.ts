@@ -12,8 +12,10 @@ import { CredentialsController } from './http/credentials.controller';
 import { SecretsController } from './http/secrets.controller';
 import { RevealService } from './reveal.service';
 import { SecretVersionsService } from './secret-versions.service';
+import { SecretWriteHooks } from './secret-write-hooks';
 import { VersionCrypto } from './version-crypto';
 import { VersionRewrapParticipant } from './version-rewrap.participant';
+import { VersionStore } from './version-store';
 
 @Module({
   imports: [CryptoModule, AuditModule, AuthModule, MetricsModule],
@@ -22,6 +24,8 @@ import { VersionRewrapParticipant } from './version-rewrap.participant';
     CredentialAccess,
     CredentialMetrics,
     VersionCrypto,
+    VersionStore,
+    SecretWriteHooks,
     CredentialsService,
     CredentialQueryService,
     SecretVersionsService,
@@ -29,6 +33,6 @@ import { VersionRewrapParticipant } from './version-rewrap.participant';
     RevealService,
     VersionRewrapParticipant,
   ],
-  exports: [CredentialAccess, VersionCrypto, RevealService],
+  exports: [CredentialAccess, VersionCrypto, VersionStore, SecretWriteHooks, RevealService],
 })
 export class CredentialsModule {}

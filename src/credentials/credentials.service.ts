@@ -12,9 +12,8 @@ import { insertTags, replaceTags } from './credential-tags';
 import { CapabilityRequiredError, CredentialPathTakenError } from './credential.errors';
 import type { CredentialCreateDto, CredentialUpdateDto } from './dto/credential-write.dto';
 import { Credential } from './entities/credential.entity';
-import { CredentialVersion } from './entities/credential-version.entity';
 import { checkedSecret, secretInfoOf } from './secret-input';
-import { VersionCrypto } from './version-crypto';
+import { VersionStore } from './version-store';
 
 type Fields = Omit<CredentialUpdateDto, 'path' | 'name' | 'tags'>;
 const NULLABLE_FIELDS = [
@@ -35,7 +34,7 @@ export class CredentialsService {
     private readonly audit: AuditWriter,
     private readonly policy: AccessPolicy,
     private readonly access: CredentialAccess,
-    private readonly crypto: VersionCrypto,
+    private readonly versions: VersionStore,
   ) {}
 
   /** Stores the metadata and version 1 of the secret; needs `write` on the path. */
@@ -68,14 +67,7 @@ export class CredentialsService {
           createdBy: principal.id,
         }),
       );
-      const sealed = await this.crypto.seal(manager, id, 1, input.type, secret.value);
-      await manager.insert(CredentialVersion, {
-        credentialId: id,
-        version: 1,
-        state: 'current',
-        ...sealed,
-        createdBy: principal.id,
-      });
+      await this.versions.addFirst(manager, { id, type: input.type }, secret, principal.id);
       await this.audit.record(
         {
           action: 'credential.create',

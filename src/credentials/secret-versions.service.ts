@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
-import { EntityManager, In } from 'typeorm';
 import { AuditRequestContext } from '../audit/audit-context';
 import { AuditWriter } from '../audit/audit-writer';
 import type { Principal } from '../common/auth/principal';
@@ -10,11 +9,10 @@ import { CredentialAccess } from './credential-access';
 import { InvalidIfMatchError, VersionMismatchError } from './credential.errors';
 import { Credential } from './entities/credential.entity';
 import { CredentialVersion } from './entities/credential-version.entity';
-import { checkedSecret, secretInfoOf } from './secret-input';
-import { VersionCrypto } from './version-crypto';
-import { effectiveState, isPrunable } from './version-states';
-
-const EXPIRY_FROM_SECRET: ReadonlySet<string> = new Set(['certificate', 'jwt']);
+import { checkedSecret } from './secret-input';
+import { SecretWriteHooks } from './secret-write-hooks';
+import { effectiveState } from './version-states';
+import { VersionStore } from './version-store';
 
 /**
  * `3`, `"3"` or `W/"3"` (proxies may weaken ETags); `*` (any current version) checks nothing.
@@ -33,13 +31,15 @@ export class SecretVersionsService {
     private readonly transactions: TransactionRunner,
     private readonly audit: AuditWriter,
     private readonly access: CredentialAccess,
-    private readonly crypto: VersionCrypto,
+    private readonly versions: VersionStore,
+    private readonly hooks: SecretWriteHooks,
     @Inject(credentialsConfig.KEY) private readonly config: ConfigType<typeof credentialsConfig>,
   ) {}
 
   /**
-   * Stores a new current version. The old current one stays revealable as `previous` for the
-   * configured grace period; an older previous one is revoked. With `expectedVersion` (If-Match)
+   * Stores a new current version through the version store. The old current one stays
+   * revealable as `previous` for the configured grace period (or the one a waiting manual
+   * rotation asks for); an older previous one is revoked. With `expectedVersion` (If-Match)
    * the change happens only if the current version is still that one.
    */
   async replaceSecret(
@@ -55,44 +55,17 @@ export class SecretVersionsService {
         throw new VersionMismatchError(String(expectedVersion), credential.currentVersion);
       }
       const secret = checkedSecret(credential.type, secretInput);
-      const now = new Date();
-      const version = credential.lastVersion + 1;
-      await manager.update(
-        CredentialVersion,
-        { credentialId: id, state: 'previous' },
-        { state: 'revoked', revokedAt: now },
-      );
-      await manager.update(
-        CredentialVersion,
-        { credentialId: id, state: 'current' },
-        {
-          state: 'previous',
-          graceUntil: new Date(now.getTime() + this.config.previousGraceSeconds * 1000),
-        },
-      );
-      const sealed = await this.crypto.seal(manager, id, version, credential.type, secret.value);
-      await manager.insert(CredentialVersion, {
-        credentialId: id,
+      const plan = await this.hooks.plan(manager, credential, principal);
+      const previousVersion = credential.currentVersion;
+      const version = await this.versions.addPending(manager, credential, secret, principal.id);
+      const promotion = await this.versions.promote(
+        manager,
+        credential,
         version,
-        state: 'current',
-        ...sealed,
-        createdBy: principal.id,
-      });
-      await manager.update(
-        Credential,
-        { id },
-        {
-          currentVersion: version,
-          lastVersion: version,
-          secretInfo: secretInfoOf(secret),
-          // Certificates and JWTs carry their own expiry: it follows the new value.
-          ...(EXPIRY_FROM_SECRET.has(credential.type)
-            ? { expiresAt: secret.expiresAt ?? null }
-            : {}),
-          rowVersion: credential.rowVersion + 1,
-        },
+        plan.graceSeconds ?? this.config.previousGraceSeconds,
+        secret,
       );
-      const pruned = await this.prune(manager, id, now);
+      await plan.afterPromote?.(promotion);
       await this.audit.record(
         {
           action: 'credential.secret.update',
@@ -103,8 +76,10 @@ export class SecretVersionsService {
           details: {
             path: credential.path,
             version,
-            previousVersion: credential.currentVersion,
-            pruned,
+            previousVersion,
+            graceUntil: promotion.graceUntil?.toISOString() ?? null,
+            revoked: promotion.revoked,
+            pruned: promotion.pruned,
           },
           context,
         },
@@ -125,24 +100,5 @@ export class SecretVersionsService {
       const now = new Date();
       return versions.map((v) => ({ ...v, state: effectiveState(v, now) }));
     });
-  }
-
-  /** Deletes the oldest revoked or destroyed versions beyond the configured number to keep. */
-  private async prune(manager: EntityManager, credentialId: string, now: Date): Promise<number[]> {
-    const versions = await manager.find(CredentialVersion, {
-      select: { version: true, state: true, graceUntil: true },
-      where: { credentialId },
-      order: { version: 'ASC' },
-    });
-    const excess = versions.length - this.config.maxVersions;
-    if (excess <= 0) return [];
-    const doomed = versions
-      .filter((v) => isPrunable(v, now))
-      .slice(0, excess)
-      .map((v) => v.version);
-    if (doomed.length > 0) {
-      await manager.delete(CredentialVersion, { credentialId, version: In(doomed) });
-    }
-    return doomed;
   }
 }

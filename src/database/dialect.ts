@@ -41,6 +41,14 @@ export function utcNowSql(dialect: Dialect): string {
   return dialect === 'mariadb' ? 'UTC_TIMESTAMP(3)' : "strftime('%Y-%m-%d %H:%M:%f', 'now')";
 }
 
+/** The database's clock, which every instance shares: grace, schedules and leases use it. */
+export async function databaseNow(source: DataSource | EntityManager): Promise<Date> {
+  const [row] = await source.query<{ now: Date | string }[]>(
+    `SELECT ${utcNowSql(dialectOf(source))} AS now`,
+  );
+  return toDate(row.now);
+}
+
 /** Reads a timestamp the driver returned (a Date from mysql2, a UTC string from SQLite). */
 export function toDate(value: Date | string): Date {
   if (value instanceof Date) return value;

@@ -11,6 +11,9 @@ import { Credential } from '../credentials/entities/credential.entity';
 import { CredentialTag } from '../credentials/entities/credential-tag.entity';
 import { CredentialVersion } from '../credentials/entities/credential-version.entity';
 import { KeyringEntry } from '../crypto/keyring-entry.entity';
+import { OutboxEvent } from '../events/event-outbox.entity';
+import { RotationPolicy } from '../rotation/entities/rotation-policy.entity';
+import { RotationRun } from '../rotation/entities/rotation-run.entity';
 import { Lease } from './lease.entity';
 
 /** Every entity of the schema; the migrations must describe exactly these (see migration:check). */
@@ -29,4 +32,7 @@ export const ENTITIES = [
   Credential,
   CredentialTag,
   CredentialVersion,
+  RotationPolicy,
+  RotationRun,
+  OutboxEvent,
 ];

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DataSource } from 'typeorm';
-import { dialectOf, timestampParam, toDate, utcNowSql } from './dialect';
+import { databaseNow, dialectOf, timestampParam } from './dialect';
 import { Lease } from './lease.entity';
 
 /**
@@ -18,7 +18,7 @@ export class LeaseService {
 
   /** Takes or renews the lease; true when this instance holds it for the next `ttlMs`. */
   async acquire(name: string, ttlMs: number): Promise<boolean> {
-    const now = await this.now();
+    const now = await databaseNow(this.dataSource);
     const expiresAt = new Date(now.getTime() + ttlMs);
     const renewed = await this.dataSource
       .createQueryBuilder()
@@ -41,12 +41,5 @@ export class LeaseService {
 
   async release(name: string): Promise<void> {
     await this.dataSource.getRepository(Lease).delete({ name, holder: this.holder });
-  }
-
-  private async now(): Promise<Date> {
-    const [row] = await this.dataSource.query<{ now: Date | string }[]>(
-      `SELECT ${utcNowSql(dialectOf(this.dataSource))} AS now`,
-    );
-    return toDate(row.now);
   }
 }

@@ -1,8 +1,21 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /** DESIGN.md §5; rotation adds `pending`. */
 export const VERSION_STATES = ['pending', 'current', 'previous', 'revoked', 'destroyed'] as const;
 export type VersionState = (typeof VERSION_STATES)[number];
+
+/** The states a credential has at most one version in; `liveState` repeats them for the index. */
+export type LiveState = Extract<VersionState, 'current' | 'pending'>;
+
+/**
+ * `live_state` equals `state` for a current or pending version and is null otherwise, so the
+ * unique index on (credential_id, live_state) lets the database itself refuse a second current
+ * or a second pending version. TypeORM skips CHECK constraints on MariaDB, so the migration
+ * there creates it by hand with the same expression.
+ */
+export const LIVE_STATE_CHECK =
+  '("state" IN (\'current\', \'pending\') AND "live_state" = "state") OR ' +
+  '("state" NOT IN (\'current\', \'pending\') AND "live_state" IS NULL)';
 
 /**
  * One value of a credential, under envelope encryption: the value is encrypted with its own data
@@ -10,6 +23,10 @@ export type VersionState = (typeof VERSION_STATES)[number];
  */
 @Entity({ name: 'credential_versions' })
 @Index('idx_credential_versions_kek', ['kekId'])
+@Index('uq_credential_versions_live', ['credentialId', 'liveState'], { unique: true })
+@Index('idx_credential_versions_state_grace', ['state', 'graceUntil'])
+@Index('idx_credential_versions_state_revoked', ['state', 'revokedAt'])
+@Check('chk_credential_versions_live', LIVE_STATE_CHECK)
 export class CredentialVersion {
   @PrimaryColumn({ name: 'credential_id', type: 'varchar', length: 36 })
   credentialId!: string;
@@ -19,6 +36,9 @@ export class CredentialVersion {
 
   @Column({ type: 'varchar', length: 16 })
   state!: VersionState;
+
+  @Column({ name: 'live_state', type: 'varchar', length: 8, nullable: true })
+  liveState!: LiveState | null;
 
   @Column({ type: 'blob', nullable: true, select: false })
   ciphertext!: Buffer | null;

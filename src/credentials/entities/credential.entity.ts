@@ -4,6 +4,22 @@ import type { CredentialType } from '../secrets/credential-type';
 /** A JSON object as stored; nested values are plain JSON too (not spelled out: TypeORM's types recurse). */
 export type JsonObject = Record<string, string | number | boolean | null | object>;
 
+/**
+ * Where a credential stands with rotation: `none` (no policy), `scheduled` (waits for
+ * `nextRotationAt`), `rotating` (a run is open), `awaiting_value` (a manual rotation waits for a
+ * person), `failed` (the last run failed; the next attempt is scheduled), `disabled` (a policy
+ * that is switched off).
+ */
+export const ROTATION_STATUSES = [
+  'none',
+  'scheduled',
+  'rotating',
+  'awaiting_value',
+  'failed',
+  'disabled',
+] as const;
+export type RotationStatus = (typeof ROTATION_STATUSES)[number];
+
 export const CREDENTIAL_STATUSES = ['active', 'deleted', 'destroyed'] as const;
 export type CredentialStatus = (typeof CREDENTIAL_STATUSES)[number];
 
@@ -12,6 +28,7 @@ export type CredentialStatus = (typeof CREDENTIAL_STATUSES)[number];
 @Index('uq_credentials_path', ['path'], { unique: true })
 @Index('idx_credentials_status_path', ['status', 'path'])
 @Index('idx_credentials_expires_at', ['expiresAt'])
+@Index('idx_credentials_next_rotation', ['nextRotationAt'])
 export class Credential {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;
@@ -74,6 +91,17 @@ export class Credential {
 
   @Column({ name: 'created_by', type: 'varchar', length: 36, nullable: true })
   createdBy!: string | null;
+
+  /** When the scheduler next rotates it (database clock); null without an enabled policy. */
+  @Column({ name: 'next_rotation_at', type: 'datetime', precision: 3, nullable: true })
+  nextRotationAt!: Date | null;
+
+  @Column({ name: 'rotation_status', type: 'varchar', length: 16, default: 'none' })
+  rotationStatus!: RotationStatus;
+
+  /** The `expiresAt` last announced by `credential.expiring`: once per credential per expiry. */
+  @Column({ name: 'expiry_warned_for', type: 'datetime', precision: 3, nullable: true })
+  expiryWarnedFor!: Date | null;
 
   @CreateDateColumn({ name: 'created_at' })
   createdAt!: Date;

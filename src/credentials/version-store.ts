@@ -1,0 +1,297 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { EntityManager, In, LessThanOrEqual } from 'typeorm';
+import { credentialsConfig } from '../config/credentials.config';
+import { databaseNow } from '../database/dialect';
+import { CredentialStateError } from './credential.errors';
+import { Credential } from './entities/credential.entity';
+import { CredentialVersion } from './entities/credential-version.entity';
+import { checkedSecret, secretInfoOf } from './secret-input';
+import type { ParsedSecret } from './secrets/parsed-secret';
+import { VersionCrypto } from './version-crypto';
+import { isPrunable } from './version-states';
+
+const EXPIRY_FROM_SECRET: ReadonlySet<string> = new Set(['certificate', 'jwt']);
+
+/** What wiping a version's secret material writes: nothing can bring the value back. */
+const WIPED = {
+  ciphertext: null,
+  iv: null,
+  tag: null,
+  wrappedDek: null,
+  fingerprint: null,
+} as const;
+
+export interface Promotion {
+  version: number;
+  /** The version that was current, now previous (or revoked at once with grace 0). */
+  previousVersion: number;
+  /** End of the old version's grace, database clock; null when it was revoked at once. */
+  graceUntil: Date | null;
+  /** Versions revoked by this switch (an older previous one, or the old current with grace 0). */
+  revoked: number[];
+  /** Versions deleted because more than the configured number were kept. */
+  pruned: number[];
+}
+
+export interface VersionRef {
+  credentialId: string;
+  version: number;
+}
+
+/**
+ * The one place that writes version states (DESIGN.md §5): pending → current → previous →
+ * revoked → destroyed. Every operation runs in the caller's transaction, with the credential row
+ * locked by the caller, and takes its times from the database clock. The database itself refuses
+ * a second current or pending version (`uq_credential_versions_live`).
+ */
+@Injectable()
+export class VersionStore {
+  constructor(
+    private readonly crypto: VersionCrypto,
+    @Inject(credentialsConfig.KEY) private readonly config: ConfigType<typeof credentialsConfig>,
+  ) {}
+
+  /** Version 1 of a new credential, current from the start. */
+  async addFirst(
+    manager: EntityManager,
+    credential: Pick<Credential, 'id' | 'type'>,
+    secret: ParsedSecret,
+    createdBy: string | null,
+  ): Promise<void> {
+    const sealed = await this.crypto.seal(manager, credential.id, 1, credential.type, secret.value);
+    await manager.insert(CredentialVersion, {
+      credentialId: credential.id,
+      version: 1,
+      state: 'current',
+      liveState: 'current',
+      ...sealed,
+      createdBy,
+    });
+  }
+
+  /**
+   * Stores a new value as `pending`: not revealed, not served, until promoted. Takes the next
+   * version number for good, so a discarded pending version leaves no gap that is reused.
+   */
+  async addPending(
+    manager: EntityManager,
+    credential: Credential,
+    secret: ParsedSecret,
+    createdBy: string | null,
+  ): Promise<number> {
+    const version = credential.lastVersion + 1;
+    const sealed = await this.crypto.seal(
+      manager,
+      credential.id,
+      version,
+      credential.type,
+      secret.value,
+    );
+    await manager.insert(CredentialVersion, {
+      credentialId: credential.id,
+      version,
+      state: 'pending',
+      liveState: 'pending',
+      ...sealed,
+      createdBy,
+    });
+    await manager.update(
+      Credential,
+      { id: credential.id },
+      { lastVersion: version, rowVersion: credential.rowVersion + 1 },
+    );
+    credential.lastVersion = version;
+    credential.rowVersion += 1;
+    return version;
+  }
+
+  /** The pending version of a credential, if there is one. */
+  async pendingVersion(manager: EntityManager, credentialId: string): Promise<number | null> {
+    const row = await manager.findOne(CredentialVersion, {
+      select: { version: true },
+      where: { credentialId, state: 'pending' },
+    });
+    return row?.version ?? null;
+  }
+
+  /**
+   * Pending → current in one transaction. The old current becomes `previous` until
+   * `db_now + graceSeconds`, or `revoked` at once when the grace is 0 (emergency); an older
+   * previous version is revoked, so at most one old value is ever revealable. `secret` is the
+   * pending value when the caller has it; otherwise it is read back from the version.
+   */
+  async promote(
+    manager: EntityManager,
+    credential: Credential,
+    version: number,
+    graceSeconds: number,
+    secret?: ParsedSecret,
+  ): Promise<Promotion> {
+    const pending = await manager.findOne(CredentialVersion, {
+      select: {
+        credentialId: true,
+        version: true,
+        state: true,
+        ciphertext: true,
+        iv: true,
+        tag: true,
+        wrappedDek: true,
+        kekId: true,
+      },
+      where: { credentialId: credential.id, version },
+    });
+    if (!pending || pending.state !== 'pending') {
+      throw new CredentialStateError(`Version ${version} is not pending`);
+    }
+    const value =
+      secret ?? checkedSecret(credential.type, this.crypto.open(credential.id, pending));
+    const now = await databaseNow(manager);
+    const older = await manager.find(CredentialVersion, {
+      select: { version: true },
+      where: { credentialId: credential.id, state: 'previous' },
+    });
+    const revoked = older.map((v) => v.version);
+    if (revoked.length > 0) {
+      await manager.update(
+        CredentialVersion,
+        { credentialId: credential.id, version: In(revoked) },
+        { state: 'revoked', revokedAt: now },
+      );
+    }
+    const graceUntil = graceSeconds > 0 ? new Date(now.getTime() + graceSeconds * 1000) : null;
+    // Old current out of the 'current' slot before the pending version takes it: the unique
+    // index checks each row as it is written.
+    await manager.update(
+      CredentialVersion,
+      { credentialId: credential.id, state: 'current' },
+      graceUntil
+        ? { state: 'previous', liveState: null, graceUntil }
+        : { state: 'revoked', liveState: null, graceUntil: now, revokedAt: now },
+    );
+    if (!graceUntil) revoked.push(credential.currentVersion);
+    await manager.update(
+      CredentialVersion,
+      { credentialId: credential.id, version },
+      { state: 'current', liveState: 'current' },
+    );
+    await manager.update(
+      Credential,
+      { id: credential.id },
+      {
+        currentVersion: version,
+        secretInfo: secretInfoOf(value),
+        // Certificates and JWTs carry their own expiry: it follows the new value.
+        ...(EXPIRY_FROM_SECRET.has(credential.type) ? { expiresAt: value.expiresAt ?? null } : {}),
+        rowVersion: credential.rowVersion + 1,
+      },
+    );
+    const previousVersion = credential.currentVersion;
+    credential.currentVersion = version;
+    credential.rowVersion += 1;
+    const pruned = await this.prune(manager, credential.id, now);
+    return { version, previousVersion, graceUntil, revoked, pruned };
+  }
+
+  /** A pending version that will never serve: its value is wiped, its number stays used. */
+  async discardPending(
+    manager: EntityManager,
+    credentialId: string,
+    version: number,
+  ): Promise<boolean> {
+    const now = await databaseNow(manager);
+    const result = await manager.update(
+      CredentialVersion,
+      { credentialId, version, state: 'pending' },
+      { state: 'destroyed', liveState: null, ...WIPED, revokedAt: now, destroyedAt: now },
+    );
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** Ends a previous version's grace now. */
+  async revoke(manager: EntityManager, credentialId: string, version: number): Promise<boolean> {
+    const now = await databaseNow(manager);
+    const result = await manager.update(
+      CredentialVersion,
+      { credentialId, version, state: 'previous' },
+      { state: 'revoked', revokedAt: now },
+    );
+    return (result.affected ?? 0) > 0;
+  }
+
+  /**
+   * Previous versions whose grace has ended, up to `limit`, written down as revoked at the end
+   * of their grace. Reveal already refuses them by their effective state; this makes it data.
+   */
+  async revokeExpired(manager: EntityManager, limit: number): Promise<VersionRef[]> {
+    const now = await databaseNow(manager);
+    const due = await manager.find(CredentialVersion, {
+      select: { credentialId: true, version: true, graceUntil: true },
+      where: { state: 'previous', graceUntil: LessThanOrEqual(now) },
+      order: { graceUntil: 'ASC' },
+      take: limit,
+    });
+    for (const v of due) {
+      await manager.update(
+        CredentialVersion,
+        { credentialId: v.credentialId, version: v.version, state: 'previous' },
+        { state: 'revoked', revokedAt: v.graceUntil ?? now },
+      );
+    }
+    return due.map(({ credentialId, version }) => ({ credentialId, version }));
+  }
+
+  /** Revoked versions older than `retentionSeconds`, up to `limit`: ciphertext wiped, `destroyed`. */
+  async destroyRevoked(
+    manager: EntityManager,
+    retentionSeconds: number,
+    limit: number,
+  ): Promise<VersionRef[]> {
+    const now = await databaseNow(manager);
+    const before = new Date(now.getTime() - retentionSeconds * 1000);
+    const due = await manager.find(CredentialVersion, {
+      select: { credentialId: true, version: true },
+      where: { state: 'revoked', revokedAt: LessThanOrEqual(before) },
+      order: { revokedAt: 'ASC' },
+      take: limit,
+    });
+    for (const v of due) {
+      await manager.update(
+        CredentialVersion,
+        { credentialId: v.credentialId, version: v.version, state: 'revoked' },
+        { state: 'destroyed', ...WIPED, destroyedAt: now },
+      );
+    }
+    return due.map(({ credentialId, version }) => ({ credentialId, version }));
+  }
+
+  /** Every version of a credential wiped at once (crypto-shred); returns how many. */
+  async destroyAll(manager: EntityManager, credentialId: string): Promise<number> {
+    const now = await databaseNow(manager);
+    const wiped = await manager.update(
+      CredentialVersion,
+      { credentialId },
+      { state: 'destroyed', liveState: null, ...WIPED, destroyedAt: now },
+    );
+    return wiped.affected ?? 0;
+  }
+
+  /** Deletes the oldest revoked or destroyed versions beyond the configured number to keep. */
+  private async prune(manager: EntityManager, credentialId: string, now: Date): Promise<number[]> {
+    const versions = await manager.find(CredentialVersion, {
+      select: { version: true, state: true, graceUntil: true },
+      where: { credentialId },
+      order: { version: 'ASC' },
+    });
+    const excess = versions.length - this.config.maxVersions;
+    if (excess <= 0) return [];
+    const doomed = versions
+      .filter((v) => isPrunable(v, now))
+      .slice(0, excess)
+      .map((v) => v.version);
+    if (doomed.length > 0) {
+      await manager.delete(CredentialVersion, { credentialId, version: In(doomed) });
+    }
+    return doomed;
+  }
+}
