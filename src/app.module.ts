@@ -20,10 +20,12 @@ import { databaseConfig } from './config/database.config';
 import { CredentialsModule } from './credentials/credentials.module';
 import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
+import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { KeysModule } from './keys/keys.module';
 import { loggerOptions } from './logging/logger-options';
 import { MetricsModule } from './metrics/metrics.module';
+import { RotationModule } from './rotation/rotation.module';
 
 @Module({
   imports: [
@@ -54,13 +56,15 @@ import { MetricsModule } from './metrics/metrics.module';
         ],
       }),
     }),
-    // Periodic work (audit checkpoints) runs on its schedule and stops before shutdown.
+    // Periodic work (rotation, sweeps, audit checkpoints) runs on its schedule and stops before shutdown.
     ScheduleModule.forRoot(),
     DatabaseModule,
     CryptoModule,
     AuditModule,
+    EventsModule,
     AuthModule,
     CredentialsModule,
+    RotationModule,
     KeysModule,
     HealthModule,
     MetricsModule,

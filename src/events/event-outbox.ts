@@ -1,0 +1,40 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { OutboxEvent } from './event-outbox.entity';
+
+/** The domain events Custos raises for webhooks and the event stream. */
+export const EVENT_TYPES = [
+  'rotation.started',
+  'rotation.succeeded',
+  'rotation.failed',
+  'rotation.due',
+  'credential.expiring',
+  'credential.version.revoked',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface DomainEventInput {
+  type: EventType;
+  resourceType: 'credential';
+  resourceId: string;
+  path: string | null;
+  /** Facts for consumers: ids, versions, times, error text. Never secret material. */
+  data: Record<string, unknown>;
+}
+
+/**
+ * Appends domain events inside the caller's transaction, so an event exists exactly when the
+ * change it reports committed. Consumers (webhooks, the event stream) read it by `seq`.
+ */
+@Injectable()
+export class EventOutbox {
+  async publish(manager: EntityManager, event: DomainEventInput): Promise<void> {
+    await manager.insert(OutboxEvent, {
+      type: event.type,
+      resourceType: event.resourceType,
+      resourceId: event.resourceId,
+      path: event.path,
+      payload: JSON.stringify(event.data),
+    });
+  }
+}

@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { RequestValidationError } from '../../common/validation/request-validation.error';
+import type { FieldError } from '../../common/errors/error-body';
+import type { CredentialType } from '../../credentials/secrets/credential-type';
+import type { RotatorSettings } from '../policy/effective-policy';
+import { GeneratedRotator } from './generated.rotator';
+import { ManualRotator } from './manual.rotator';
+import type { Rotator, RotatorDescription } from './rotator';
+
+/** Every rotator Custos has: the one place a new one is registered. */
+const ROTATORS: readonly Rotator[] = [new GeneratedRotator(), new ManualRotator()];
+
+export interface RotatorChoice {
+  rotator: Rotator;
+  /** The settings beside `kind`, as an instance of the rotator's settings class. */
+  settings: object;
+}
+
+@Injectable()
+export class RotatorRegistry {
+  private readonly byKind = new Map<string, Rotator>(ROTATORS.map((r) => [r.kind, r]));
+
+  kinds(): string[] {
+    return [...this.byKind.keys()];
+  }
+
+  describe(): RotatorDescription[] {
+    return [...this.byKind.values()].map((r) => r.describe());
+  }
+
+  /** Adds a rotator (tests use it for failing and slow ones). */
+  register(rotator: Rotator): void {
+    this.byKind.set(rotator.kind, rotator);
+  }
+
+  /**
+   * The rotator a policy names, with its settings checked: an unknown kind, a credential type
+   * the rotator cannot rotate, or settings that do not fit give a 400 naming the field.
+   */
+  resolve(
+    settings: RotatorSettings,
+    type: CredentialType | null,
+    field = 'rotator',
+  ): RotatorChoice {
+    const rotator = this.byKind.get(settings.kind);
+    if (!rotator) {
+      throw new RequestValidationError([
+        { field: `${field}.kind`, errors: [`must be one of: ${this.kinds().join(', ')}`] },
+      ]);
+    }
+    if (type && !rotator.describe().types.includes(type)) {
+      throw new RequestValidationError([
+        {
+          field: `${field}.kind`,
+          errors: [`the ${rotator.kind} rotator cannot rotate a ${type} credential`],
+        },
+      ]);
+    }
+    const rest: Record<string, unknown> = { ...settings };
+    delete rest.kind;
+    const instance = plainToInstance(rotator.settingsClass, rest);
+    const errors = validateSync(instance, {
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      validationError: { target: false, value: false },
+    });
+    if (errors.length > 0) {
+      const fields: FieldError[] = RequestValidationError.fromValidationErrors(errors).fields.map(
+        (f) => ({ ...f, field: `${field}.${f.field}` }),
+      );
+      throw new RequestValidationError(fields);
+    }
+    return { rotator, settings: instance };
+  }
+}
