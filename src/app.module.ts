@@ -17,6 +17,7 @@ import { LOGIN_THROTTLED } from './common/auth/auth.decorators';
 import { AuthGuard } from './auth/guards/auth.guard';
 import { cryptoConfig } from './config/crypto.config';
 import { databaseConfig } from './config/database.config';
+import { rotationConfig } from './config/rotation.config';
 import { CredentialsModule } from './credentials/credentials.module';
 import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
@@ -33,7 +34,15 @@ import { RotationModule } from './rotation/rotation.module';
       isGlobal: true,
       ignoreEnvFile: true,
       cache: true,
-      load: [appConfig, databaseConfig, cryptoConfig, auditConfig, authConfig, credentialsConfig],
+      load: [
+        appConfig,
+        databaseConfig,
+        cryptoConfig,
+        auditConfig,
+        authConfig,
+        credentialsConfig,
+        rotationConfig,
+      ],
     }),
     LoggerModule.forRootAsync({
       inject: [appConfig.KEY],
