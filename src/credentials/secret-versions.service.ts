@@ -55,7 +55,7 @@ export class SecretVersionsService {
         throw new VersionMismatchError(String(expectedVersion), credential.currentVersion);
       }
       const secret = checkedSecret(credential.type, secretInput);
-      const plan = await this.hooks.plan(manager, credential, principal);
+      const plan = await this.hooks.plan(manager, credential, principal, context);
       const previousVersion = credential.currentVersion;
       const version = await this.versions.addPending(manager, credential, secret, principal.id);
       const promotion = await this.versions.promote(

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import type { AuditRequestContext } from '../audit/audit-context';
 import type { Principal } from '../common/auth/principal';
 import type { Credential } from './entities/credential.entity';
 import type { Promotion } from './version-store';
@@ -23,6 +24,7 @@ export interface SecretWriteHook {
     manager: EntityManager,
     credential: Credential,
     principal: Principal,
+    context?: AuditRequestContext,
   ): Promise<SecretWritePlan | undefined>;
 }
 
@@ -38,11 +40,12 @@ export class SecretWriteHooks {
     manager: EntityManager,
     credential: Credential,
     principal: Principal,
+    context?: AuditRequestContext,
   ): Promise<SecretWritePlan> {
     const plan: SecretWritePlan = {};
     const after: NonNullable<SecretWritePlan['afterPromote']>[] = [];
     for (const hook of this.hooks) {
-      const part = await hook.beforeWrite(manager, credential, principal);
+      const part = await hook.beforeWrite(manager, credential, principal, context);
       if (part?.graceSeconds !== undefined) plan.graceSeconds = part.graceSeconds;
       if (part?.afterPromote) after.push(part.afterPromote);
     }

@@ -22,6 +22,17 @@ const WIPED = {
   fingerprint: null,
 } as const;
 
+const SEALED_SELECT = {
+  credentialId: true,
+  version: true,
+  state: true,
+  ciphertext: true,
+  iv: true,
+  tag: true,
+  wrappedDek: true,
+  kekId: true,
+} as const;
+
 export interface Promotion {
   version: number;
   /** The version that was current, now previous (or revoked at once with grace 0). */
@@ -106,6 +117,23 @@ export class VersionStore {
     return version;
   }
 
+  /**
+   * The decrypted value of a version (the current one when none is named), for the rotation
+   * engine's hooks; HTTP callers reveal through RevealService, which audits.
+   */
+  async value(
+    manager: EntityManager,
+    credentialId: string,
+    version?: number,
+  ): Promise<Record<string, unknown>> {
+    const row = await manager.findOne(CredentialVersion, {
+      select: SEALED_SELECT,
+      where: version === undefined ? { credentialId, state: 'current' } : { credentialId, version },
+    });
+    if (!row) throw new CredentialStateError(`Version ${version ?? 'current'} not found`);
+    return this.crypto.open(credentialId, row);
+  }
+
   /** The pending version of a credential, if there is one. */
   async pendingVersion(manager: EntityManager, credentialId: string): Promise<number | null> {
     const row = await manager.findOne(CredentialVersion, {
@@ -129,16 +157,7 @@ export class VersionStore {
     secret?: ParsedSecret,
   ): Promise<Promotion> {
     const pending = await manager.findOne(CredentialVersion, {
-      select: {
-        credentialId: true,
-        version: true,
-        state: true,
-        ciphertext: true,
-        iv: true,
-        tag: true,
-        wrappedDek: true,
-        kekId: true,
-      },
+      select: SEALED_SELECT,
       where: { credentialId: credential.id, version },
     });
     if (!pending || pending.state !== 'pending') {

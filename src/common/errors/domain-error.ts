@@ -17,6 +17,8 @@ export abstract class DomainError extends Error {
   abstract readonly kind: DomainErrorKind;
   /** For the audit event only; never part of the HTTP answer. */
   auditHint?: AuditHint;
+  /** Machine-readable facts for the client (ids, never secrets), sent as the body's `details`. */
+  details?: Record<string, unknown>;
 
   constructor(message: string) {
     super(message);

@@ -14,9 +14,8 @@ type Mapped = Omit<ErrorBody, 'requestId'>;
 export function toErrorBody(exception: unknown): Mapped {
   if (exception instanceof DomainError) {
     const body = base(STATUS_BY_KIND[exception.kind], exception.message);
-    return exception instanceof RequestValidationError
-      ? { ...body, fields: exception.fields }
-      : body;
+    if (exception instanceof RequestValidationError) return { ...body, fields: exception.fields };
+    return exception.details ? { ...body, details: exception.details } : body;
   }
   if (exception instanceof HttpException) return fromHttpException(exception);
   if (isClientFrameworkError(exception)) {

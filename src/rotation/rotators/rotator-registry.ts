@@ -7,7 +7,7 @@ import type { CredentialType } from '../../credentials/secrets/credential-type';
 import type { RotatorSettings } from '../policy/effective-policy';
 import { GeneratedRotator } from './generated.rotator';
 import { ManualRotator } from './manual.rotator';
-import type { Rotator, RotatorDescription } from './rotator';
+import { PermanentRotationError, Rotator, RotatorDescription } from './rotator';
 
 /** Every rotator Custos has: the one place a new one is registered. */
 const ROTATORS: readonly Rotator[] = [new GeneratedRotator(), new ManualRotator()];
@@ -28,6 +28,13 @@ export class RotatorRegistry {
 
   describe(): RotatorDescription[] {
     return [...this.byKind.values()].map((r) => r.describe());
+  }
+
+  /** The rotator of a run; a kind no longer known fails the run for good. */
+  get(kind: string): Rotator {
+    const rotator = this.byKind.get(kind);
+    if (!rotator) throw new PermanentRotationError(`no rotator of kind ${kind}`);
+    return rotator;
   }
 
   /** Adds a rotator (tests use it for failing and slow ones). */
@@ -64,6 +71,8 @@ export class RotatorRegistry {
     const errors = validateSync(instance, {
       whitelist: true,
       forbidNonWhitelisted: true,
+      // Settings classes without fields (generated, manual) have no metadata at all.
+      forbidUnknownValues: false,
       validationError: { target: false, value: false },
     });
     if (errors.length > 0) {

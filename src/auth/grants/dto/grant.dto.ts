@@ -8,35 +8,14 @@ import {
   IsOptional,
   IsString,
   IsUUID,
-  ValidateBy,
-  ValidationOptions,
 } from 'class-validator';
 import { orderedCapabilities, parseCapabilities } from '../access-policy';
 import { GRANT_PRINCIPAL_TYPES } from '../access-grant.entity';
 import { CAPABILITIES } from '../../../common/auth/access-vocabulary';
 import type { AccessGrant, GrantPrincipalType } from '../access-grant.entity';
 import type { Capability } from '../../../common/auth/access-vocabulary';
-import { MAX_PATH_LENGTH, pathPatternProblem } from '../path-pattern';
-
-const PATTERN_HELP =
-  "Lower-case segments of a-z, 0-9, '.', '_', '-' joined by '/'; a segment may be '*' (exactly one segment) and the last may be '**' (one or more segments).";
-
-/** A path pattern (`acme/prod/*`, `acme/**`); the message says what is wrong with it. */
-function IsPathPattern(options?: ValidationOptions): PropertyDecorator {
-  return ValidateBy(
-    {
-      name: 'isPathPattern',
-      validator: {
-        validate: (value: unknown) => pathPatternProblem(value) === undefined,
-        defaultMessage: (args) =>
-          `${args?.property ?? 'pathPattern'} is not a valid path pattern: ${
-            pathPatternProblem(args?.value) ?? 'invalid'
-          }`,
-      },
-    },
-    options,
-  );
-}
+import { IsPathPattern, PATTERN_HELP } from '../is-path-pattern';
+import { MAX_PATH_LENGTH } from '../path-pattern';
 
 export class GrantCreateDto {
   @ApiProperty({ enum: GRANT_PRINCIPAL_TYPES })

@@ -1,0 +1,85 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager, In } from 'typeorm';
+import { Credential } from '../../credentials/entities/credential.entity';
+import { databaseNow, dialectOf, timestampParam } from '../../database/dialect';
+import { TransactionRunner } from '../../database/transaction-runner';
+import { PolicySource } from '../policy/policy-source';
+import { RotationInProgressError } from './rotation.errors';
+import { RunEvents } from './run-events';
+import { RunStore } from './run-store';
+
+/**
+ * Opens runs for credentials whose time has come. Each instance locks a batch of due
+ * credentials with SKIP LOCKED (MariaDB), so instances take disjoint batches; the unique open-run
+ * index is the last word if two ever meet. The runs are claimed by the opener, which executes
+ * them at once.
+ */
+@Injectable()
+export class DueStarter {
+  constructor(
+    private readonly transactions: TransactionRunner,
+    private readonly runs: RunStore,
+    private readonly policies: PolicySource,
+    private readonly events: RunEvents,
+  ) {}
+
+  async startDue(limit: number): Promise<string[]> {
+    return this.transactions.run(async (manager) => {
+      const due = await this.lockDue(manager, limit);
+      const started: string[] = [];
+      for (const credential of due) {
+        const runId = await this.start(manager, credential);
+        if (runId) started.push(runId);
+      }
+      return started;
+    });
+  }
+
+  private async lockDue(manager: EntityManager, limit: number): Promise<Credential[]> {
+    const dialect = dialectOf(manager);
+    const now = timestampParam(dialect, await databaseNow(manager));
+    const rows = await manager.query<{ id: string }[]>(
+      'SELECT id FROM credentials WHERE next_rotation_at <= ? AND status = ? ' +
+        "AND rotation_status IN ('scheduled', 'failed') " +
+        `ORDER BY next_rotation_at LIMIT ${Number(limit)}` +
+        (dialect === 'mariadb' ? ' FOR UPDATE SKIP LOCKED' : ''),
+      [now, 'active'],
+    );
+    if (rows.length === 0) return [];
+    return manager.findBy(Credential, { id: In(rows.map((row) => row.id)) });
+  }
+
+  private async start(manager: EntityManager, credential: Credential): Promise<string | null> {
+    const now = await databaseNow(manager);
+    const policy = await this.policies.effective(manager, credential);
+    if (!policy || !policy.enabled) {
+      await this.policies.reschedule(manager, credential, now);
+      return null;
+    }
+    try {
+      const run = await this.runs.open(manager, {
+        credentialId: credential.id,
+        rotator: policy.rotator.kind,
+        trigger: 'schedule',
+        emergency: false,
+        graceSeconds: policy.graceSeconds,
+        reason: null,
+        requestedBy: null,
+        claim: true,
+      });
+      await manager.update(
+        Credential,
+        { id: credential.id },
+        { rotationStatus: 'rotating', rowVersion: credential.rowVersion + 1 },
+      );
+      await this.events.record(manager, 'rotation.started', run, credential, {
+        dueAt: credential.nextRotationAt?.toISOString() ?? null,
+      });
+      return run.id;
+    } catch (error) {
+      // Opened from the API a moment ago: that run rotates it.
+      if (error instanceof RotationInProgressError) return null;
+      throw error;
+    }
+  }
+}

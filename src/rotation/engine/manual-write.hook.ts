@@ -1,0 +1,73 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import type { AuditRequestContext } from '../../audit/audit-context';
+import type { Principal } from '../../common/auth/principal';
+import { Credential } from '../../credentials/entities/credential.entity';
+import { SecretWriteHooks, SecretWritePlan } from '../../credentials/secret-write-hooks';
+import { databaseNow } from '../../database/dialect';
+import { PolicySource } from '../policy/policy-source';
+import { RotationInProgressError } from './rotation.errors';
+import { RunEvents } from './run-events';
+import { RunStore } from './run-store';
+
+/**
+ * A person's `PUT …/secret` and the credential's open run: it finishes a manual run that waits
+ * for exactly that (with the run's grace, 0 for an emergency), and is refused while an automatic
+ * run is in flight, whose rotator may already have pushed its own value to the target.
+ */
+@Injectable()
+export class ManualWriteHook implements OnModuleInit {
+  constructor(
+    private readonly hooks: SecretWriteHooks,
+    private readonly runs: RunStore,
+    private readonly policies: PolicySource,
+    private readonly events: RunEvents,
+  ) {}
+
+  onModuleInit(): void {
+    this.hooks.register({ beforeWrite: (m, c, p, ctx) => this.beforeWrite(m, c, p, ctx) });
+  }
+
+  private async beforeWrite(
+    manager: EntityManager,
+    credential: Credential,
+    principal: Principal,
+    context?: AuditRequestContext,
+  ): Promise<SecretWritePlan | undefined> {
+    const run = await this.runs.openRunOf(manager, credential.id, true);
+    if (!run) return undefined;
+    if (run.status !== 'waiting') throw new RotationInProgressError(run.id);
+    return {
+      graceSeconds: run.graceSeconds,
+      afterPromote: async (promotion) => {
+        const now = await databaseNow(manager);
+        const finished = Object.assign(run, {
+          step: 'done' as const,
+          status: 'succeeded' as const,
+          openSlot: null,
+          pendingVersion: promotion.version,
+          finishedAt: now,
+          updatedAt: now,
+        });
+        await manager.save(finished);
+        const locked = await manager.findOneByOrFail(Credential, { id: credential.id });
+        const nextRotationAt = await this.policies.reschedule(manager, locked, now);
+        await this.events.record(
+          manager,
+          'rotation.succeeded',
+          finished,
+          credential,
+          {
+            version: promotion.version,
+            previousVersion: promotion.previousVersion,
+            graceUntil: promotion.graceUntil?.toISOString() ?? null,
+            revoked: promotion.revoked,
+            nextRotationAt: nextRotationAt?.toISOString() ?? null,
+            writtenBy: principal.id,
+          },
+          { context },
+        );
+      },
+    };
+  }
+}

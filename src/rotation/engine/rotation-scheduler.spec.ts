@@ -1,0 +1,127 @@
+import type { KeyringService } from '../../crypto/keyring.service';
+import type { TransactionRunner } from '../../database/transaction-runner';
+import type { DueStarter } from './due-starter';
+import type { RunExecutor, RunOutcome } from './run-executor';
+import type { RunStore } from './run-store';
+import { RotationScheduler } from './rotation-scheduler';
+
+/** Due credentials and claimable runs as queues the fakes hand out, as the database would. */
+function fakes(options: { due: string[]; claimable?: string[]; executionMs?: number }) {
+  const due = [...options.due];
+  const claimable = [...(options.claimable ?? [])];
+  let running = 0;
+  const stats = { maxConcurrent: 0, executed: [] as string[], released: [] as string[] };
+  const starter = {
+    startDue: jest.fn((limit: number) => Promise.resolve(due.splice(0, limit))),
+  };
+  const runs = {
+    claim: jest.fn((_m: unknown, limit: number) => Promise.resolve(claimable.splice(0, limit))),
+    release: jest.fn((_m: unknown, ids: string[]) => {
+      stats.released.push(...ids);
+      return Promise.resolve();
+    }),
+  };
+  const executor = {
+    execute: jest.fn(async (id: string): Promise<RunOutcome> => {
+      running++;
+      stats.maxConcurrent = Math.max(stats.maxConcurrent, running);
+      await new Promise((resolve) => setTimeout(resolve, options.executionMs ?? 5));
+      running--;
+      stats.executed.push(id);
+      return 'succeeded';
+    }),
+  };
+  const transactions = { run: (work: (m: unknown) => Promise<unknown>) => work({}) };
+  const keyring = { isSealed: () => false };
+  return { starter, runs, executor, transactions, keyring, stats };
+}
+
+function scheduler(f: ReturnType<typeof fakes>, config: Record<string, unknown>) {
+  return new RotationScheduler(
+    f.transactions as unknown as TransactionRunner,
+    f.starter as unknown as DueStarter,
+    f.runs as unknown as RunStore,
+    f.executor as unknown as RunExecutor,
+    f.keyring as unknown as KeyringService,
+    { schedulerEnabled: true, tickMs: 60_000, concurrency: 4, ...config } as never,
+  );
+}
+
+const ids = (n: number, prefix = 'run') => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+
+describe('RotationScheduler', () => {
+  it('should run every due credential once, never more than `concurrency` at a time', async () => {
+    const f = fakes({ due: ids(37) });
+    const result = await scheduler(f, { concurrency: 3 }).tick();
+    expect(f.stats.executed.sort()).toEqual(ids(37).sort());
+    expect(f.stats.maxConcurrent).toBe(3);
+    expect(result.outcomes).toEqual({ succeeded: 37 });
+  });
+
+  it('should claim runs waiting for a retry or left by a crashed instance once no credential is due', async () => {
+    const f = fakes({ due: ids(2, 'due'), claimable: ids(3, 'orphan') });
+    await scheduler(f, {}).tick();
+    expect(f.stats.executed.sort()).toEqual([...ids(2, 'due'), ...ids(3, 'orphan')].sort());
+    expect(f.starter.startDue.mock.invocationCallOrder[0]).toBeLessThan(
+      f.runs.claim.mock.invocationCallOrder[0],
+    );
+  });
+
+  it('should join the tick in progress instead of starting a second one', async () => {
+    const f = fakes({ due: ids(8), executionMs: 20 });
+    const sut = scheduler(f, {});
+    const [a, b] = await Promise.all([sut.tick(), sut.tick()]);
+    expect(a).toBe(b);
+    expect(f.stats.executed).toHaveLength(8);
+  });
+
+  it('should not work while sealed', async () => {
+    const f = fakes({ due: ids(3) });
+    f.keyring.isSealed = () => true;
+    await scheduler(f, {}).tick();
+    expect(f.starter.startDue).not.toHaveBeenCalled();
+  });
+
+  it('should release claimed runs it has not started when the application shuts down', async () => {
+    const f = fakes({ due: ids(20), executionMs: 30 });
+    const sut = scheduler(f, { concurrency: 2 });
+    const tick = sut.tick();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await sut.onApplicationShutdown();
+    await tick;
+    expect(f.stats.executed.length).toBeLessThan(20);
+    expect(f.stats.released.length).toBeGreaterThan(0);
+    expect(new Set([...f.stats.executed, ...f.stats.released]).size).toBe(
+      f.stats.executed.length + f.stats.released.length,
+    );
+  });
+
+  describe('timer', () => {
+    beforeEach(() => jest.useFakeTimers({ now: new Date('2026-11-30T00:00:00Z') }));
+    afterEach(() => jest.useRealTimers());
+
+    it('should tick on the timer only once the configured interval has passed', () => {
+      const f = fakes({ due: [] });
+      const sut = scheduler(f, { tickMs: 60_000 });
+      const tick = jest.spyOn(sut, 'tick').mockResolvedValue({ outcomes: {} });
+      const start = Date.now();
+      sut.onTimer(start + 60_000);
+      expect(tick).toHaveBeenCalledTimes(1);
+      // lastTickAt is set by the tick itself; the spy did not run it, so set the clock instead.
+      tick.mockClear();
+      (sut as unknown as { lastTickAt: number }).lastTickAt = start + 60_000;
+      sut.onTimer(start + 119_000);
+      expect(tick).not.toHaveBeenCalled();
+      sut.onTimer(start + 120_000);
+      expect(tick).toHaveBeenCalledTimes(1);
+    });
+
+    it('should not tick when the scheduler is switched off on this instance', () => {
+      const f = fakes({ due: [] });
+      const sut = scheduler(f, { schedulerEnabled: false });
+      const tick = jest.spyOn(sut, 'tick');
+      sut.onTimer(Date.now() + 10 * 60_000);
+      expect(tick).not.toHaveBeenCalled();
+    });
+  });
+});

@@ -1,0 +1,97 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { AuditActor, AuditRequestContext, SYSTEM } from '../../audit/audit-context';
+import { AuditWriter } from '../../audit/audit-writer';
+import type { Credential } from '../../credentials/entities/credential.entity';
+import { EventOutbox, EventType } from '../../events/event-outbox';
+import type { RotationRun } from '../entities/rotation-run.entity';
+
+type Milestone = Extract<
+  EventType,
+  'rotation.started' | 'rotation.succeeded' | 'rotation.failed' | 'rotation.due'
+>;
+
+/** Who a milestone is recorded for: the person or service that asked, else the scheduler. */
+export interface MilestoneOrigin {
+  context?: AuditRequestContext;
+  actor?: AuditActor;
+}
+
+/**
+ * Writes a run's milestones to the audit chain and the event outbox, in the transaction that
+ * makes them true: a `rotation.succeeded` exists exactly when the switch committed.
+ */
+@Injectable()
+export class RunEvents {
+  constructor(
+    private readonly audit: AuditWriter,
+    private readonly events: EventOutbox,
+  ) {}
+
+  async record(
+    manager: EntityManager,
+    type: Milestone,
+    run: RotationRun,
+    credential: Pick<Credential, 'id' | 'path'>,
+    facts: Record<string, unknown> = {},
+    origin: MilestoneOrigin = {},
+  ): Promise<void> {
+    const data = {
+      runId: run.id,
+      credentialId: credential.id,
+      path: credential.path,
+      rotator: run.rotator,
+      trigger: run.trigger,
+      emergency: run.emergency,
+      attempt: run.attempt,
+      ...facts,
+    };
+    await this.audit.record(
+      {
+        action: type,
+        outcome: type === 'rotation.failed' ? 'error' : 'success',
+        resourceType: 'credential',
+        resourceId: credential.id,
+        details: data,
+        context: origin.context,
+        actor: origin.context ? origin.actor : (origin.actor ?? SYSTEM),
+      },
+      manager,
+    );
+    await this.events.publish(manager, {
+      type,
+      resourceType: 'credential',
+      resourceId: credential.id,
+      path: credential.path,
+      data,
+    });
+  }
+
+  /** A failed attempt that will be retried: on the record, but no event for consumers. */
+  async attemptFailed(
+    manager: EntityManager,
+    run: RotationRun,
+    credential: Pick<Credential, 'id' | 'path'>,
+    error: string,
+    nextAttemptAt: Date,
+  ): Promise<void> {
+    await this.audit.record(
+      {
+        action: 'rotation.attempt.failed',
+        outcome: 'error',
+        resourceType: 'credential',
+        resourceId: credential.id,
+        details: {
+          runId: run.id,
+          path: credential.path,
+          step: run.step,
+          attempt: run.attempt,
+          error,
+          nextAttemptAt: nextAttemptAt.toISOString(),
+        },
+        actor: SYSTEM,
+      },
+      manager,
+    );
+  }
+}

@@ -1,0 +1,177 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { randomUUID } from 'node:crypto';
+import { EntityManager, In } from 'typeorm';
+import { rotationConfig } from '../../config/rotation.config';
+import {
+  databaseNow,
+  dialectOf,
+  isUniqueViolation,
+  rowLock,
+  timestampParam,
+} from '../../database/dialect';
+import { LeaseService } from '../../database/lease.service';
+import { RotationRun, RotationStep, RunTrigger } from '../entities/rotation-run.entity';
+import { ClaimLostError, RotationInProgressError } from './rotation.errors';
+
+export interface RunOpening {
+  credentialId: string;
+  rotator: string;
+  trigger: RunTrigger;
+  emergency: boolean;
+  graceSeconds: number;
+  reason: string | null;
+  requestedBy: string | null;
+  /** Claimed by this instance from the start, so it can run at once without another claim. */
+  claim: boolean;
+}
+
+/** A run as this instance holds it: every write checks the claim and the step it expects. */
+export interface HeldRun {
+  id: string;
+  step: RotationStep;
+  attempt: number;
+}
+
+/**
+ * Rotation runs in the database. Every change of a running run is a compare-and-set on (id,
+ * step, attempt, claimed_by), so an instance whose claim expired and was taken over can never
+ * move a run another instance now owns; it gets ClaimLostError and stops.
+ */
+@Injectable()
+export class RunStore {
+  readonly instance: string;
+
+  constructor(
+    leases: LeaseService,
+    @Inject(rotationConfig.KEY) private readonly config: ConfigType<typeof rotationConfig>,
+  ) {
+    this.instance = leases.holder;
+  }
+
+  /** Opens a run; the database refuses a second open run of the credential (409). */
+  async open(manager: EntityManager, opening: RunOpening): Promise<RotationRun> {
+    const now = await databaseNow(manager);
+    const run: RotationRun = Object.assign(new RotationRun(), {
+      id: randomUUID(),
+      credentialId: opening.credentialId,
+      rotator: opening.rotator,
+      pendingVersion: null,
+      step: 'create',
+      status: 'running',
+      openSlot: 'open',
+      attempt: 1,
+      maxAttempts: this.config.maxAttempts,
+      trigger: opening.trigger,
+      emergency: opening.emergency,
+      graceSeconds: opening.emergency ? 0 : opening.graceSeconds,
+      reason: opening.reason,
+      error: null,
+      claimedBy: opening.claim ? this.instance : null,
+      claimExpiresAt: opening.claim ? this.claimUntil(now) : null,
+      nextAttemptAt: now,
+      overdueAt: null,
+      requestedBy: opening.requestedBy,
+      startedAt: now,
+      updatedAt: now,
+      finishedAt: null,
+    });
+    try {
+      await manager.insert(RotationRun, run);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const open = await this.openRunOf(manager, opening.credentialId);
+      throw new RotationInProgressError(open?.id ?? 'unknown');
+    }
+    return run;
+  }
+
+  openRunOf(
+    manager: EntityManager,
+    credentialId: string,
+    lock = false,
+  ): Promise<RotationRun | null> {
+    return manager.findOne(RotationRun, {
+      where: { credentialId, openSlot: 'open' },
+      ...(lock ? { lock: rowLock(manager) } : {}),
+    });
+  }
+
+  /**
+   * Takes up to `limit` runs that are due and not held by a live claim (new, backing off, or
+   * left by a crashed instance). SKIP LOCKED lets instances claim side by side on MariaDB.
+   */
+  async claim(manager: EntityManager, limit: number): Promise<string[]> {
+    const now = await databaseNow(manager);
+    const dialect = dialectOf(manager);
+    const skipLocked = dialect === 'mariadb' ? ' FOR UPDATE SKIP LOCKED' : '';
+    const at = timestampParam(dialect, now);
+    const rows = await manager.query<{ id: string }[]>(
+      'SELECT id FROM rotation_runs WHERE status = ? AND next_attempt_at <= ? ' +
+        'AND (claimed_by IS NULL OR claim_expires_at < ?) ' +
+        `ORDER BY next_attempt_at LIMIT ${Number(limit)}${skipLocked}`,
+      ['running', at, at],
+    );
+    const ids = rows.map((row) => row.id);
+    if (ids.length > 0) {
+      await manager.update(
+        RotationRun,
+        { id: In(ids) },
+        { claimedBy: this.instance, claimExpiresAt: this.claimUntil(now), updatedAt: now },
+      );
+    }
+    return ids;
+  }
+
+  /** The run, locked, if this instance still holds it at the step it expects. */
+  async hold(manager: EntityManager, held: HeldRun): Promise<RotationRun> {
+    const run = await manager.findOne(RotationRun, {
+      where: { id: held.id },
+      lock: rowLock(manager),
+    });
+    if (
+      !run ||
+      run.status !== 'running' ||
+      run.step !== held.step ||
+      run.attempt !== held.attempt ||
+      run.claimedBy !== this.instance
+    ) {
+      throw new ClaimLostError(held.id);
+    }
+    return run;
+  }
+
+  /** Moves a held run on and renews the claim; call after hold() in the same transaction. */
+  async advance(
+    manager: EntityManager,
+    held: HeldRun,
+    changes: Partial<RotationRun>,
+  ): Promise<void> {
+    const now = await databaseNow(manager);
+    const result = await manager.update(
+      RotationRun,
+      { id: held.id, step: held.step, attempt: held.attempt, claimedBy: this.instance },
+      { ...changes, claimExpiresAt: this.claimUntil(now), updatedAt: now },
+    );
+    if ((result.affected ?? 0) !== 1) throw new ClaimLostError(held.id);
+  }
+
+  /** Renews the claim while a long hook runs. */
+  async renew(manager: EntityManager, held: HeldRun): Promise<void> {
+    await this.advance(manager, held, {});
+  }
+
+  /** Gives up the claim on runs this instance will not finish (shutdown). */
+  async release(manager: EntityManager, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await manager.update(
+      RotationRun,
+      { id: In(ids), claimedBy: this.instance },
+      { claimedBy: null, claimExpiresAt: null },
+    );
+  }
+
+  private claimUntil(now: Date): Date {
+    return new Date(now.getTime() + this.config.claimTtlMs);
+  }
+}
