@@ -52,7 +52,7 @@ export function rotationDefaultsProblem(value: unknown): string | undefined {
       }
     }
   }
-  const merged = merge(parsed as Overrides);
+  const merged = merge(parsed);
   for (const type of CREDENTIAL_TYPES) {
     const { interval, gracePeriod } = merged[type];
     if (durationSeconds(interval) < MIN_ROTATION_INTERVAL_SECONDS) {

@@ -18,11 +18,11 @@ import type { AccessGrant, GrantPrincipalType } from '../access-grant.entity';
 import type { Capability } from '../../../common/auth/access-vocabulary';
 import { MAX_PATH_LENGTH, pathPatternProblem } from '../path-pattern';
 
-const PATTERN_HELP =
+export const PATH_PATTERN_HELP =
   "Lower-case segments of a-z, 0-9, '.', '_', '-' joined by '/'; a segment may be '*' (exactly one segment) and the last may be '**' (one or more segments).";
 
 /** A path pattern (`acme/prod/*`, `acme/**`); the message says what is wrong with it. */
-function IsPathPattern(options?: ValidationOptions): PropertyDecorator {
+export function IsPathPattern(options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
     {
       name: 'isPathPattern',
@@ -47,7 +47,11 @@ export class GrantCreateDto {
   @IsUUID('4')
   principalId!: string;
 
-  @ApiProperty({ example: 'acme/prod/*', maxLength: MAX_PATH_LENGTH, description: PATTERN_HELP })
+  @ApiProperty({
+    example: 'acme/prod/*',
+    maxLength: MAX_PATH_LENGTH,
+    description: PATH_PATTERN_HELP,
+  })
   @IsString()
   @IsPathPattern()
   pathPattern!: string;
