@@ -72,6 +72,9 @@ export class RotatorRegistry {
     const errors = validateSync(instance, {
       whitelist: true,
       forbidNonWhitelisted: true,
+      // A rotator without settings has a class with no decorators, which class-validator would
+      // call an unknown value; the instance is always of the rotator's own class.
+      forbidUnknownValues: false,
       validationError: { target: false, value: false },
     });
     if (errors.length > 0) {
