@@ -238,7 +238,7 @@ describe('RotationPolicyValidator', () => {
 
   function refusal(input: Partial<PolicyInput>, target: PolicyTarget) {
     try {
-      sut.check({ ...MINIMAL, ...input } as PolicyInput, target, NOW);
+      sut.check({ ...MINIMAL, ...input }, target, NOW);
     } catch (error) {
       return fieldsOf(error);
     }
