@@ -2,6 +2,11 @@ import { registerAs } from '@nestjs/config';
 import { IsBoolean, IsInt, Max, Min, ValidateBy, ValidationOptions } from 'class-validator';
 import { durationSeconds, isIsoDuration } from '../common/duration';
 import { EnvBoolean, EnvInteger } from './env-transforms';
+import {
+  parseRotationDefaults,
+  rotationDefaultsProblem,
+  RotationDefaults,
+} from './rotation-defaults';
 import { Env, validateEnv } from './validate-env';
 
 function IsDuration(options?: ValidationOptions): PropertyDecorator {
@@ -69,6 +74,16 @@ class RotationEnv {
 
   @IsDuration()
   CREDENTIALS_EXPIRY_WARNING = 'P14D';
+
+  /** JSON overriding the built-in interval and grace of some types (rotation-defaults.ts). */
+  @ValidateBy({
+    name: 'isRotationDefaults',
+    validator: {
+      validate: (value: unknown) => rotationDefaultsProblem(value) === undefined,
+      defaultMessage: (args) => rotationDefaultsProblem(args?.value) ?? 'invalid',
+    },
+  })
+  ROTATION_DEFAULTS = '{}';
 }
 
 export interface RotationConfig {
@@ -97,6 +112,8 @@ export interface RotationConfig {
   destroyAfterSeconds: number;
   /** `credential.expiring` is raised this long before `expiresAt`. */
   expiryWarningSeconds: number;
+  /** Interval and grace of a policy that gives none, by credential type. */
+  defaults: RotationDefaults;
 }
 
 export function loadRotationConfig(env: Env): RotationConfig {
@@ -117,6 +134,7 @@ export function loadRotationConfig(env: Env): RotationConfig {
     sweepIntervalMs: ms(v.ROTATION_SWEEP_INTERVAL),
     destroyAfterSeconds: durationSeconds(v.ROTATION_DESTROY_AFTER),
     expiryWarningSeconds: durationSeconds(v.CREDENTIALS_EXPIRY_WARNING),
+    defaults: parseRotationDefaults(v.ROTATION_DEFAULTS),
   };
 }
 

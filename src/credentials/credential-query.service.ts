@@ -100,6 +100,14 @@ export class CredentialQueryService {
       clauses.push('c.expires_at IS NOT NULL AND c.expires_at < ?');
       parameters.push(timestampParam(dialect, new Date(query.expiringBefore)));
     }
+    if (query.rotationDueBefore) {
+      clauses.push('c.next_rotation_at <= ?');
+      parameters.push(timestampParam(dialect, new Date(query.rotationDueBefore)));
+    }
+    if (query.rotationStatus) {
+      clauses.push('c.rotation_status = ?');
+      parameters.push(query.rotationStatus);
+    }
     if (query.q) {
       clauses.push("(LOWER(c.name) LIKE ? ESCAPE '!' OR c.path LIKE ? ESCAPE '!')");
       const q = `%${likeLiteral(query.q.toLowerCase())}%`;

@@ -5,6 +5,7 @@ import { CryptoModule } from '../crypto/crypto.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { CredentialMetrics } from './credential-metrics';
 import { CredentialAccess } from './credential-access';
+import { CredentialChangeHooks } from './credential-change-hooks';
 import { CredentialLifecycleService } from './credential-lifecycle.service';
 import { CredentialQueryService } from './credential-query.service';
 import { CredentialsService } from './credentials.service';
@@ -26,6 +27,7 @@ import { VersionStore } from './version-store';
     VersionCrypto,
     VersionStore,
     SecretWriteHooks,
+    CredentialChangeHooks,
     CredentialsService,
     CredentialQueryService,
     SecretVersionsService,
@@ -33,6 +35,13 @@ import { VersionStore } from './version-store';
     RevealService,
     VersionRewrapParticipant,
   ],
-  exports: [CredentialAccess, VersionCrypto, VersionStore, SecretWriteHooks, RevealService],
+  exports: [
+    CredentialAccess,
+    VersionCrypto,
+    VersionStore,
+    SecretWriteHooks,
+    CredentialChangeHooks,
+    RevealService,
+  ],
 })
 export class CredentialsModule {}

@@ -8,6 +8,7 @@ import type { Principal } from '../common/auth/principal';
 import { isUniqueViolation } from '../database/dialect';
 import { TransactionRunner } from '../database/transaction-runner';
 import { CredentialAccess } from './credential-access';
+import { CredentialChangeHooks } from './credential-change-hooks';
 import { insertTags, replaceTags } from './credential-tags';
 import { CapabilityRequiredError, CredentialPathTakenError } from './credential.errors';
 import type { CredentialCreateDto, CredentialUpdateDto } from './dto/credential-write.dto';
@@ -35,6 +36,7 @@ export class CredentialsService {
     private readonly policy: AccessPolicy,
     private readonly access: CredentialAccess,
     private readonly versions: VersionStore,
+    private readonly changeHooks: CredentialChangeHooks,
   ) {}
 
   /** Stores the metadata and version 1 of the secret; needs `write` on the path. */
@@ -68,6 +70,9 @@ export class CredentialsService {
         }),
       );
       await this.versions.addFirst(manager, { id, type: input.type }, secret, principal.id);
+      const created = await manager.findOneByOrFail(Credential, { id });
+      const rowVersion = created.rowVersion;
+      await this.changeHooks.afterCreate(manager, created);
       await this.audit.record(
         {
           action: 'credential.create',
@@ -80,7 +85,10 @@ export class CredentialsService {
         },
         manager,
       );
-      return manager.findOneByOrFail(Credential, { id });
+      // A hook that changed the row (a rotation scheduled) changed updated_at too: read it back.
+      return created.rowVersion === rowVersion
+        ? created
+        : manager.findOneByOrFail(Credential, { id });
     });
   }
 
@@ -113,6 +121,10 @@ export class CredentialsService {
         await pathTakenOnDuplicate(() =>
           manager.update(Credential, { id }, { ...changes, rowVersion: credential.rowVersion + 1 }),
         );
+      }
+      if (changes.path !== undefined) {
+        const moved = await manager.findOneByOrFail(Credential, { id });
+        await this.changeHooks.afterMove(manager, moved, credential.path);
       }
       await this.audit.record(
         {

@@ -8,7 +8,8 @@ export interface KeysetPage<T> {
 
 /**
  * One page of `entity` ordered by the unique string column `key`, after the row a cursor names:
- * one row more than asked says whether there is a next page, without a count.
+ * one row more than asked says whether there is a next page, without a count. `scope` keeps only
+ * some rows (a condition on other columns than `key`).
  */
 export async function keysetPage<T extends ObjectLiteral>(
   manager: EntityManager,
@@ -16,10 +17,11 @@ export async function keysetPage<T extends ObjectLiteral>(
   key: keyof T & string,
   cursors: PageCursor,
   page: { limit: number; cursor?: string },
+  scope: FindOptionsWhere<T> = {},
 ): Promise<KeysetPage<T>> {
   const after = cursors.decode(page.cursor);
   const rows = await manager.find(entity, {
-    where: (after === undefined ? {} : { [key]: MoreThan(after) }) as FindOptionsWhere<T>,
+    where: { ...scope, ...(after === undefined ? {} : { [key]: MoreThan(after) }) },
     order: { [key]: 'ASC' } as never,
     take: page.limit + 1,
   });

@@ -1,5 +1,6 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
+import { CredentialChangeHooks } from '../credentials/credential-change-hooks';
 import { CredentialsModule } from '../credentials/credentials.module';
 import { CryptoModule } from '../crypto/crypto.module';
 import { MetricsModule } from '../metrics/metrics.module';
@@ -14,24 +15,63 @@ import { RunExecutor } from './engine/run-executor';
 import { RunStore } from './engine/run-store';
 import { CredentialRotationsController } from './http/credential-rotations.controller';
 import { RotationsController } from './http/rotations.controller';
+import { CredentialRotationPolicyController } from './http/credential-rotation-policy.controller';
+import { RotationPoliciesController } from './http/rotation-policies.controller';
+import { CredentialPolicyService } from './policy/credential-policy.service';
+import { PatternPolicyService } from './policy/pattern-policy.service';
+import { PatternRescheduler } from './policy/pattern-rescheduler';
+import { PolicyCredentialHook } from './policy/policy-credential-hook';
+import { RotationPolicyService } from './policy/rotation-policy.service';
+import { RotationPolicyValidator } from './policy/rotation-policy-validator';
+import { PolicySource } from './policy/policy-source';
 import { RotatorRegistry } from './rotators/rotator-registry';
+
+const POLICY_PROVIDERS = [
+  RotationPolicyService,
+  RotationPolicyValidator,
+  CredentialPolicyService,
+  PatternPolicyService,
+  PatternRescheduler,
+  PolicyCredentialHook,
+];
+
+const ENGINE_PROVIDERS = [
+  RunStore,
+  RunEvents,
+  RunExecutor,
+  DueStarter,
+  RotationScheduler,
+  RotationRequests,
+  EmergencyRotations,
+  RotationRunQuery,
+  ManualWriteHook,
+];
 
 /** Scheduled, crash-safe rotation of credentials (DESIGN.md §5). */
 @Module({
   imports: [CredentialsModule, CryptoModule, AuthModule, MetricsModule],
-  controllers: [CredentialRotationsController, RotationsController],
+  controllers: [
+    CredentialRotationPolicyController,
+    RotationPoliciesController,
+    CredentialRotationsController,
+    RotationsController,
+  ],
   providers: [
     RotatorRegistry,
-    RunStore,
-    RunEvents,
-    RunExecutor,
-    DueStarter,
-    RotationScheduler,
-    RotationRequests,
-    EmergencyRotations,
-    RotationRunQuery,
-    ManualWriteHook,
+    ...POLICY_PROVIDERS,
+    { provide: PolicySource, useExisting: RotationPolicyService },
+    ...ENGINE_PROVIDERS,
   ],
-  exports: [RotatorRegistry, RotationRequests, RotationScheduler],
+  exports: [RotatorRegistry, RotationPolicyService, RotationRequests, RotationScheduler],
 })
-export class RotationModule {}
+export class RotationModule implements OnModuleInit {
+  constructor(
+    private readonly credentialChanges: CredentialChangeHooks,
+    private readonly policyHook: PolicyCredentialHook,
+  ) {}
+
+  /** Credentials call rotation through hooks: they may not import it (DESIGN.md §2). */
+  onModuleInit(): void {
+    this.credentialChanges.register(this.policyHook);
+  }
+}

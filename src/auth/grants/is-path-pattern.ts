@@ -1,7 +1,7 @@
 import { ValidateBy, ValidationOptions } from 'class-validator';
 import { pathPatternProblem } from './path-pattern';
 
-export const PATTERN_HELP =
+export const PATH_PATTERN_HELP =
   "Lower-case segments of a-z, 0-9, '.', '_', '-' joined by '/'; a segment may be '*' (exactly one segment) and the last may be '**' (one or more segments).";
 
 /** A path pattern (`acme/prod/*`, `acme/**`); the message says what is wrong with it. */

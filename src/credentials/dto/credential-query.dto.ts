@@ -15,6 +15,7 @@ import {
 } from 'class-validator';
 import { pathProblem } from '../../auth/grants/path-pattern';
 import { IsPageCursor, PageCursor } from '../../common/pagination/page-cursor';
+import { ROTATION_STATUSES, RotationStatus } from '../entities/credential.entity';
 import { CREDENTIAL_TYPES, CredentialType } from '../secrets/credential-type';
 
 /** Pages are ordered by path; a cursor holds the last path of its page. */
@@ -49,6 +50,19 @@ export class CredentialListQueryDto {
   @IsOptional()
   @IsISO8601({ strict: true })
   expiringBefore?: string;
+
+  @ApiPropertyOptional({
+    description: 'Due for rotation at or before this time (ISO 8601): nextRotationAt <= it',
+    format: 'date-time',
+  })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  rotationDueBefore?: string;
+
+  @ApiPropertyOptional({ enum: ROTATION_STATUSES })
+  @IsOptional()
+  @IsIn(ROTATION_STATUSES)
+  rotationStatus?: RotationStatus;
 
   @ApiPropertyOptional({ description: 'Text in the name or path (case-insensitive)' })
   @IsOptional()

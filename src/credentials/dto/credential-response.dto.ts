@@ -4,6 +4,8 @@ import {
   Credential,
   CredentialStatus,
   JsonObject,
+  ROTATION_STATUSES,
+  RotationStatus,
 } from '../entities/credential.entity';
 import { CREDENTIAL_TYPES, CredentialType } from '../secrets/credential-type';
 
@@ -37,6 +39,19 @@ export class CredentialResponseDto {
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) deletedAt!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'When the scheduler rotates it next; null without an enabled rotation policy',
+  })
+  nextRotationAt!: string | null;
+  @ApiProperty({
+    enum: ROTATION_STATUSES,
+    description:
+      'none (no policy), scheduled, rotating (a run is open), awaiting_value (a person must write the new value), failed (the last run failed; retried at nextRotationAt) or disabled',
+  })
+  rotationStatus!: RotationStatus;
 
   static from(c: Credential): CredentialResponseDto {
     return {
@@ -60,6 +75,8 @@ export class CredentialResponseDto {
       createdAt: c.createdAt.toISOString(),
       updatedAt: c.updatedAt.toISOString(),
       deletedAt: c.deletedAt?.toISOString() ?? null,
+      nextRotationAt: c.nextRotationAt?.toISOString() ?? null,
+      rotationStatus: c.rotationStatus,
     };
   }
 }

@@ -68,6 +68,8 @@ function credential(overrides: Partial<Credential> = {}): Credential {
     updatedAt: new Date('2025-01-03T03:04:05.000Z'),
     deletedAt: null,
     destroyedAt: null,
+    nextRotationAt: new Date('2025-02-01T03:00:00.000Z'),
+    rotationStatus: 'scheduled',
     ...overrides,
   });
 }
@@ -94,6 +96,8 @@ const CREDENTIAL_BODY = {
   createdAt: '2025-01-02T03:04:05.000Z',
   updatedAt: '2025-01-03T03:04:05.000Z',
   deletedAt: null,
+  nextRotationAt: '2025-02-01T03:00:00.000Z',
+  rotationStatus: 'scheduled',
 };
 
 /** Exactly the keys of CredentialResponseDto: no row or last version, no secret, no keys. */
@@ -108,9 +112,11 @@ const RESPONSE_KEYS = [
   'id',
   'metadata',
   'name',
+  'nextRotationAt',
   'owner',
   'path',
   'port',
+  'rotationStatus',
   'secretInfo',
   'status',
   'tags',
@@ -607,6 +613,8 @@ describe('CredentialsController', () => {
           type: 'password',
           tag: 'prod',
           expiringBefore: '2026-01-01T00:00:00Z',
+          rotationDueBefore: '2026-02-01T00:00:00Z',
+          rotationStatus: 'failed',
           q: 'MySQL',
           deleted: 'false',
           limit: '25',
@@ -630,6 +638,8 @@ describe('CredentialsController', () => {
         type: 'password',
         tag: 'prod',
         expiringBefore: '2026-01-01T00:00:00Z',
+        rotationDueBefore: '2026-02-01T00:00:00Z',
+        rotationStatus: 'failed',
         q: 'MySQL',
         deleted: false,
         limit: 25,
@@ -650,6 +660,11 @@ describe('CredentialsController', () => {
 
     it.each([
       ['deleted=true', { deleted: true }],
+      ['rotationStatus=awaiting_value', { rotationStatus: 'awaiting_value' }],
+      [
+        'rotationDueBefore=2026-12-01T00:00:00.000Z',
+        { rotationDueBefore: '2026-12-01T00:00:00.000Z' },
+      ],
       ['limit=1', { limit: 1 }],
       ['limit=200', { limit: 200 }],
     ])('should read %s', async (query, expected) => {
@@ -684,6 +699,17 @@ describe('CredentialsController', () => {
       ['a pathPrefix with a LIKE wildcard', 'pathPrefix=acme%25', 'pathPrefix'],
       ['a tag with upper case', 'tag=Prod', 'tag'],
       ['an expiringBefore that is not ISO 8601', 'expiringBefore=soon', 'expiringBefore'],
+      [
+        'a rotationDueBefore that is not ISO 8601',
+        'rotationDueBefore=tomorrow',
+        'rotationDueBefore',
+      ],
+      [
+        'a rotationDueBefore given twice',
+        'rotationDueBefore=2026-01-01&rotationDueBefore=2026-02-01',
+        'rotationDueBefore',
+      ],
+      ['an unknown rotationStatus', 'rotationStatus=due', 'rotationStatus'],
       ['an empty q', 'q=', 'q'],
       ['a q longer than 100', `q=${'q'.repeat(101)}`, 'q'],
       ['a type given twice', 'type=password&type=jwt', 'type'],

@@ -1,17 +1,2 @@
-/** The kinds of credential Custos stores; each has its own secret shape (see `parse-secret.ts`). */
-export const CREDENTIAL_TYPES = [
-  'password',
-  'api_key',
-  'oauth',
-  'ssh_key',
-  'shared_secret',
-  'jwt',
-  'connection_string',
-  'certificate',
-] as const;
-
-export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
-
-export function isCredentialType(value: unknown): value is CredentialType {
-  return typeof value === 'string' && (CREDENTIAL_TYPES as readonly string[]).includes(value);
-}
+export { CREDENTIAL_TYPES, isCredentialType } from '../../common/credential-types';
+export type { CredentialType } from '../../common/credential-types';

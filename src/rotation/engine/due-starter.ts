@@ -4,6 +4,7 @@ import { Credential } from '../../credentials/entities/credential.entity';
 import { databaseNow, dialectOf, timestampParam } from '../../database/dialect';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { PolicySource } from '../policy/policy-source';
+import { nextWindowOpening } from '../schedule/rotation-window';
 import { RotationInProgressError } from './rotation.errors';
 import { RunEvents } from './run-events';
 import { RunStore } from './run-store';
@@ -54,6 +55,12 @@ export class DueStarter {
     const policy = await this.policies.effective(manager, credential);
     if (!policy || !policy.enabled) {
       await this.policies.reschedule(manager, credential, now);
+      return null;
+    }
+    // Due, but the tick came after the window closed: wait for it to open again.
+    const opening = policy.window ? nextWindowOpening(policy.window, now) : now;
+    if (opening > now) {
+      await this.policies.reschedule(manager, credential, now, 'scheduled', opening);
       return null;
     }
     try {

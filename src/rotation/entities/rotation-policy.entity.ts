@@ -20,7 +20,8 @@ export interface RotationWindow {
 /**
  * A rotation policy, either of one credential (`credentialId`) or of every credential under a
  * path pattern without a policy of its own (`pathPattern`). Durations are ISO 8601 strings as
- * given; exactly one of `rotateEvery` and `schedule` is set.
+ * given; at most one of `rotateEvery` and `schedule` is set. Neither, or no `gracePeriod`: the
+ * defaults of the credential's type (ROTATION_DEFAULTS), read when the policy is applied.
  */
 @Entity({ name: 'rotation_policies' })
 @Index('uq_rotation_policies_credential', ['credentialId'], { unique: true })
@@ -50,8 +51,8 @@ export class RotationPolicy {
   @Column({ name: 'rotation_window', type: 'simple-json', nullable: true })
   window!: RotationWindow | null;
 
-  @Column({ name: 'grace_period', type: 'varchar', length: 32 })
-  gracePeriod!: string;
+  @Column({ name: 'grace_period', type: 'varchar', length: 32, nullable: true })
+  gracePeriod!: string | null;
 
   /** Shifts every due time, so that paired credentials never rotate at the same moment. */
   @Column({ name: 'schedule_offset', type: 'varchar', length: 32, nullable: true })

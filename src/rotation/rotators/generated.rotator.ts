@@ -22,6 +22,7 @@ export class GeneratedRotator implements Rotator<GeneratedSettings> {
       kind: this.kind,
       summary: "A fresh random value from the policy's generator spec",
       types: TYPES,
+      usesGenerator: true,
       settings: {},
     };
   }

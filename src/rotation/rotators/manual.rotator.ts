@@ -17,6 +17,7 @@ export class ManualRotator implements Rotator<ManualSettings> {
       kind: this.kind,
       summary: 'Raises rotation.due; the run finishes when a person writes the new value',
       types: CREDENTIAL_TYPES,
+      usesGenerator: false,
       settings: {},
     };
   }

@@ -14,7 +14,13 @@ class PortSettings {
 const portRotator: Rotator<PortSettings> = {
   kind: 'port',
   settingsClass: PortSettings,
-  describe: () => ({ kind: 'port', summary: 'test', types: ['password'], settings: {} }),
+  describe: () => ({
+    kind: 'port',
+    summary: 'test',
+    types: ['password'],
+    usesGenerator: false,
+    settings: {},
+  }),
   create: () => Promise.resolve({ password: 'x' }),
   apply: () => Promise.resolve(),
   test: () => Promise.resolve(),
@@ -75,5 +81,16 @@ describe('RotatorRegistry', () => {
 
   it('should fail a run for good when its rotator kind is no longer known', () => {
     expect(() => sut.get('gone')).toThrow(PermanentRotationError);
+  });
+
+  it('should resolve without a type, for a path-pattern policy', () => {
+    expect(sut.resolve({ kind: 'manual' }, null).rotator.kind).toBe('manual');
+  });
+
+  it('should say whether a kind can rotate a type, without throwing', () => {
+    expect(sut.supports('generated', 'password')).toBe(true);
+    expect(sut.supports('generated', 'ssh_key')).toBe(false);
+    expect(sut.supports('manual', 'ssh_key')).toBe(true);
+    expect(sut.supports('ldap', 'password')).toBe(false);
   });
 });

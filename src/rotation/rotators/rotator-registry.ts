@@ -37,6 +37,14 @@ export class RotatorRegistry {
     return rotator;
   }
 
+  /**
+   * Whether a rotator of this kind exists and can rotate this type, without throwing: a path-pattern
+   * policy simply does not apply to a credential its rotator cannot rotate.
+   */
+  supports(kind: string, type: CredentialType): boolean {
+    return this.byKind.get(kind)?.describe().types.includes(type) ?? false;
+  }
+
   /** Adds a rotator (tests use it for failing and slow ones). */
   register(rotator: Rotator): void {
     this.byKind.set(rotator.kind, rotator);

@@ -24,6 +24,8 @@ export interface RotatorDescription {
   kind: string;
   summary: string;
   types: readonly CredentialType[];
+  /** Whether it makes values from the policy's `generator` spec (a policy may give one only then). */
+  usesGenerator: boolean;
   /** Settings beside `kind`, by name: a short description each. */
   settings: Record<string, string>;
 }

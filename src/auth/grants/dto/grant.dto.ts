@@ -14,7 +14,7 @@ import { GRANT_PRINCIPAL_TYPES } from '../access-grant.entity';
 import { CAPABILITIES } from '../../../common/auth/access-vocabulary';
 import type { AccessGrant, GrantPrincipalType } from '../access-grant.entity';
 import type { Capability } from '../../../common/auth/access-vocabulary';
-import { IsPathPattern, PATTERN_HELP } from '../is-path-pattern';
+import { IsPathPattern, PATH_PATTERN_HELP } from '../is-path-pattern';
 import { MAX_PATH_LENGTH } from '../path-pattern';
 
 export class GrantCreateDto {
@@ -26,7 +26,11 @@ export class GrantCreateDto {
   @IsUUID('4')
   principalId!: string;
 
-  @ApiProperty({ example: 'acme/prod/*', maxLength: MAX_PATH_LENGTH, description: PATTERN_HELP })
+  @ApiProperty({
+    example: 'acme/prod/*',
+    maxLength: MAX_PATH_LENGTH,
+    description: PATH_PATTERN_HELP,
+  })
   @IsString()
   @IsPathPattern()
   pathPattern!: string;
