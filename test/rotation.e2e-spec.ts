@@ -13,7 +13,7 @@ const ENV = {
   THROTTLE_LIMIT: '100000',
   ROTATION_TICK: 'PT1S',
   ROTATION_MAX_ATTEMPTS: '3',
-  ROTATION_RETRY_BACKOFF: 'PT0.2S',
+  ROTATION_RETRY_BACKOFF: 'PT1S',
   ROTATION_FAILED_RETRY_AFTER: 'PT1H',
 };
 
@@ -154,7 +154,8 @@ describe('Rotation engine (MariaDB)', () => {
 
   async function auditActions(credentialId: string): Promise<string[]> {
     const rows = await db.query<{ action: string }[]>(
-      "SELECT action FROM audit_events WHERE resource_id = ? AND action LIKE 'rotation.%' ORDER BY seq",
+      "SELECT action FROM audit_events WHERE resource_id = ? AND action LIKE 'rotation.%' " +
+        "AND action NOT LIKE 'rotation.policy.%' ORDER BY seq",
       [credentialId],
     );
     return rows.map((r) => r.action);

@@ -45,16 +45,13 @@ export class EmergencyRotations {
     principal: Principal,
     context?: AuditRequestContext,
   ): Promise<EmergencyOutcome[]> {
-    const targets = await this.transactions.read(async (manager) => {
-      const match = pathPatternsSql('c.path', [pathPattern]);
-      return manager
-        .createQueryBuilder(Credential, 'c')
-        .select(['c.id', 'c.path'])
-        .where("c.status = 'active'")
-        .andWhere(match.sql, match.parameters)
-        .orderBy('c.path')
-        .take(EMERGENCY_MAX_CREDENTIALS + 1)
-        .getMany();
+    const targets = await this.transactions.read((manager) => {
+      const match = pathPatternsSql('path', [pathPattern]);
+      return manager.query<Pick<Credential, 'id' | 'path'>[]>(
+        `SELECT id, path FROM credentials WHERE status = 'active' AND ${match.sql} ` +
+          `ORDER BY path LIMIT ${EMERGENCY_MAX_CREDENTIALS + 1}`,
+        match.parameters,
+      );
     });
     if (targets.length > EMERGENCY_MAX_CREDENTIALS) {
       throw new EmergencyScopeTooWideError(
