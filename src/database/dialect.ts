@@ -13,6 +13,14 @@ export function forUpdate(dialect: Dialect): string {
   return dialect === 'mariadb' ? ' FOR UPDATE' : '';
 }
 
+/**
+ * Row lock for work that several instances share (sweeps, claims): rows another transaction holds
+ * are passed over instead of waited for. SQLite has one writer at a time and needs none.
+ */
+export function forUpdateSkipLocked(dialect: Dialect): string {
+  return dialect === 'mariadb' ? ' FOR UPDATE SKIP LOCKED' : '';
+}
+
 /** Shared row lock for a read that must not interleave with a writer of the same rows. */
 export function shareLock(dialect: Dialect): string {
   return dialect === 'mariadb' ? ' LOCK IN SHARE MODE' : '';
