@@ -49,6 +49,19 @@ export function utcNowSql(dialect: Dialect): string {
   return dialect === 'mariadb' ? 'UTC_TIMESTAMP(3)' : "strftime('%Y-%m-%d %H:%M:%f', 'now')";
 }
 
+/**
+ * The database clock moved by `seconds` (negative: the past), as an expression and its parameter:
+ * thresholds inside the statement that uses them, without first reading the clock.
+ */
+export function utcNowPlusSql(dialect: Dialect, seconds: number): SqlFragment {
+  return dialect === 'mariadb'
+    ? { sql: '(UTC_TIMESTAMP(3) + INTERVAL ? SECOND)', parameters: [Math.trunc(seconds)] }
+    : {
+        sql: "strftime('%Y-%m-%d %H:%M:%f', 'now', ?)",
+        parameters: [`${Math.trunc(seconds)} seconds`],
+      };
+}
+
 /** The database's clock, which every instance shares: grace, schedules and leases use it. */
 export async function databaseNow(source: DataSource | EntityManager): Promise<Date> {
   const [row] = await source.query<{ now: Date | string }[]>(
