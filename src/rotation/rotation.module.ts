@@ -4,6 +4,7 @@ import { CredentialsModule } from '../credentials/credentials.module';
 import { CryptoModule } from '../crypto/crypto.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { RotationScheduleController } from './http/rotation-schedule.controller';
+import { RotationMetrics } from './rotation-metrics';
 import { RotatorRegistry } from './rotators/rotator-registry';
 import { RotationScheduleQuery } from './schedule/rotation-schedule.query';
 import { ExpiryWatch } from './sweeper/expiry-watch';
@@ -14,7 +15,14 @@ import { SweepSchedule } from './sweeper/sweep-schedule';
 @Module({
   imports: [CredentialsModule, AuthModule, MetricsModule, CryptoModule],
   controllers: [RotationScheduleController],
-  providers: [RotatorRegistry, RotationScheduleQuery, GraceSweeper, ExpiryWatch, SweepSchedule],
-  exports: [RotatorRegistry, RotationScheduleQuery],
+  providers: [
+    RotatorRegistry,
+    RotationMetrics,
+    RotationScheduleQuery,
+    GraceSweeper,
+    ExpiryWatch,
+    SweepSchedule,
+  ],
+  exports: [RotatorRegistry, RotationMetrics, RotationScheduleQuery],
 })
 export class RotationModule {}
