@@ -6,6 +6,7 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
+import { Interval } from '@nestjs/schedule';
 import { AuditRequestContext, SYSTEM } from '../audit/audit-context';
 import { AuditWriter } from '../audit/audit-writer';
 import { loggableError } from '../common/errors/loggable-error';
@@ -21,7 +22,10 @@ import { EntityManager } from 'typeorm';
 
 const LEASE = 'kek-rewrap';
 const LEASE_TTL_MS = 60_000;
-const RETRY_MS = 15_000;
+/** After another instance held the lease, this long before trying again. */
+export const REWRAP_RETRY_MS = 15_000;
+/** How often the schedule looks whether a retry is due. */
+export const REWRAP_RETRY_TICK_MS = 1000;
 const IDLE_WAIT_MS = 500;
 const MAX_IDLE_BATCHES = 20;
 
@@ -77,7 +81,8 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
   };
   private running?: Promise<Record<string, number>>;
   private readonly listeners = new Set<BatchListener>();
-  private retryTimer?: NodeJS.Timeout;
+  /** When to try again (Date.now() ms): set when another instance held the lease, else null. */
+  private retryAt: number | null = null;
   private stopping = false;
 
   /** The CLI turns this off: `keys:rotate --status` must only look, and `keys:rotate` runs it itself. */
@@ -101,7 +106,6 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.retryTimer);
     await this.running?.catch(() => undefined);
   }
 
@@ -138,21 +142,31 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
 
   /**
    * Re-wraps in the background unless it is running here already. While another instance holds
-   * the lease (or one that stopped has not expired yet), it tries again later until nothing is
-   * left, so a rotation never stalls half-way.
+   * the lease (or one that stopped has not expired yet), retryTick tries again REWRAP_RETRY_MS
+   * later, until nothing is left, so a rotation never stalls half-way.
    */
   start(): void {
-    clearTimeout(this.retryTimer);
+    this.retryAt = null;
     this.rewrapAll()
       .then(async () => {
         if (this.stopping || this.progress.state === 'done') return;
         if ((await this.remaining()) === 0) return;
-        this.retryTimer = setTimeout(() => this.start(), RETRY_MS);
-        this.retryTimer.unref();
+        this.retryAt = Date.now() + REWRAP_RETRY_MS;
       })
       .catch((error: unknown) =>
         this.logger.error({ err: loggableError(error) }, 'Master-key re-wrap stopped'),
       );
+  }
+
+  /**
+   * The retry of start(), on the one scheduler all periodic work runs on: a fixed tick that
+   * starts again once a retry is due and no run is going on here. True when it started one.
+   */
+  @Interval('kek-rewrap-retry', REWRAP_RETRY_TICK_MS)
+  retryTick(now = Date.now()): boolean {
+    if (this.stopping || this.running || this.retryAt === null || now < this.retryAt) return false;
+    this.start();
+    return true;
   }
 
   /**
