@@ -15,7 +15,7 @@ import {
 } from '../../database/dialect';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { EventOutbox } from '../../events/event-outbox';
-import { inBatches, SWEEP_BATCH, SWEEP_ISOLATION } from './sweep-batches';
+import { BatchOutcome, inBatches, SWEEP_BATCH, SWEEP_ISOLATION } from './sweep-batches';
 
 interface Expiring {
   id: string;
@@ -50,13 +50,14 @@ export class ExpiryWatch {
     );
   }
 
-  private async warnBatch(manager: EntityManager): Promise<number> {
+  private async warnBatch(manager: EntityManager): Promise<BatchOutcome> {
     const expiring = await this.takeExpiring(manager);
     const warned: Expiring[] = [];
     for (const credential of expiring) {
       if (await this.markWarned(manager, credential.id)) warned.push(credential);
     }
-    if (warned.length === 0) return expiring.length;
+    const outcome = { taken: expiring.length, reported: warned.length };
+    if (warned.length === 0) return outcome;
     await this.audit.recordAll(
       warned.map((c) => ({
         action: 'credential.expiring',
@@ -78,8 +79,7 @@ export class ExpiryWatch {
         data: { credentialId: c.id, ...facts(c) },
       })),
     );
-    // Taken, not warned, still counts: a short batch is what ends the pass.
-    return expiring.length;
+    return outcome;
   }
 
   /** Unwarned credentials expiring before the horizon, locked (others' locked rows skipped). */

@@ -13,7 +13,7 @@ import {
 } from '../../credentials/version-store';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { EventOutbox } from '../../events/event-outbox';
-import { inBatches, SWEEP_BATCH, SWEEP_ISOLATION } from './sweep-batches';
+import { BatchOutcome, inBatches, SWEEP_BATCH, SWEEP_ISOLATION } from './sweep-batches';
 
 export interface SweepResult {
   revoked: number;
@@ -49,9 +49,9 @@ export class GraceSweeper {
     return { revoked, destroyed };
   }
 
-  private async revokeBatch(manager: EntityManager): Promise<number> {
+  private async revokeBatch(manager: EntityManager): Promise<BatchOutcome> {
     const revoked = await this.versions.revokeExpired(manager, SWEEP_BATCH);
-    if (revoked.length === 0) return 0;
+    if (revoked.length === 0) return { taken: 0, reported: 0 };
     const paths = await pathsOf(manager, revoked);
     await this.audit.recordAll(
       revoked.map((v) => ({
@@ -74,16 +74,16 @@ export class GraceSweeper {
         data: { ...revokedFacts(v, paths), reason: 'grace_ended' },
       })),
     );
-    return revoked.length;
+    return { taken: revoked.length, reported: revoked.length };
   }
 
-  private async destroyBatch(manager: EntityManager): Promise<number> {
+  private async destroyBatch(manager: EntityManager): Promise<BatchOutcome> {
     const destroyed = await this.versions.destroyRevoked(
       manager,
       this.config.destroyAfterSeconds,
       SWEEP_BATCH,
     );
-    if (destroyed.length === 0) return 0;
+    if (destroyed.length === 0) return { taken: 0, reported: 0 };
     const paths = await pathsOf(manager, destroyed);
     await this.audit.recordAll(
       destroyed.map((v: DestroyedVersion) => ({
@@ -102,7 +102,7 @@ export class GraceSweeper {
       })),
       manager,
     );
-    return destroyed.length;
+    return { taken: destroyed.length, reported: destroyed.length };
   }
 }
 

@@ -13,13 +13,22 @@ export const SWEEP_MAX_BATCHES = 50;
  */
 export const SWEEP_ISOLATION: IsolationLevel = 'READ COMMITTED';
 
-/** Runs batches until one comes back short (nothing more for this pass) or the cap is reached. */
-export async function inBatches(batch: () => Promise<number>): Promise<number> {
-  let total = 0;
+/** What one batch did: rows it took (whether the pass goes on) and changes it reported. */
+export interface BatchOutcome {
+  taken: number;
+  reported: number;
+}
+
+/**
+ * Runs batches until one takes fewer rows than it may (nothing more for this pass) or the cap is
+ * reached; returns how many changes were reported.
+ */
+export async function inBatches(batch: () => Promise<BatchOutcome>): Promise<number> {
+  let reported = 0;
   for (let i = 0; i < SWEEP_MAX_BATCHES; i++) {
-    const count = await batch();
-    total += count;
-    if (count < SWEEP_BATCH) break;
+    const outcome = await batch();
+    reported += outcome.reported;
+    if (outcome.taken < SWEEP_BATCH) break;
   }
-  return total;
+  return reported;
 }
