@@ -14,10 +14,12 @@ import { credentialsConfig } from '../config/credentials.config';
 import { KeyRewrapRegistry } from '../crypto/key-rewrap.registry';
 import { KeyringEntry } from '../crypto/keyring-entry.entity';
 import { KeyringService } from '../crypto/keyring.service';
+import { isDeadlock } from '../database/dialect';
 import { LeaseService } from '../database/lease.service';
 import { TransactionRunner } from '../database/transaction-runner';
 import { KeyMetrics } from './key-metrics';
 import { KeyRotationTargetError } from './keys.errors';
+import { randomInt } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 
 const LEASE = 'kek-rewrap';
@@ -28,6 +30,12 @@ export const REWRAP_RETRY_MS = 15_000;
 export const REWRAP_RETRY_TICK_MS = 1000;
 const IDLE_WAIT_MS = 500;
 const MAX_IDLE_BATCHES = 20;
+/**
+ * Tries of one participant's batch. A batch locks versions in key order while a concurrent
+ * secret write holds its credential's new version and waits for the old one: MariaDB aborts one
+ * of the two. The batch's work is all in its transaction, so running it again is safe.
+ */
+const BATCH_ATTEMPTS = 5;
 
 type BatchListener = (moved: number, remaining: number) => void;
 
@@ -244,7 +252,7 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
   async rewrapBatch(): Promise<number> {
     let moved = 0;
     for (const participant of this.registry.participants()) {
-      const count = await this.transactions.run(async (manager) =>
+      const count = await this.retryingDeadlocks(async (manager) =>
         participant.rewrapBatch(
           manager,
           await this.keyring.activeKek(manager),
@@ -257,6 +265,18 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
       moved += count;
     }
     return moved;
+  }
+
+  private async retryingDeadlocks<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.transactions.run(work);
+      } catch (error) {
+        if (attempt >= BATCH_ATTEMPTS || !isDeadlock(error)) throw error;
+        // A short random pause lets the write that won commit first.
+        await new Promise((resolve) => setTimeout(resolve, randomInt(10, 10 + 40 * attempt)));
+      }
+    }
   }
 
   async status(): Promise<KeyStatus> {
