@@ -7,6 +7,7 @@ import { TotpLastStep1764000000500 } from './1764000000500-totp-last-step';
 import { Credentials1764000000600 } from './1764000000600-credentials';
 import { AuditHeadsGuardEd25519Checkpoints1764000000700 } from './1764000000700-audit-heads-guard-ed25519';
 import { Rotation1764000001000 } from './1764000001000-rotation';
+import { NullSafeLiveChecks1764000001200 } from './1764000001200-null-safe-live-checks';
 
 /** SQLite migrations in order, mirroring the MariaDB ones. Never edit one that has shipped. */
 export const SQLITE_MIGRATIONS = [
@@ -19,4 +20,5 @@ export const SQLITE_MIGRATIONS = [
   Credentials1764000000600,
   AuditHeadsGuardEd25519Checkpoints1764000000700,
   Rotation1764000001000,
+  NullSafeLiveChecks1764000001200,
 ];
