@@ -5,12 +5,7 @@ import { SYSTEM } from '../../audit/audit-context';
 import { AuditWriter } from '../../audit/audit-writer';
 import { rotationConfig } from '../../config/rotation.config';
 import { Credential } from '../../credentials/entities/credential.entity';
-import {
-  DestroyedVersion,
-  RevokedVersion,
-  VersionRef,
-  VersionStore,
-} from '../../credentials/version-store';
+import { RevokedVersion, VersionRef, VersionStore } from '../../credentials/version-store';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { EventOutbox } from '../../events/event-outbox';
 import { BatchOutcome, inBatches, SWEEP_BATCH, SWEEP_ISOLATION } from './sweep-batches';
@@ -74,6 +69,8 @@ export class GraceSweeper {
         data: { ...revokedFacts(v, paths), reason: 'grace_ended' },
       })),
     );
+    // Rows another transaction changed first are neither reported nor counted: such a batch
+    // comes back short and ends the pass; the next pass takes up what is left.
     return { taken: revoked.length, reported: revoked.length };
   }
 
@@ -86,7 +83,7 @@ export class GraceSweeper {
     if (destroyed.length === 0) return { taken: 0, reported: 0 };
     const paths = await pathsOf(manager, destroyed);
     await this.audit.recordAll(
-      destroyed.map((v: DestroyedVersion) => ({
+      destroyed.map((v) => ({
         action: 'credential.version.destroyed',
         outcome: 'success',
         actor: SYSTEM,
