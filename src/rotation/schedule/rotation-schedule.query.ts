@@ -3,6 +3,7 @@ import { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AccessPolicy, PrincipalAccess } from '../../auth/grants/access-policy';
+import { pathProblem } from '../../auth/grants/path-pattern';
 import { pathPatternsSql } from '../../auth/grants/path-pattern-sql';
 import type { Role } from '../../common/auth/access-vocabulary';
 import type { Principal } from '../../common/auth/principal';
@@ -10,7 +11,6 @@ import { PageCursor } from '../../common/pagination/page-cursor';
 import { rotationConfig } from '../../config/rotation.config';
 import type { RotationStatus } from '../../credentials/entities/credential.entity';
 import type { CredentialType } from '../../credentials/secrets/credential-type';
-import { pathProblem } from '../../auth/grants/path-pattern';
 import {
   Dialect,
   dialectOf,
