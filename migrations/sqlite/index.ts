@@ -8,6 +8,7 @@ import { Credentials1764000000600 } from './1764000000600-credentials';
 import { AuditHeadsGuardEd25519Checkpoints1764000000700 } from './1764000000700-audit-heads-guard-ed25519';
 import { Rotation1764000001000 } from './1764000001000-rotation';
 import { RotationPolicyDefaultGrace1764000001100 } from './1764000001100-rotation-policy-default-grace';
+import { NullSafeLiveChecks1764000001200 } from './1764000001200-null-safe-live-checks';
 
 /** SQLite migrations in order, mirroring the MariaDB ones. Never edit one that has shipped. */
 export const SQLITE_MIGRATIONS = [
@@ -21,4 +22,5 @@ export const SQLITE_MIGRATIONS = [
   AuditHeadsGuardEd25519Checkpoints1764000000700,
   Rotation1764000001000,
   RotationPolicyDefaultGrace1764000001100,
+  NullSafeLiveChecks1764000001200,
 ];

@@ -107,6 +107,14 @@ export class AuditWriter implements OnModuleInit, OnApplicationBootstrap {
     });
   }
 
+  /**
+   * Several events in `manager`'s transaction under one lock of one lane: for jobs that change
+   * many rows in a batch and record an event for each.
+   */
+  async recordAll(inputs: AuditEventInput[], manager: EntityManager): Promise<void> {
+    if (inputs.length > 0) await this.append(manager, inputs);
+  }
+
   /** Called after each write, e.g. so the checkpointer can count events. */
   onRecorded(listener: (count: number) => void): void {
     this.listeners.push(listener);

@@ -1,8 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
-import { EntityManager, In, LessThanOrEqual } from 'typeorm';
+import { EntityManager, In } from 'typeorm';
 import { credentialsConfig } from '../config/credentials.config';
-import { databaseNow } from '../database/dialect';
+import {
+  databaseNow,
+  dialectOf,
+  forUpdateSkipLocked,
+  timestampParam,
+  toDate,
+} from '../database/dialect';
 import { CredentialStateError } from './credential.errors';
 import { Credential } from './entities/credential.entity';
 import { CredentialVersion } from './entities/credential-version.entity';
@@ -50,10 +56,21 @@ export interface VersionRef {
   version: number;
 }
 
+/** A previous version the sweep revoked; its grace ended at `graceUntil`. */
+export interface RevokedVersion extends VersionRef {
+  graceUntil: Date;
+}
+
+/** A revoked version the sweep wiped; it had been revoked since `revokedAt`. */
+export interface DestroyedVersion extends VersionRef {
+  revokedAt: Date;
+}
+
 /**
  * The one place that writes version states (DESIGN.md §5): pending → current → previous →
  * revoked → destroyed. Every operation runs in the caller's transaction, with the credential row
- * locked by the caller, and takes its times from the database clock. The database itself refuses
+ * locked by the caller (the sweeps, revokeExpired and destroyRevoked, lock only the version rows
+ * they take), and takes its times from the database clock. The database itself refuses
  * a second current or pending version (`uq_credential_versions_live`).
  */
 @Injectable()
@@ -239,49 +256,78 @@ export class VersionStore {
   }
 
   /**
-   * Previous versions whose grace has ended, up to `limit`, written down as revoked at the end
-   * of their grace. Reveal already refuses them by their effective state; this makes it data.
+   * Previous versions whose grace has ended (database clock), up to `limit`, written down as
+   * revoked at the end of their grace. Reveal already refuses them by their effective state; this
+   * makes it data. Several instances sweep at once, so each version is revoked, and returned, by
+   * exactly one transaction: on MariaDB the rows are taken with SKIP LOCKED (each sweeper gets
+   * rows of its own), and every UPDATE is conditional on the state, so a row another transaction
+   * revoked first (a Galera node, a promotion) is not returned again.
    */
-  async revokeExpired(manager: EntityManager, limit: number): Promise<VersionRef[]> {
+  async revokeExpired(manager: EntityManager, limit: number): Promise<RevokedVersion[]> {
+    const dialect = dialectOf(manager);
     const now = await databaseNow(manager);
-    const due = await manager.find(CredentialVersion, {
-      select: { credentialId: true, version: true, graceUntil: true },
-      where: { state: 'previous', graceUntil: LessThanOrEqual(now) },
-      order: { graceUntil: 'ASC' },
-      take: limit,
-    });
-    for (const v of due) {
-      await manager.update(
+    const due = await manager.query<
+      { credentialId: string; version: number; graceUntil: unknown }[]
+    >(
+      'SELECT credential_id AS credentialId, version, grace_until AS graceUntil ' +
+        "FROM credential_versions WHERE state = 'previous' " +
+        'AND (grace_until IS NULL OR grace_until <= ?) ' +
+        `ORDER BY grace_until LIMIT ${Number(limit)}${forUpdateSkipLocked(dialect)}`,
+      [timestampParam(dialect, now)],
+    );
+    const revoked: RevokedVersion[] = [];
+    for (const row of due) {
+      const version = Number(row.version);
+      const graceUntil = row.graceUntil ? toDate(row.graceUntil as Date | string) : now;
+      const result = await manager.update(
         CredentialVersion,
-        { credentialId: v.credentialId, version: v.version, state: 'previous' },
-        { state: 'revoked', revokedAt: v.graceUntil ?? now },
+        { credentialId: row.credentialId, version, state: 'previous' },
+        { state: 'revoked', revokedAt: graceUntil },
       );
+      if ((result.affected ?? 0) > 0) {
+        revoked.push({ credentialId: row.credentialId, version, graceUntil });
+      }
     }
-    return due.map(({ credentialId, version }) => ({ credentialId, version }));
+    return revoked;
   }
 
-  /** Revoked versions older than `retentionSeconds`, up to `limit`: ciphertext wiped, `destroyed`. */
+  /**
+   * Revoked versions older than `retentionSeconds` (database clock), up to `limit`: secret
+   * material wiped, `destroyed`. Each is returned by exactly one transaction, as in revokeExpired.
+   */
   async destroyRevoked(
     manager: EntityManager,
     retentionSeconds: number,
     limit: number,
-  ): Promise<VersionRef[]> {
+  ): Promise<DestroyedVersion[]> {
+    const dialect = dialectOf(manager);
     const now = await databaseNow(manager);
     const before = new Date(now.getTime() - retentionSeconds * 1000);
-    const due = await manager.find(CredentialVersion, {
-      select: { credentialId: true, version: true },
-      where: { state: 'revoked', revokedAt: LessThanOrEqual(before) },
-      order: { revokedAt: 'ASC' },
-      take: limit,
-    });
-    for (const v of due) {
-      await manager.update(
+    const due = await manager.query<
+      { credentialId: string; version: number; revokedAt: unknown }[]
+    >(
+      'SELECT credential_id AS credentialId, version, revoked_at AS revokedAt ' +
+        "FROM credential_versions WHERE state = 'revoked' AND revoked_at <= ? " +
+        `ORDER BY revoked_at LIMIT ${Number(limit)}${forUpdateSkipLocked(dialect)}`,
+      [timestampParam(dialect, before)],
+    );
+    const destroyed: DestroyedVersion[] = [];
+    for (const row of due) {
+      const version = Number(row.version);
+      const result = await manager.update(
         CredentialVersion,
-        { credentialId: v.credentialId, version: v.version, state: 'revoked' },
+        { credentialId: row.credentialId, version, state: 'revoked' },
         { state: 'destroyed', ...WIPED, destroyedAt: now },
       );
+      if ((result.affected ?? 0) > 0) {
+        destroyed.push({
+          credentialId: row.credentialId,
+          version,
+          revokedAt: toDate(row.revokedAt as Date | string),
+        });
+      }
     }
-    return due.map(({ credentialId, version }) => ({ credentialId, version }));
+    return destroyed;
   }
 
   /** Every version of a credential wiped at once (crypto-shred); returns how many. */

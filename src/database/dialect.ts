@@ -13,6 +13,14 @@ export function forUpdate(dialect: Dialect): string {
   return dialect === 'mariadb' ? ' FOR UPDATE' : '';
 }
 
+/**
+ * Row lock for work that several instances share (sweeps, claims): rows another transaction holds
+ * are passed over instead of waited for. SQLite has one writer at a time and needs none.
+ */
+export function forUpdateSkipLocked(dialect: Dialect): string {
+  return dialect === 'mariadb' ? ' FOR UPDATE SKIP LOCKED' : '';
+}
+
 /** Shared row lock for a read that must not interleave with a writer of the same rows. */
 export function shareLock(dialect: Dialect): string {
   return dialect === 'mariadb' ? ' LOCK IN SHARE MODE' : '';
@@ -39,6 +47,19 @@ export function jsonArrayAgg(dialect: Dialect, expressions: string[]): string {
 /** The database clock in UTC with milliseconds, as an expression. */
 export function utcNowSql(dialect: Dialect): string {
   return dialect === 'mariadb' ? 'UTC_TIMESTAMP(3)' : "strftime('%Y-%m-%d %H:%M:%f', 'now')";
+}
+
+/**
+ * The database clock moved by `seconds` (negative: the past), as an expression and its parameter:
+ * thresholds inside the statement that uses them, without first reading the clock.
+ */
+export function utcNowPlusSql(dialect: Dialect, seconds: number): SqlFragment {
+  return dialect === 'mariadb'
+    ? { sql: '(UTC_TIMESTAMP(3) + INTERVAL ? SECOND)', parameters: [Math.trunc(seconds)] }
+    : {
+        sql: "strftime('%Y-%m-%d %H:%M:%f', 'now', ?)",
+        parameters: [`${Math.trunc(seconds)} seconds`],
+      };
 }
 
 /** The database's clock, which every instance shares: grace, schedules and leases use it. */

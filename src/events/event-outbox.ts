@@ -29,12 +29,21 @@ export interface DomainEventInput {
 @Injectable()
 export class EventOutbox {
   async publish(manager: EntityManager, event: DomainEventInput): Promise<void> {
-    await manager.insert(OutboxEvent, {
-      type: event.type,
-      resourceType: event.resourceType,
-      resourceId: event.resourceId,
-      path: event.path,
-      payload: JSON.stringify(event.data),
-    });
+    await manager.insert(OutboxEvent, toRow(event));
   }
+
+  /** Several events in one INSERT, in order: for jobs that report a batch of changes. */
+  async publishAll(manager: EntityManager, events: DomainEventInput[]): Promise<void> {
+    if (events.length > 0) await manager.insert(OutboxEvent, events.map(toRow));
+  }
+}
+
+function toRow(event: DomainEventInput): Partial<OutboxEvent> {
+  return {
+    type: event.type,
+    resourceType: event.resourceType,
+    resourceId: event.resourceId,
+    path: event.path,
+    payload: JSON.stringify(event.data),
+  };
 }

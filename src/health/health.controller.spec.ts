@@ -9,6 +9,7 @@ import { createControllerApp, strictFn } from '../../test/helpers/controller-app
 import { AuditSinksHealthIndicator } from './audit-sinks.health';
 import { HealthController } from './health.controller';
 import { KeyringHealthIndicator } from './keyring.health';
+import { RotationHealthIndicator } from './rotation.health';
 
 /** Real indicator results, built the way the real indicators build them. */
 const indicators = new HealthIndicatorService();
@@ -27,6 +28,13 @@ const sinksLagging = () =>
     backlog: { file: 25_000 },
     message: 'audit sinks lagging: file',
   });
+const rotationUp = () => indicators.check('rotation').up({ overdue: 0, oldestOverdueSeconds: 0 });
+const rotationOverdue = () =>
+  indicators.check('rotation').degraded({
+    overdue: 2,
+    oldestOverdueSeconds: 5400,
+    message: '2 credential(s) overdue for rotation, the oldest for 5400 s',
+  });
 
 describe('HealthController', () => {
   let app: NestFastifyApplication;
@@ -34,17 +42,20 @@ describe('HealthController', () => {
   const database = { pingCheck: strictFn('TypeOrmHealthIndicator.pingCheck') };
   const keyring = { check: strictFn('KeyringHealthIndicator.check') };
   const auditSinks = { check: strictFn('AuditSinksHealthIndicator.check') };
+  const rotation = { check: strictFn('RotationHealthIndicator.check') };
 
   /** Arranges one readiness check; the ping is an attempt the controller bounds with a timeout. */
   function arrange(results: {
     database: HealthIndicatorResult<'database'>;
     keyring: HealthIndicatorResult<'keyring'>;
     auditSinks: HealthIndicatorResult<'auditSinks'>;
+    rotation?: HealthIndicatorResult<'rotation'>;
   }): void {
     withTimeout.mockResolvedValueOnce(results.database);
     database.pingCheck.mockReturnValueOnce({ withTimeout });
     keyring.check.mockReturnValueOnce(results.keyring);
     auditSinks.check.mockResolvedValueOnce(results.auditSinks);
+    rotation.check.mockResolvedValueOnce(results.rotation ?? rotationUp());
   }
 
   beforeAll(async () => {
@@ -55,6 +66,7 @@ describe('HealthController', () => {
         { provide: TypeOrmHealthIndicator, useValue: database },
         { provide: KeyringHealthIndicator, useValue: keyring },
         { provide: AuditSinksHealthIndicator, useValue: auditSinks },
+        { provide: RotationHealthIndicator, useValue: rotation },
       ],
     });
   });
@@ -76,6 +88,7 @@ describe('HealthController', () => {
       expect(database.pingCheck).not.toHaveBeenCalled();
       expect(keyring.check).not.toHaveBeenCalled();
       expect(auditSinks.check).not.toHaveBeenCalled();
+      expect(rotation.check).not.toHaveBeenCalled();
     });
   });
 
@@ -92,18 +105,21 @@ describe('HealthController', () => {
           database: { status: 'up', responseTime: 1 },
           keyring: { status: 'up', sealed: false, keyId: 'k1' },
           auditSinks: { status: 'up', backlog: { file: 0 } },
+          rotation: { status: 'up', overdue: 0, oldestOverdueSeconds: 0 },
         },
         error: {},
         details: {
           database: { status: 'up', responseTime: 1 },
           keyring: { status: 'up', sealed: false, keyId: 'k1' },
           auditSinks: { status: 'up', backlog: { file: 0 } },
+          rotation: { status: 'up', overdue: 0, oldestOverdueSeconds: 0 },
         },
       });
       expect(database.pingCheck).toHaveBeenCalledWith('database');
       expect(withTimeout).toHaveBeenCalledWith(2000);
       expect(keyring.check).toHaveBeenCalledWith('keyring');
       expect(auditSinks.check).toHaveBeenCalledWith('auditSinks');
+      expect(rotation.check).toHaveBeenCalledWith('rotation');
     });
 
     it('should answer 503 in the common error shape naming the sealed keyring', async () => {
@@ -127,6 +143,7 @@ describe('HealthController', () => {
             message: 'Custos is sealed: the master key does not match the stored check value',
           },
           auditSinks: { status: 'up', backlog: { file: 0 } },
+          rotation: { status: 'up', overdue: 0, oldestOverdueSeconds: 0 },
         },
       });
     });
@@ -178,6 +195,66 @@ describe('HealthController', () => {
         status: 'degraded',
         backlog: { file: 25_000 },
         message: 'audit sinks lagging: file',
+      });
+    });
+
+    it('should keep 200 when rotations are overdue, saying degraded with the count and the oldest age', async () => {
+      arrange({
+        database: databaseUp(),
+        keyring: keyringUp(),
+        auditSinks: sinksUp(),
+        rotation: rotationOverdue(),
+      });
+
+      const response = await app.inject({ method: 'GET', url: '/api/v1/health/ready' });
+
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toEqual({
+        status: 'degraded',
+        info: {
+          database: { status: 'up', responseTime: 1 },
+          keyring: { status: 'up', sealed: false, keyId: 'k1' },
+          auditSinks: { status: 'up', backlog: { file: 0 } },
+          rotation: {
+            status: 'degraded',
+            overdue: 2,
+            oldestOverdueSeconds: 5400,
+            message: '2 credential(s) overdue for rotation, the oldest for 5400 s',
+          },
+        },
+        error: {},
+        details: {
+          database: { status: 'up', responseTime: 1 },
+          keyring: { status: 'up', sealed: false, keyId: 'k1' },
+          auditSinks: { status: 'up', backlog: { file: 0 } },
+          rotation: {
+            status: 'degraded',
+            overdue: 2,
+            oldestOverdueSeconds: 5400,
+            message: '2 credential(s) overdue for rotation, the oldest for 5400 s',
+          },
+        },
+      });
+    });
+
+    it('should keep the overdue rotations in the details of a 503 for another reason', async () => {
+      arrange({
+        database: databaseDown(),
+        keyring: keyringUp(),
+        auditSinks: sinksUp(),
+        rotation: rotationOverdue(),
+      });
+
+      const response = await app.inject({ method: 'GET', url: '/api/v1/health/ready' });
+
+      expect(response.statusCode).toBe(503);
+      const body = response.json();
+      expect(body.message).toBe('Not ready: database is down');
+      expect(body.details.rotation).toEqual({
+        status: 'degraded',
+        overdue: 2,
+        oldestOverdueSeconds: 5400,
+        message: '2 credential(s) overdue for rotation, the oldest for 5400 s',
       });
     });
   });

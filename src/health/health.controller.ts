@@ -17,6 +17,7 @@ import {
 import { SkipThrottle } from '@nestjs/throttler';
 import { AuditSinksHealthIndicator } from './audit-sinks.health';
 import { KeyringHealthIndicator } from './keyring.health';
+import { RotationHealthIndicator } from './rotation.health';
 
 @ApiTags('health')
 @Public()
@@ -28,6 +29,7 @@ export class HealthController {
     private readonly database: TypeOrmHealthIndicator,
     private readonly keyring: KeyringHealthIndicator,
     private readonly auditSinks: AuditSinksHealthIndicator,
+    private readonly rotation: RotationHealthIndicator,
   ) {}
 
   @Get('live')
@@ -42,8 +44,41 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: the database answers and the keyring is unsealed' })
-  @ApiOkResponse({ description: 'Ready to serve' })
+  @ApiOperation({
+    summary: 'Readiness: the database answers and the keyring is unsealed',
+    description:
+      'Lagging audit sinks and overdue rotations (ROTATION_DEGRADED_OVERDUE_COUNT or more) ' +
+      "answer 200 with status 'degraded': the instance still serves, operators should look.",
+  })
+  @ApiOkResponse({
+    description: 'Ready to serve (status ok or degraded)',
+    example: {
+      status: 'degraded',
+      info: {
+        database: { status: 'up' },
+        keyring: { status: 'up', sealed: false, keyId: 'k1' },
+        auditSinks: { status: 'up', backlog: { file: 0 } },
+        rotation: {
+          status: 'degraded',
+          overdue: 2,
+          oldestOverdueSeconds: 5400,
+          message: '2 credential(s) overdue for rotation, the oldest for 5400 s',
+        },
+      },
+      error: {},
+      details: {
+        database: { status: 'up' },
+        keyring: { status: 'up', sealed: false, keyId: 'k1' },
+        auditSinks: { status: 'up', backlog: { file: 0 } },
+        rotation: {
+          status: 'degraded',
+          overdue: 2,
+          oldestOverdueSeconds: 5400,
+          message: '2 credential(s) overdue for rotation, the oldest for 5400 s',
+        },
+      },
+    },
+  })
   @ApiServiceUnavailableResponse({
     description: 'Database down or Custos sealed; details say which',
     example: {
@@ -57,6 +92,7 @@ export class HealthController {
         () => this.database.pingCheck('database').withTimeout(2000),
         () => this.keyring.check('keyring'),
         () => this.auditSinks.check('auditSinks'),
+        () => this.rotation.check('rotation'),
       ]);
     } catch (error) {
       throw notReady(error);
@@ -65,7 +101,7 @@ export class HealthController {
 }
 
 /** Indicators whose messages are our own words; others (the database driver's) stay in the log. */
-const OWN_MESSAGES = new Set(['keyring', 'auditSinks']);
+const OWN_MESSAGES = new Set(['keyring', 'auditSinks', 'rotation']);
 
 /**
  * Terminus throws its whole result; answer in the common error shape, saying what is down but

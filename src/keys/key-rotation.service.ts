@@ -6,6 +6,7 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
+import { Interval } from '@nestjs/schedule';
 import { AuditRequestContext, SYSTEM } from '../audit/audit-context';
 import { AuditWriter } from '../audit/audit-writer';
 import { loggableError } from '../common/errors/loggable-error';
@@ -13,17 +14,28 @@ import { credentialsConfig } from '../config/credentials.config';
 import { KeyRewrapRegistry } from '../crypto/key-rewrap.registry';
 import { KeyringEntry } from '../crypto/keyring-entry.entity';
 import { KeyringService } from '../crypto/keyring.service';
+import { isDeadlock } from '../database/dialect';
 import { LeaseService } from '../database/lease.service';
 import { TransactionRunner } from '../database/transaction-runner';
 import { KeyMetrics } from './key-metrics';
 import { KeyRotationTargetError } from './keys.errors';
+import { randomInt } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 
 const LEASE = 'kek-rewrap';
 const LEASE_TTL_MS = 60_000;
-const RETRY_MS = 15_000;
+/** After another instance held the lease, this long before trying again. */
+export const REWRAP_RETRY_MS = 15_000;
+/** How often the schedule looks whether a retry is due. */
+export const REWRAP_RETRY_TICK_MS = 1000;
 const IDLE_WAIT_MS = 500;
 const MAX_IDLE_BATCHES = 20;
+/**
+ * Tries of one participant's batch. A batch locks versions in key order while a concurrent
+ * secret write holds its credential's new version and waits for the old one: MariaDB aborts one
+ * of the two. The batch's work is all in its transaction, so running it again is safe.
+ */
+const BATCH_ATTEMPTS = 5;
 
 type BatchListener = (moved: number, remaining: number) => void;
 
@@ -77,7 +89,8 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
   };
   private running?: Promise<Record<string, number>>;
   private readonly listeners = new Set<BatchListener>();
-  private retryTimer?: NodeJS.Timeout;
+  /** When to try again (Date.now() ms): set when another instance held the lease, else null. */
+  private retryAt: number | null = null;
   private stopping = false;
 
   /** The CLI turns this off: `keys:rotate --status` must only look, and `keys:rotate` runs it itself. */
@@ -101,7 +114,6 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.retryTimer);
     await this.running?.catch(() => undefined);
   }
 
@@ -138,21 +150,31 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
 
   /**
    * Re-wraps in the background unless it is running here already. While another instance holds
-   * the lease (or one that stopped has not expired yet), it tries again later until nothing is
-   * left, so a rotation never stalls half-way.
+   * the lease (or one that stopped has not expired yet), retryTick tries again REWRAP_RETRY_MS
+   * later, until nothing is left, so a rotation never stalls half-way.
    */
   start(): void {
-    clearTimeout(this.retryTimer);
+    this.retryAt = null;
     this.rewrapAll()
       .then(async () => {
         if (this.stopping || this.progress.state === 'done') return;
         if ((await this.remaining()) === 0) return;
-        this.retryTimer = setTimeout(() => this.start(), RETRY_MS);
-        this.retryTimer.unref();
+        this.retryAt = Date.now() + REWRAP_RETRY_MS;
       })
       .catch((error: unknown) =>
         this.logger.error({ err: loggableError(error) }, 'Master-key re-wrap stopped'),
       );
+  }
+
+  /**
+   * The retry of start(), on the one scheduler all periodic work runs on: a fixed tick that
+   * starts again once a retry is due and no run is going on here. True when it started one.
+   */
+  @Interval('kek-rewrap-retry', REWRAP_RETRY_TICK_MS)
+  retryTick(now = Date.now()): boolean {
+    if (this.stopping || this.running || this.retryAt === null || now < this.retryAt) return false;
+    this.start();
+    return true;
   }
 
   /**
@@ -230,7 +252,7 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
   async rewrapBatch(): Promise<number> {
     let moved = 0;
     for (const participant of this.registry.participants()) {
-      const count = await this.transactions.run(async (manager) =>
+      const count = await this.retryingDeadlocks(async (manager) =>
         participant.rewrapBatch(
           manager,
           await this.keyring.activeKek(manager),
@@ -243,6 +265,18 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
       moved += count;
     }
     return moved;
+  }
+
+  private async retryingDeadlocks<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.transactions.run(work);
+      } catch (error) {
+        if (attempt >= BATCH_ATTEMPTS || !isDeadlock(error)) throw error;
+        // A short random pause lets the write that won commit first.
+        await new Promise((resolve) => setTimeout(resolve, randomInt(10, 10 + 40 * attempt)));
+      }
+    }
   }
 
   async status(): Promise<KeyStatus> {

@@ -24,7 +24,13 @@ import { PolicyCredentialHook } from './policy/policy-credential-hook';
 import { RotationPolicyService } from './policy/rotation-policy.service';
 import { RotationPolicyValidator } from './policy/rotation-policy-validator';
 import { PolicySource } from './policy/policy-source';
+import { RotationScheduleController } from './http/rotation-schedule.controller';
+import { RotationMetrics } from './rotation-metrics';
 import { RotatorRegistry } from './rotators/rotator-registry';
+import { RotationScheduleQuery } from './schedule/rotation-schedule.query';
+import { ExpiryWatch } from './sweeper/expiry-watch';
+import { GraceSweeper } from './sweeper/grace-sweeper';
+import { SweepSchedule } from './sweeper/sweep-schedule';
 
 const POLICY_PROVIDERS = [
   RotationPolicyService,
@@ -47,6 +53,14 @@ const ENGINE_PROVIDERS = [
   ManualWriteHook,
 ];
 
+const SCHEDULE_PROVIDERS = [
+  RotationMetrics,
+  RotationScheduleQuery,
+  GraceSweeper,
+  ExpiryWatch,
+  SweepSchedule,
+];
+
 /** Scheduled, crash-safe rotation of credentials (DESIGN.md §5). */
 @Module({
   imports: [CredentialsModule, CryptoModule, AuthModule, MetricsModule],
@@ -54,6 +68,7 @@ const ENGINE_PROVIDERS = [
     CredentialRotationPolicyController,
     RotationPoliciesController,
     CredentialRotationsController,
+    RotationScheduleController,
     RotationsController,
   ],
   providers: [
@@ -61,8 +76,16 @@ const ENGINE_PROVIDERS = [
     ...POLICY_PROVIDERS,
     { provide: PolicySource, useExisting: RotationPolicyService },
     ...ENGINE_PROVIDERS,
+    ...SCHEDULE_PROVIDERS,
   ],
-  exports: [RotatorRegistry, RotationPolicyService, RotationRequests, RotationScheduler],
+  exports: [
+    RotatorRegistry,
+    RotationPolicyService,
+    RotationRequests,
+    RotationScheduler,
+    RotationMetrics,
+    RotationScheduleQuery,
+  ],
 })
 export class RotationModule implements OnModuleInit {
   constructor(

@@ -10,11 +10,12 @@ export type LiveState = Extract<VersionState, 'current' | 'pending'>;
 /**
  * `live_state` equals `state` for a current or pending version and is null otherwise, so the
  * unique index on (credential_id, live_state) lets the database itself refuse a second current
- * or a second pending version. TypeORM skips CHECK constraints on MariaDB, so the migration
+ * or a second pending version. The CHECK says IS NOT NULL: a comparison with NULL is unknown, and
+ * a CHECK lets an unknown through. TypeORM skips CHECK constraints on MariaDB, so the migration
  * there creates it by hand with the same expression.
  */
 export const LIVE_STATE_CHECK =
-  '("state" IN (\'current\', \'pending\') AND "live_state" = "state") OR ' +
+  '("state" IN (\'current\', \'pending\') AND "live_state" IS NOT NULL AND "live_state" = "state") OR ' +
   '("state" NOT IN (\'current\', \'pending\') AND "live_state" IS NULL)';
 
 /**

@@ -13,10 +13,11 @@ export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 
 /**
  * `open_slot` is 'open' while the run is running or waiting and null after, so the unique index
- * on (credential_id, open_slot) lets the database refuse a second open run of a credential.
+ * on (credential_id, open_slot) lets the database refuse a second open run of a credential (IS NOT
+ * NULL: a CHECK lets an unknown comparison with NULL through).
  */
 export const OPEN_SLOT_CHECK =
-  "(\"status\" IN ('running', 'waiting') AND \"open_slot\" = 'open') OR " +
+  '("status" IN (\'running\', \'waiting\') AND "open_slot" IS NOT NULL AND "open_slot" = \'open\') OR ' +
   '("status" NOT IN (\'running\', \'waiting\') AND "open_slot" IS NULL)';
 
 /**

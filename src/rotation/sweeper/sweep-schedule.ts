@@ -1,0 +1,73 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { Interval } from '@nestjs/schedule';
+import { loggableError } from '../../common/errors/loggable-error';
+import { rotationConfig } from '../../config/rotation.config';
+import { KeyringService } from '../../crypto/keyring.service';
+import { ExpiryWatch } from './expiry-watch';
+import { GraceSweeper } from './grace-sweeper';
+
+/** How often the schedule asks whether a pass is due; the interval itself is configured. */
+export const SWEEP_TICK_MS = 1000;
+
+export interface SweepPass {
+  revoked: number;
+  destroyed: number;
+  expiring: number;
+}
+
+/**
+ * Runs the grace sweep and the expiry watch every ROTATION_SWEEP_INTERVAL on every instance
+ * (they share the rows, see GraceSweeper), one pass at a time here. Off with the rotation
+ * scheduler (ROTATION_SCHEDULER_ENABLED=false) and while sealed, when no audit event could be
+ * written; reveal never relies on the sweep, it checks the grace itself.
+ */
+@Injectable()
+export class SweepSchedule implements OnApplicationShutdown {
+  private readonly logger = new Logger(SweepSchedule.name);
+  private lastAt = Date.now();
+  private running?: Promise<SweepPass>;
+  private stopping = false;
+
+  constructor(
+    private readonly sweeper: GraceSweeper,
+    private readonly expiry: ExpiryWatch,
+    private readonly keyring: KeyringService,
+    @Inject(rotationConfig.KEY) private readonly config: ConfigType<typeof rotationConfig>,
+  ) {}
+
+  /**
+   * A fixed schedule that checks the configured interval: @Interval takes a constant, and the
+   * tick costs nothing until a pass is due.
+   */
+  @Interval('rotation-sweep', SWEEP_TICK_MS)
+  tick(now = Date.now()): Promise<SweepPass> | null {
+    if (this.stopping || !this.config.schedulerEnabled || this.running) return null;
+    if (now - this.lastAt < this.config.sweepIntervalMs) return null;
+    if (this.keyring.isSealed()) return null;
+    this.lastAt = now;
+    this.running = this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    await this.running;
+  }
+
+  /** Both jobs, each on its own: one failing does not hold up the other. Never throws. */
+  private async pass(): Promise<SweepPass> {
+    const swept = await this.sweeper.sweep().catch((error: unknown) => {
+      this.logger.error({ err: loggableError(error) }, 'Grace sweep failed');
+      return { revoked: 0, destroyed: 0 };
+    });
+    const expiring = await this.expiry.watch().catch((error: unknown) => {
+      this.logger.error({ err: loggableError(error) }, 'Expiry watch failed');
+      return 0;
+    });
+    const pass = { ...swept, expiring };
+    if (pass.revoked + pass.destroyed + pass.expiring > 0)
+      this.logger.log({ sweep: pass }, 'Swept');
+    return pass;
+  }
+}
