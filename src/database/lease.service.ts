@@ -31,12 +31,15 @@ export class LeaseService {
       })
       .execute();
     if ((renewed.affected ?? 0) > 0) return true;
-    try {
-      await this.dataSource.getRepository(Lease).insert({ name, holder: this.holder, expiresAt });
-      return true;
-    } catch {
-      return false; // held by another instance, or taken by one just now
-    }
+    // Held by another instance (or taken by one just now) is the common answer, not an error:
+    // the ignoring insert says so by changing nothing, where a failed insert would log an error.
+    const dialect = dialectOf(this.dataSource);
+    const raw = await this.dataSource.query<{ affectedRows?: number; changes?: number }>(
+      `${dialect === 'mariadb' ? 'INSERT IGNORE' : 'INSERT OR IGNORE'} INTO leases ` +
+        '(name, holder, expires_at) VALUES (?, ?, ?)',
+      [name, this.holder, timestampParam(dialect, expiresAt)],
+    );
+    return (raw.affectedRows ?? raw.changes ?? 0) > 0;
   }
 
   async release(name: string): Promise<void> {

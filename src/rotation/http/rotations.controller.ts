@@ -81,7 +81,6 @@ export class RotationsController {
   @Audit('rotation.list')
   @ApiOperation({ summary: 'Rotation history and failures across all credentials, newest first' })
   @ApiOkResponse({ type: RotationRunPageDto })
-  @ApiErrors(403)
   async list(@Query() query: RunListQueryDto): Promise<RotationRunPageDto> {
     const page = await this.runs.list(query);
     return { ...page, items: page.items.map((run) => RotationRunDto.from(run)) };
@@ -105,7 +104,6 @@ export class RotationsController {
     description: `At most 1000 credentials; each gets its own run (or its open run becomes an emergency).`,
   })
   @ApiAcceptedResponse({ type: EmergencyAnswerDto })
-  @ApiErrors(403)
   async emergency(
     @Body() body: EmergencyRotationDto,
     @CurrentPrincipal() principal: Principal,
