@@ -86,15 +86,26 @@ export class RunStore {
     return run;
   }
 
-  openRunOf(
+  /**
+   * The credential's open run, if any; with `lock`, its row locked for the rest of the
+   * transaction. The caller holds the credential's row lock, as everyone who opens a run does,
+   * so no run can open meanwhile: the lock is taken on the run found, by its id, and never on
+   * the (credential, open) key when there is none. Such a lock covers the index gap, and two
+   * transactions holding one each deadlocked on each other's insert of a new run.
+   */
+  async openRunOf(
     manager: EntityManager,
     credentialId: string,
     lock = false,
   ): Promise<RotationRun | null> {
-    return manager.findOne(RotationRun, {
-      where: { credentialId, openSlot: 'open' },
-      ...(lock ? { lock: rowLock(manager) } : {}),
+    const open = await manager.findOne(RotationRun, { where: { credentialId, openSlot: 'open' } });
+    if (!open || !lock || dialectOf(manager) !== 'mariadb') return open;
+    // Read again under the lock: the run may have finished since the read above.
+    const locked = await manager.findOne(RotationRun, {
+      where: { id: open.id },
+      lock: rowLock(manager),
     });
+    return locked?.openSlot === 'open' ? locked : null;
   }
 
   /**
