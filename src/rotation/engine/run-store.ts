@@ -29,6 +29,7 @@ export interface RunOpening {
 /** A run as this instance holds it: every write checks the claim and the step it expects. */
 export interface HeldRun {
   id: string;
+  credentialId: string;
   step: RotationStep;
   attempt: number;
 }
