@@ -282,4 +282,60 @@ describe('Rotation after a crash (spawned processes, MariaDB)', () => {
     await expectRotatedOnce(survivor, id, runId);
     await stop(survivor);
   }, 60_000);
+
+  it('should finish every run a killed instance left mid-tick, whatever step each had reached', async () => {
+    const doomed = await start({ CUSTOS_FAILPOINTS: 'rotation.after-apply' });
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push(await credential(doomed, `crash/fleet/${i}`));
+    await db.query(
+      'UPDATE credentials SET next_rotation_at = UTC_TIMESTAMP(3) - INTERVAL 1 SECOND ' +
+        'WHERE path LIKE ?',
+      ['crash/fleet/%'],
+    );
+    // Its next tick opens a batch of runs and works on several at once; the first to get past
+    // apply kills the process, leaving the others wherever they were.
+    await killedBySelf(doomed);
+    const left = await db.query<RunRow[]>(
+      "SELECT * FROM rotation_runs WHERE credential_id IN (?) AND status = 'running'",
+      [ids],
+    );
+    expect(left.length).toBeGreaterThan(1);
+    expect(left.map((r) => r.step)).toContain('test');
+    expect(new Set(left.map((r) => r.claimed_by)).size).toBe(1);
+    expect(await versionViolations(query, ids)).toEqual([]);
+
+    const survivor = await start();
+    await until(
+      async () => {
+        const [row] = await db.query<{ n: number }[]>(
+          "SELECT COUNT(*) AS n FROM rotation_runs WHERE credential_id IN (?) AND status = 'succeeded'",
+          [ids],
+        );
+        return Number(row.n) === ids.length ? true : undefined;
+      },
+      30_000,
+      'every run to succeed',
+    );
+    const runs = await db.query<(RunRow & { credential_id: string })[]>(
+      'SELECT * FROM rotation_runs WHERE credential_id IN (?)',
+      [ids],
+    );
+    expect(runs).toHaveLength(ids.length);
+    expect(runs.filter((r) => r.status !== 'succeeded' || Number(r.attempt) !== 1)).toEqual([]);
+    expect(new Set(runs.map((r) => r.credential_id))).toEqual(new Set(ids));
+    const versions = await db.query<{ credential_id: string; states: string }[]>(
+      "SELECT credential_id, GROUP_CONCAT(version, ':', state ORDER BY version) AS states " +
+        'FROM credential_versions WHERE credential_id IN (?) GROUP BY credential_id',
+      [ids],
+    );
+    expect(versions.filter((row) => row.states !== '1:previous,2:current')).toEqual([]);
+    expect(await versionViolations(query, ids)).toEqual([]);
+    for (const action of ['rotation.started', 'rotation.succeeded']) {
+      const counts = await countsByCredential(query, 'audit_events', action);
+      expect(ids.filter((id) => counts.get(id) !== 1)).toEqual([]);
+    }
+    const verified = await expectCall(200, survivor.baseUrl, 'POST', '/audit/verify', admin, {});
+    expect(verified).toMatchObject({ ok: true });
+    await stop(survivor);
+  }, 60_000);
 });
