@@ -9,6 +9,7 @@ import {
   countsByCredential,
   inParallel,
   Query,
+  versionStates,
   versionViolations,
 } from './helpers/rotation-checks';
 import { bearerFor, randomMasterKey, scratchMariadb, startApp, TestApp } from './helpers/test-app';
@@ -250,6 +251,52 @@ describe('Rotation across two instances (MariaDB)', () => {
         expect([200, 409]).toContain(response.status);
       });
     });
+    await verifyAudit();
+  }, 120_000);
+
+  it('should revoke at once the value an emergency was asked for, while the ticks rotate the same credentials', async () => {
+    const ids = await fleet('leak', 40);
+    await makeDue('leak');
+    const targets = ids.filter((_, i) => i % 4 === 0); // 10 of them
+
+    const ticks = Promise.all([scheduler(a).tick(), scheduler(b).tick()]);
+    // Spread over the ticks: some escalate the scheduled run, some open one of their own before
+    // or after it.
+    const answers = await Promise.all(
+      targets.map(async (id, i) => {
+        await new Promise((resolve) => setTimeout(resolve, 200 * i));
+        const response = await (i % 2 ? a : b).http
+          .post(`${API}/credentials/${id}/rotate`)
+          .set(admin)
+          .send({ emergency: true, reason: 'leaked' });
+        // An emergency is never refused for a run in progress: it joins it.
+        expect(response.status).toBe(202);
+        return response.body as { runId: string; opened: boolean };
+      }),
+    );
+    await ticks;
+    await Promise.all([scheduler(a).idle(), scheduler(b).idle()]);
+
+    const runs = await db.query<
+      { id: string; credential_id: string; status: string; emergency: number }[]
+    >('SELECT id, credential_id, status, emergency FROM rotation_runs WHERE credential_id IN (?)', [
+      ids,
+    ]);
+    expect(runs.filter((run) => run.status !== 'succeeded')).toEqual([]);
+    for (const [i, id] of targets.entries()) {
+      const own = runs.filter((run) => run.credential_id === id);
+      const answered = own.find((run) => run.id === answers[i].runId);
+      expect(answered).toMatchObject({ emergency: 1 });
+      // The emergency run was the last: no old value of the credential is revealable any more.
+      const states = await versionStates(query, id);
+      expect(Object.keys(states)).toHaveLength(own.length + 1);
+      expect(Object.values(states).filter((state) => state !== 'revoked')).toEqual(['current']);
+      expect(own.length).toBeLessThanOrEqual(answers[i].opened ? 2 : 1);
+    }
+    for (const id of ids.filter((id) => !targets.includes(id))) {
+      expect(await versionStates(query, id)).toEqual({ 1: 'previous', 2: 'current' });
+    }
+    expect(await versionViolations(query, ids)).toEqual([]);
     await verifyAudit();
   }, 120_000);
 });
