@@ -6,10 +6,10 @@ import { DataSource } from 'typeorm';
 import { ScratchDatabase } from '../src/database/cli/scratch-database';
 import { openDirect } from './helpers/audit-db';
 import {
+  bootstrapAdmin,
   call,
   countsByCredential,
   expectCall,
-  bootstrapAdmin,
   Headers,
   Query,
   rotationActions,
