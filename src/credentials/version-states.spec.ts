@@ -1,5 +1,5 @@
 import type { VersionState } from './entities/credential-version.entity';
-import { effectiveState, isPrunable, isRevealable } from './version-states';
+import { effectiveState, isPrunable, isRevealable, versionsToPrune } from './version-states';
 
 const now = new Date('2026-11-24T12:00:00Z');
 const later = new Date('2026-11-24T13:00:00Z');
@@ -43,5 +43,46 @@ describe('version states', () => {
     ['destroyed', null, true],
   ])('should prune a %s version (grace until %s): %s', (state, grace, expected) => {
     expect(isPrunable(version(state, grace), now)).toBe(expected);
+  });
+
+  describe('pruning', () => {
+    const numbered = (states: [number, VersionState, Date?][]) =>
+      states.map(([n, state, grace]) => ({ version: n, state, graceUntil: grace ?? null }));
+
+    it('should delete the oldest versions beyond the number to keep', () => {
+      const versions = numbered([
+        [1, 'revoked'],
+        [2, 'destroyed'],
+        [3, 'revoked'],
+        [4, 'previous', later],
+        [5, 'current'],
+      ]);
+      expect(versionsToPrune(versions, 3, now)).toEqual([1, 2]);
+      expect(versionsToPrune(versions, 5, now)).toEqual([]);
+    });
+
+    it('should never leave a gap: a previous version in its grace below discarded attempts stops it', () => {
+      // A failed rotation (versions 2 to 4 discarded), then one that succeeded.
+      const versions = numbered([
+        [1, 'previous', later],
+        [2, 'destroyed'],
+        [3, 'destroyed'],
+        [4, 'destroyed'],
+        [5, 'current'],
+      ]);
+      expect(versionsToPrune(versions, 3, now)).toEqual([]);
+      // Once its grace has ended, the next switch deletes it and the attempts above it.
+      const ended = [{ ...versions[0], graceUntil: earlier }, ...versions.slice(1)];
+      expect(versionsToPrune(ended, 3, now)).toEqual([1, 2]);
+    });
+
+    it('should take the versions in any order', () => {
+      const versions = numbered([
+        [3, 'current'],
+        [1, 'revoked'],
+        [2, 'previous', later],
+      ]);
+      expect(versionsToPrune(versions, 2, now)).toEqual([1]);
+    });
   });
 });

@@ -24,3 +24,23 @@ export function isPrunable(version: StateFields, now: Date): boolean {
   const state = effectiveState(version, now);
   return state === 'revoked' || state === 'destroyed';
 }
+
+/**
+ * Which versions pruning deletes to keep at most `keep`: the oldest, and only while they are
+ * prunable, so the numbers kept stay contiguous. A revealable version below discarded ones (the
+ * previous value in its grace, with the attempts of failed rotations above it) stops the pruning
+ * there; the next switch, once it is revoked, catches up.
+ */
+export function versionsToPrune(
+  versions: readonly (StateFields & Pick<CredentialVersion, 'version'>)[],
+  keep: number,
+  now: Date,
+): number[] {
+  const oldestFirst = [...versions].sort((a, b) => a.version - b.version);
+  const doomed: number[] = [];
+  for (const version of oldestFirst.slice(0, Math.max(versions.length - keep, 0))) {
+    if (!isPrunable(version, now)) break;
+    doomed.push(version.version);
+  }
+  return doomed;
+}

@@ -15,7 +15,7 @@ import { CredentialVersion } from './entities/credential-version.entity';
 import { checkedSecret, secretInfoOf } from './secret-input';
 import type { ParsedSecret } from './secrets/parsed-secret';
 import { VersionCrypto } from './version-crypto';
-import { isPrunable } from './version-states';
+import { versionsToPrune } from './version-states';
 
 const EXPIRY_FROM_SECRET: ReadonlySet<string> = new Set(['certificate', 'jwt']);
 
@@ -341,19 +341,17 @@ export class VersionStore {
     return wiped.affected ?? 0;
   }
 
-  /** Deletes the oldest revoked or destroyed versions beyond the configured number to keep. */
+  /**
+   * Deletes the oldest revoked or destroyed versions beyond the configured number to keep, never
+   * leaving a gap in the numbers kept.
+   */
   private async prune(manager: EntityManager, credentialId: string, now: Date): Promise<number[]> {
     const versions = await manager.find(CredentialVersion, {
       select: { version: true, state: true, graceUntil: true },
       where: { credentialId },
       order: { version: 'ASC' },
     });
-    const excess = versions.length - this.config.maxVersions;
-    if (excess <= 0) return [];
-    const doomed = versions
-      .filter((v) => isPrunable(v, now))
-      .slice(0, excess)
-      .map((v) => v.version);
+    const doomed = versionsToPrune(versions, this.config.maxVersions, now);
     if (doomed.length > 0) {
       await manager.delete(CredentialVersion, { credentialId, version: In(doomed) });
     }

@@ -1,15 +1,36 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
 export const MAIN = join(ROOT, 'dist', 'src', 'main.js');
+/** Written by every build that changed something; its time says which sources it saw. */
+const BUILD_INFO = join(ROOT, 'dist', '.tsbuildinfo.build');
+const SOURCES = ['src', 'migrations'].map((dir) => join(ROOT, dir));
 
-/** The built app, as `npm start` runs it; built here when a test runs before `npm run build`. */
+/**
+ * The built app, as `npm start` runs it; built here when a test runs before `npm run build`, or
+ * after a source changed since the last build (a spawned app must not run yesterday's code).
+ */
 export function ensureBuilt(): void {
-  if (!existsSync(MAIN))
-    execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  const builtAt = existsSync(MAIN) && existsSync(BUILD_INFO) ? statSync(BUILD_INFO).mtimeMs : 0;
+  if (builtAt > 0 && SOURCES.every((dir) => newestTs(dir) <= builtAt)) return;
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  // An incremental build that emitted nothing leaves the file as it was: mark it as seen now.
+  const now = new Date();
+  utimesSync(BUILD_INFO, now, now);
+}
+
+/** The latest modification time of a .ts file under `dir`, in ms. */
+function newestTs(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestTs(path));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
 }
 
 export function freePort(): Promise<number> {

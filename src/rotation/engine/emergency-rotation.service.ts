@@ -7,7 +7,7 @@ import { Credential } from '../../credentials/entities/credential.entity';
 import { rowLock } from '../../database/dialect';
 import { TransactionRunner } from '../../database/transaction-runner';
 import type { RotationRun } from '../entities/rotation-run.entity';
-import { RotationRequests } from './rotation-requests.service';
+import { OPENING_ISOLATION, RotationRequests } from './rotation-requests.service';
 import { RotationScheduler } from './rotation-scheduler';
 
 export interface EmergencyOutcome {
@@ -84,7 +84,7 @@ export class EmergencyRotations {
           principal,
           context,
         );
-      });
+      }, OPENING_ISOLATION);
       if (answer.opened) void this.scheduler.runNow(answer.run.id);
       return { credentialId: target.id, path: target.path, ...answer, error: null };
     } catch (error) {

@@ -20,6 +20,13 @@ import { RotationScheduler } from './rotation-scheduler';
 import { RunEvents } from './run-events';
 import { RunStore } from './run-store';
 
+/**
+ * Transactions that open or escalate runs read the open run after locking the credential: READ
+ * COMMITTED lets that read see a run committed while they waited for the lock, whatever they
+ * read before it (REPEATABLE READ would answer from the snapshot of their first read).
+ */
+export const OPENING_ISOLATION = 'READ COMMITTED';
+
 export interface RotateRequest {
   emergency?: boolean;
   reason?: string;
@@ -63,7 +70,7 @@ export class RotationRequests {
         lock: true,
       });
       return this.openOrEscalate(manager, credential, request, principal, context);
-    });
+    }, OPENING_ISOLATION);
     if (answer.opened) void this.scheduler.runNow(answer.run.id);
     return answer;
   }
@@ -151,7 +158,7 @@ export class RotationRequests {
         principal,
         context,
       );
-    });
+    }, OPENING_ISOLATION);
     if (answer.opened) void this.scheduler.runNow(answer.run.id);
     return answer;
   }

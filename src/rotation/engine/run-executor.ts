@@ -51,7 +51,12 @@ export class RunExecutor {
     for (;;) {
       const run = await this.transactions.read((m) => m.findOneBy(RotationRun, { id: runId }));
       if (!run || run.status !== 'running' || run.claimedBy !== this.runs.instance) return 'lost';
-      const held: HeldRun = { id: run.id, step: run.step, attempt: run.attempt };
+      const held: HeldRun = {
+        id: run.id,
+        credentialId: run.credentialId,
+        step: run.step,
+        attempt: run.attempt,
+      };
       try {
         const outcome = await this.step(run, held);
         if (outcome) return outcome;
@@ -71,8 +76,7 @@ export class RunExecutor {
         if (value === null) return this.awaitValue(held);
         const secret = checkedSecret(credential.type, value);
         await this.transactions.run(async (manager) => {
-          await this.runs.hold(manager, held);
-          const locked = await this.lockCredential(manager, run.credentialId);
+          const { credential: locked } = await this.hold(manager, held);
           const stale = await this.versions.pendingVersion(manager, locked.id);
           if (stale !== null) await this.versions.discardPending(manager, locked.id, stale);
           const version = await this.versions.addPending(manager, locked, secret, SYSTEM_CREATOR);
@@ -104,8 +108,7 @@ export class RunExecutor {
   ): Promise<RunOutcome> {
     await this.transactions.run(async (manager) => {
       // Read under the lock: an emergency escalation may have set the grace to 0 meanwhile.
-      const run = await this.runs.hold(manager, held);
-      const credential = await this.lockCredential(manager, run.credentialId);
+      const { run, credential } = await this.hold(manager, held);
       if (run.pendingVersion === null) throw new Error('the run has no pending version');
       await rotator.finish({ ...context, credential }, manager);
       const promotion = await this.versions.promote(
@@ -139,8 +142,7 @@ export class RunExecutor {
   /** A manual rotator: the run waits for a person's `PUT …/secret`, which finishes it. */
   private async awaitValue(held: HeldRun): Promise<RunOutcome> {
     await this.transactions.run(async (manager) => {
-      const run = await this.runs.hold(manager, held);
-      const credential = await this.lockCredential(manager, run.credentialId);
+      const { run, credential } = await this.hold(manager, held);
       const now = await databaseNow(manager);
       const overdueAt = new Date(now.getTime() + this.config.manualOverdueAfterSeconds * 1000);
       await this.runs.advance(manager, held, {
@@ -182,8 +184,7 @@ export class RunExecutor {
     );
     try {
       return await this.transactions.run(async (manager) => {
-        const run = await this.runs.hold(manager, held);
-        const credential = await this.lockCredential(manager, run.credentialId);
+        const { run, credential } = await this.hold(manager, held);
         if (run.pendingVersion !== null) {
           await this.versions.discardPending(manager, credential.id, run.pendingVersion);
         }
@@ -280,8 +281,21 @@ export class RunExecutor {
     return withTimeout(work, this.config.stepTimeoutMs, 'the rotator did not answer in time');
   }
 
-  private lockCredential(manager: EntityManager, id: string): Promise<Credential> {
-    return manager.findOneOrFail(Credential, { where: { id }, lock: rowLock(manager) });
+  /**
+   * The run's credential and then the run, locked, if this instance still holds the run. Every
+   * transaction that locks both takes the credential first (opening a run, escalating it, a
+   * person's write finishing it): a step taking them the other way round deadlocked with them.
+   */
+  private async hold(
+    manager: EntityManager,
+    held: HeldRun,
+  ): Promise<{ run: RotationRun; credential: Credential }> {
+    const credential = await manager.findOneOrFail(Credential, {
+      where: { id: held.credentialId },
+      lock: rowLock(manager),
+    });
+    const run = await this.runs.hold(manager, held);
+    return { run, credential };
   }
 }
 

@@ -29,6 +29,7 @@ export interface RunOpening {
 /** A run as this instance holds it: every write checks the claim and the step it expects. */
 export interface HeldRun {
   id: string;
+  credentialId: string;
   step: RotationStep;
   attempt: number;
 }
@@ -86,15 +87,26 @@ export class RunStore {
     return run;
   }
 
-  openRunOf(
+  /**
+   * The credential's open run, if any; with `lock`, its row locked for the rest of the
+   * transaction. The caller holds the credential's row lock, as everyone who opens a run does,
+   * so no run can open meanwhile: the lock is taken on the run found, by its id, and never on
+   * the (credential, open) key when there is none. Such a lock covers the index gap, and two
+   * transactions holding one each deadlocked on each other's insert of a new run.
+   */
+  async openRunOf(
     manager: EntityManager,
     credentialId: string,
     lock = false,
   ): Promise<RotationRun | null> {
-    return manager.findOne(RotationRun, {
-      where: { credentialId, openSlot: 'open' },
-      ...(lock ? { lock: rowLock(manager) } : {}),
+    const open = await manager.findOne(RotationRun, { where: { credentialId, openSlot: 'open' } });
+    if (!open || !lock || dialectOf(manager) !== 'mariadb') return open;
+    // Read again under the lock: the run may have finished since the read above.
+    const locked = await manager.findOne(RotationRun, {
+      where: { id: open.id },
+      lock: rowLock(manager),
     });
+    return locked?.openSlot === 'open' ? locked : null;
   }
 
   /**
@@ -104,12 +116,14 @@ export class RunStore {
   async claim(manager: EntityManager, limit: number): Promise<string[]> {
     const now = await databaseNow(manager);
     const dialect = dialectOf(manager);
-    const skipLocked = dialect === 'mariadb' ? ' FOR UPDATE SKIP LOCKED' : '';
+    const mariadb = dialect === 'mariadb';
     const at = timestampParam(dialect, now);
+    // In index order, as the due starter does: a full scan and a sort would lock every claimable
+    // run (see DueStarter.lockDue).
     const rows = await manager.query<{ id: string }[]>(
-      'SELECT id FROM rotation_runs WHERE status = ? AND next_attempt_at <= ? ' +
-        'AND (claimed_by IS NULL OR claim_expires_at < ?) ' +
-        `ORDER BY next_attempt_at LIMIT ${Number(limit)}${skipLocked}`,
+      `SELECT id FROM rotation_runs${mariadb ? ' FORCE INDEX (idx_rotation_runs_status_next)' : ''} ` +
+        'WHERE status = ? AND next_attempt_at <= ? AND (claimed_by IS NULL OR claim_expires_at < ?) ' +
+        `ORDER BY next_attempt_at LIMIT ${Number(limit)}${mariadb ? ' FOR UPDATE SKIP LOCKED' : ''}`,
       ['running', at, at],
     );
     const ids = rows.map((row) => row.id);

@@ -6,7 +6,7 @@ import { AuditWriter } from '../../audit/audit-writer';
 import type { Principal } from '../../common/auth/principal';
 import { CredentialAccess } from '../../credentials/credential-access';
 import type { Credential } from '../../credentials/entities/credential.entity';
-import { databaseNow, rowLock } from '../../database/dialect';
+import { databaseNow } from '../../database/dialect';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { RotationPolicy } from '../entities/rotation-policy.entity';
 import type { EffectivePolicy } from './effective-policy';
@@ -49,6 +49,9 @@ export class CredentialPolicyService {
   /**
    * Creates or replaces the credential's own policy. The locked credential row serializes
    * concurrent PUTs, so the first inserts and the others update: one row per credential.
+   * READ COMMITTED: the policy read after that lock sees the policy a PUT just before committed,
+   * and takes no gap lock where there is none yet (PUTs of different credentials holding such
+   * locks deadlocked on each other's inserts).
    */
   async put(
     id: string,
@@ -94,7 +97,7 @@ export class CredentialPolicyService {
         manager,
       );
       return { credential, policy };
-    });
+    }, 'READ COMMITTED');
   }
 
   /** Deletes the credential's own policy; a path-pattern policy for its path then applies. */
@@ -124,10 +127,11 @@ export class CredentialPolicyService {
         },
         manager,
       );
-    });
+    }, 'READ COMMITTED');
   }
 
+  /** The credential's own policy; the caller holds the credential's row lock. */
   private ownPolicy(manager: EntityManager, credentialId: string): Promise<RotationPolicy | null> {
-    return manager.findOne(RotationPolicy, { where: { credentialId }, lock: rowLock(manager) });
+    return manager.findOne(RotationPolicy, { where: { credentialId } });
   }
 }
