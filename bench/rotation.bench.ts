@@ -16,6 +16,8 @@ const WHICH = (process.env.BENCH_ROTATION ?? 'floor,one,two').split(',');
 const FIRST_PORT = 3995;
 const POLL_MS = 200;
 const TIMEOUT_MS = 15 * 60_000;
+/** Where the servers write their statement counts (bench/sql-count.ts), when set. */
+const SQL_COUNT_DIR = process.env.BENCH_SQL_COUNT_DIR;
 
 interface Measurement {
   label: string;
@@ -130,6 +132,7 @@ async function runInstances(
   instances: number,
 ): Promise<Omit<Measurement, 'label' | 'round'>> {
   const servers: BenchServer[] = [];
+  let result: Omit<Measurement, 'label' | 'round'>;
   const connection = await mysql.createConnection({ uri: database.url, timezone: 'Z' });
   try {
     for (let i = 0; i < instances; i++) {
@@ -143,6 +146,10 @@ async function runInstances(
             ROTATION_TICK: 'PT1S',
             DB_POOL_SIZE: process.env.BENCH_POOL_SIZE ?? '10',
             ROTATION_CONCURRENCY: process.env.BENCH_ROTATION_CONCURRENCY,
+            NODE_OPTIONS: SQL_COUNT_DIR
+              ? `--require ${join(__dirname, 'sql-count.js')}`
+              : undefined,
+            BENCH_SQL_COUNT_DIR: SQL_COUNT_DIR,
           },
           {
             logFile: join(dataDir, `custos-${i}.log`),
@@ -153,6 +160,7 @@ async function runInstances(
     }
     // Let start-up work (lanes, leases, first ticks) settle before the clock starts.
     await sleep(2000);
+    if (SQL_COUNT_DIR) for (const server of servers) process.kill(server.pid, 'SIGUSR2');
     const dbPid = databasePid();
     const cpuBefore = servers.map((s) => cpuSeconds(s.pid));
     const dbBefore = cpuSeconds(dbPid);
@@ -182,11 +190,37 @@ async function runInstances(
           : sum + diff(cpuBefore[i], after)!,
       0,
     );
-    return { seconds, nodeCpu, databaseCpu: diff(dbBefore, cpuSeconds(dbPid)) };
+    result = { seconds, nodeCpu, databaseCpu: diff(dbBefore, cpuSeconds(dbPid)) };
   } finally {
     await connection.end();
     for (const server of servers) await server.stop();
   }
+  if (SQL_COUNT_DIR) reportStatements(servers.map((s) => s.pid));
+  return result;
+}
+
+/** Statements per rotated credential, in all and by shape (BENCH_SQL_COUNT_DIR). */
+function reportStatements(pids: number[]): void {
+  const total = new Map<string, [number, number]>();
+  for (const pid of pids) {
+    const file = join(SQL_COUNT_DIR!, `sql-${pid}.json`);
+    const counts = JSON.parse(readFileSync(file, 'utf8')) as Record<string, [number, number]>;
+    for (const [shape, [n, ms]] of Object.entries(counts)) {
+      const [n0, ms0] = total.get(shape) ?? [0, 0];
+      total.set(shape, [n0 + n, ms0 + ms]);
+    }
+  }
+  const all = [...total.values()].reduce((a, [n]) => a + n, 0);
+  const lines = [...total]
+    .sort((a, b) => b[1][1] - a[1][1])
+    .map(
+      ([shape, [n, ms]]) =>
+        `${(n / COUNT).toFixed(2).padStart(7)} ${(ms / COUNT).toFixed(2).padStart(8)} ms  ${shape.slice(0, 150)}`,
+    );
+  process.stderr.write(
+    `\nstatements per credential (${pids.length} instance(s)): ${(all / COUNT).toFixed(2)}; ` +
+      `by total time until answered per credential\n${lines.join('\n')}\n\n`,
+  );
 }
 
 /**
