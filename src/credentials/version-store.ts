@@ -156,21 +156,21 @@ export class VersionStore {
     graceSeconds: number,
     secret?: ParsedSecret,
   ): Promise<Promotion> {
-    const pending = await manager.findOne(CredentialVersion, {
-      select: SEALED_SELECT,
-      where: { credentialId: credential.id, version },
+    // Every version of the credential in one read (the caller holds the credential's lock, so
+    // they cannot change under us): the pending one, older previous ones, and what pruning sees.
+    const versions = await manager.find(CredentialVersion, {
+      select: { ...SEALED_SELECT, graceUntil: true },
+      where: { credentialId: credential.id },
+      order: { version: 'ASC' },
     });
+    const pending = versions.find((v) => v.version === version);
     if (!pending || pending.state !== 'pending') {
       throw new CredentialStateError(`Version ${version} is not pending`);
     }
     const value =
       secret ?? checkedSecret(credential.type, this.crypto.open(credential.id, pending));
     const now = await databaseNow(manager);
-    const older = await manager.find(CredentialVersion, {
-      select: { version: true },
-      where: { credentialId: credential.id, state: 'previous' },
-    });
-    const revoked = older.map((v) => v.version);
+    const revoked = versions.filter((v) => v.state === 'previous').map((v) => v.version);
     if (revoked.length > 0) {
       await manager.update(
         CredentialVersion,
@@ -208,7 +208,18 @@ export class VersionStore {
     const previousVersion = credential.currentVersion;
     credential.currentVersion = version;
     credential.rowVersion += 1;
-    const pruned = await this.prune(manager, credential.id, now);
+    // The versions as the statements above left them, for pruning.
+    const after = versions.map((v) => {
+      if (v.state === 'previous') return { ...v, state: 'revoked' as const };
+      if (v.state === 'current') {
+        return graceUntil
+          ? { ...v, state: 'previous' as const, graceUntil }
+          : { ...v, state: 'revoked' as const, graceUntil: now };
+      }
+      if (v.version === version) return { ...v, state: 'current' as const };
+      return v;
+    });
+    const pruned = await this.prune(manager, credential.id, after, now);
     return { version, previousVersion, graceUntil, revoked, pruned };
   }
 
@@ -295,13 +306,16 @@ export class VersionStore {
     return wiped.affected ?? 0;
   }
 
-  /** Deletes the oldest revoked or destroyed versions beyond the configured number to keep. */
-  private async prune(manager: EntityManager, credentialId: string, now: Date): Promise<number[]> {
-    const versions = await manager.find(CredentialVersion, {
-      select: { version: true, state: true, graceUntil: true },
-      where: { credentialId },
-      order: { version: 'ASC' },
-    });
+  /**
+   * Deletes the oldest revoked or destroyed of `versions` (all of the credential's, in order)
+   * beyond the configured number to keep.
+   */
+  private async prune(
+    manager: EntityManager,
+    credentialId: string,
+    versions: readonly Pick<CredentialVersion, 'version' | 'state' | 'graceUntil'>[],
+    now: Date,
+  ): Promise<number[]> {
     const excess = versions.length - this.config.maxVersions;
     if (excess <= 0) return [];
     const doomed = versions
