@@ -107,6 +107,11 @@ export class AuditWriter implements OnModuleInit, OnApplicationBootstrap {
     });
   }
 
+  /** Records several events in `manager`'s transaction, chained in order under one lane lock. */
+  async recordMany(inputs: AuditEventInput[], manager: EntityManager): Promise<void> {
+    if (inputs.length > 0) await this.append(manager, inputs);
+  }
+
   /** Called after each write, e.g. so the checkpointer can count events. */
   onRecorded(listener: (count: number) => void): void {
     this.listeners.push(listener);

@@ -29,12 +29,21 @@ export interface DomainEventInput {
 @Injectable()
 export class EventOutbox {
   async publish(manager: EntityManager, event: DomainEventInput): Promise<void> {
-    await manager.insert(OutboxEvent, {
-      type: event.type,
-      resourceType: event.resourceType,
-      resourceId: event.resourceId,
-      path: event.path,
-      payload: JSON.stringify(event.data),
-    });
+    await this.publishMany(manager, [event]);
+  }
+
+  /** Several events in one statement, in order. */
+  async publishMany(manager: EntityManager, events: DomainEventInput[]): Promise<void> {
+    if (events.length === 0) return;
+    await manager.insert(
+      OutboxEvent,
+      events.map((event) => ({
+        type: event.type,
+        resourceType: event.resourceType,
+        resourceId: event.resourceId,
+        path: event.path,
+        payload: JSON.stringify(event.data),
+      })),
+    );
   }
 }

@@ -46,14 +46,21 @@ export class RunExecutor {
     @Inject(rotationConfig.KEY) private readonly config: ConfigType<typeof rotationConfig>,
   ) {}
 
-  /** Works on a run this instance has claimed until it succeeds, fails, waits or backs off. */
+  /**
+   * Works on a run this instance has claimed until it succeeds, fails, waits or backs off. The
+   * run, its credential and its policy are read once; each step then moves the run on with a
+   * compare-and-set, so a claim lost meanwhile stops the run at its next write (hooks are safe to
+   * repeat), and a run resumed later reads everything afresh.
+   */
   async execute(runId: string): Promise<RunOutcome> {
+    const run = await this.transactions.read((m) => m.findOneBy(RotationRun, { id: runId }));
+    if (!run || run.status !== 'running' || run.claimedBy !== this.runs.instance) return 'lost';
+    let prepared: Prepared | undefined;
     for (;;) {
-      const run = await this.transactions.read((m) => m.findOneBy(RotationRun, { id: runId }));
-      if (!run || run.status !== 'running' || run.claimedBy !== this.runs.instance) return 'lost';
       const held: HeldRun = { id: run.id, step: run.step, attempt: run.attempt };
       try {
-        const outcome = await this.step(run, held);
+        prepared ??= await this.prepare(run);
+        const outcome = await this.step(run, held, prepared);
         if (outcome) return outcome;
       } catch (error) {
         if (error instanceof ClaimLostError) return 'lost';
@@ -62,38 +69,50 @@ export class RunExecutor {
     }
   }
 
-  /** Runs the run's current step; an outcome when the run left `running`, else undefined. */
-  private async step(run: RotationRun, held: HeldRun): Promise<RunOutcome | undefined> {
-    const { credential, rotator, context } = await this.prepare(run);
-    switch (run.step) {
+  /**
+   * Runs the run's current step and moves `run` on as the database now has it; an outcome when
+   * the run left `running`, else undefined.
+   */
+  private async step(
+    run: RotationRun,
+    held: HeldRun,
+    { credential, rotator, context }: Prepared,
+  ): Promise<RunOutcome | undefined> {
+    const step = run.step;
+    switch (step) {
       case 'create': {
         const value = await this.hook(rotator.create(context));
         if (value === null) return this.awaitValue(held);
         const secret = checkedSecret(credential.type, value);
-        await this.transactions.run(async (manager) => {
+        const version = await this.transactions.run(async (manager) => {
           await this.runs.hold(manager, held);
-          const locked = await this.lockCredential(manager, run.credentialId);
+          const locked = await this.lockActiveCredential(manager, run.credentialId);
           const stale = await this.versions.pendingVersion(manager, locked.id);
           if (stale !== null) await this.versions.discardPending(manager, locked.id, stale);
-          const version = await this.versions.addPending(manager, locked, secret, SYSTEM_CREATOR);
-          await this.runs.advance(manager, held, { step: 'apply', pendingVersion: version });
+          const added = await this.versions.addPending(manager, locked, secret, SYSTEM_CREATOR);
+          await this.runs.advance(manager, held, { step: 'apply', pendingVersion: added });
+          return added;
         });
+        run.step = 'apply';
+        run.pendingVersion = version;
         break;
       }
       case 'apply':
         await this.hook(rotator.apply(context));
         await this.moveOn(held, 'test');
+        run.step = 'test';
         break;
       case 'test':
         await this.hook(rotator.test(context));
         await this.moveOn(held, 'finish');
+        run.step = 'finish';
         break;
       case 'finish':
         return this.finish(held, rotator, context);
       case 'done':
         return 'lost';
     }
-    failpoint(`rotation.after-${run.step}`);
+    failpoint(`rotation.after-${step}`);
     return undefined;
   }
 
@@ -105,7 +124,7 @@ export class RunExecutor {
     await this.transactions.run(async (manager) => {
       // Read under the lock: an emergency escalation may have set the grace to 0 meanwhile.
       const run = await this.runs.hold(manager, held);
-      const credential = await this.lockCredential(manager, run.credentialId);
+      const credential = await this.lockActiveCredential(manager, run.credentialId);
       if (run.pendingVersion === null) throw new Error('the run has no pending version');
       await rotator.finish({ ...context, credential }, manager);
       const promotion = await this.versions.promote(
@@ -162,11 +181,12 @@ export class RunExecutor {
     return 'waiting';
   }
 
+  /**
+   * A step whose result is only that its hook ran: one compare-and-set statement moves the run
+   * on, a transaction of its own.
+   */
   private async moveOn(held: HeldRun, step: 'test' | 'finish'): Promise<void> {
-    await this.transactions.run(async (manager) => {
-      await this.runs.hold(manager, held);
-      await this.runs.advance(manager, held, { step });
-    });
+    await this.transactions.alone((manager) => this.runs.moveOn(manager, held, step));
   }
 
   /**
@@ -240,11 +260,7 @@ export class RunExecutor {
     return Math.round(base * (0.8 + randomInt(0, 401) / 1000));
   }
 
-  private async prepare(run: RotationRun): Promise<{
-    credential: Credential;
-    rotator: Rotator;
-    context: RotationContext;
-  }> {
+  private async prepare(run: RotationRun): Promise<Prepared> {
     return this.transactions.read(async (manager) => {
       const credential = await manager.findOneByOrFail(Credential, { id: run.credentialId });
       if (credential.status !== 'active') {
@@ -283,6 +299,22 @@ export class RunExecutor {
   private lockCredential(manager: EntityManager, id: string): Promise<Credential> {
     return manager.findOneOrFail(Credential, { where: { id }, lock: rowLock(manager) });
   }
+
+  /** The credential, locked; a run never writes a version of one deleted meanwhile. */
+  private async lockActiveCredential(manager: EntityManager, id: string): Promise<Credential> {
+    const credential = await this.lockCredential(manager, id);
+    if (credential.status !== 'active') {
+      throw new PermanentRotationError(`the credential is ${credential.status}`);
+    }
+    return credential;
+  }
+}
+
+/** What the steps of one execution share: read once, when it starts. */
+interface Prepared {
+  credential: Credential;
+  rotator: Rotator;
+  context: RotationContext;
 }
 
 /** The message stored on the run; rotators keep values out of their errors (see Rotator). */

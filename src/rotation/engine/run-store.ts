@@ -9,6 +9,8 @@ import {
   isUniqueViolation,
   rowLock,
   timestampParam,
+  utcNowPlusSql,
+  utcNowSql,
 } from '../../database/dialect';
 import { LeaseService } from '../../database/lease.service';
 import { RotationRun, RotationStep, RunTrigger } from '../entities/rotation-run.entity';
@@ -51,8 +53,36 @@ export class RunStore {
 
   /** Opens a run; the database refuses a second open run of the credential (409). */
   async open(manager: EntityManager, opening: RunOpening): Promise<RotationRun> {
+    const run = this.newRun(opening, await databaseNow(manager));
+    try {
+      await manager.insert(RotationRun, run);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const open = await this.openRunOf(manager, opening.credentialId);
+      throw new RotationInProgressError(open?.id ?? 'unknown');
+    }
+    return run;
+  }
+
+  /**
+   * Opens runs for several credentials in one statement; null, with nothing opened, when one of
+   * them has an open run already (then open() them one by one to learn which).
+   */
+  async openAll(manager: EntityManager, openings: RunOpening[]): Promise<RotationRun[] | null> {
+    if (openings.length === 0) return [];
     const now = await databaseNow(manager);
-    const run: RotationRun = Object.assign(new RotationRun(), {
+    const runs = openings.map((opening) => this.newRun(opening, now));
+    try {
+      await manager.insert(RotationRun, runs);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      return null;
+    }
+    return runs;
+  }
+
+  private newRun(opening: RunOpening, now: Date): RotationRun {
+    return Object.assign(new RotationRun(), {
       id: randomUUID(),
       credentialId: opening.credentialId,
       rotator: opening.rotator,
@@ -76,14 +106,6 @@ export class RunStore {
       updatedAt: now,
       finishedAt: null,
     });
-    try {
-      await manager.insert(RotationRun, run);
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      const open = await this.openRunOf(manager, opening.credentialId);
-      throw new RotationInProgressError(open?.id ?? 'unknown');
-    }
-    return run;
   }
 
   openRunOf(
@@ -141,7 +163,11 @@ export class RunStore {
     return run;
   }
 
-  /** Moves a held run on and renews the claim; call after hold() in the same transaction. */
+  /**
+   * Moves a held run on and renews the claim: a compare-and-set on (id, step, attempt, claim) of
+   * a running run, so on its own it is safe against a claim taken over meanwhile. Call it after
+   * hold() when the transaction reads the run or writes other rows on the strength of the claim.
+   */
   async advance(
     manager: EntityManager,
     held: HeldRun,
@@ -150,8 +176,38 @@ export class RunStore {
     const now = await databaseNow(manager);
     const result = await manager.update(
       RotationRun,
-      { id: held.id, step: held.step, attempt: held.attempt, claimedBy: this.instance },
+      {
+        id: held.id,
+        status: 'running',
+        step: held.step,
+        attempt: held.attempt,
+        claimedBy: this.instance,
+      },
       { ...changes, claimExpiresAt: this.claimUntil(now), updatedAt: now },
+    );
+    if ((result.affected ?? 0) !== 1) throw new ClaimLostError(held.id);
+  }
+
+  /**
+   * advance() to `step` and nothing else, as one statement that takes its times from the database
+   * clock itself: the step that only records that a hook ran needs no transaction of its own.
+   */
+  async moveOn(manager: EntityManager, held: HeldRun, step: RotationStep): Promise<void> {
+    const dialect = dialectOf(manager);
+    const result = await manager.update(
+      RotationRun,
+      {
+        id: held.id,
+        status: 'running',
+        step: held.step,
+        attempt: held.attempt,
+        claimedBy: this.instance,
+      },
+      {
+        step,
+        claimExpiresAt: () => utcNowPlusSql(dialect, this.config.claimTtlMs),
+        updatedAt: () => utcNowSql(dialect),
+      },
     );
     if ((result.affected ?? 0) !== 1) throw new ClaimLostError(held.id);
   }
