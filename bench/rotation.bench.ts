@@ -15,7 +15,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const WHICH = (process.env.BENCH_ROTATION ?? 'floor,one,two').split(',');
 const FIRST_PORT = 3995;
 const POLL_MS = 200;
-const TIMEOUT_MS = 15 * 60_000;
+const TIMEOUT_MS = Number(process.env.BENCH_ROTATION_TIMEOUT_S ?? 900) * 1000;
 /** Where the servers write their statement counts (bench/sql-count.ts), when set. */
 const SQL_COUNT_DIR = process.env.BENCH_SQL_COUNT_DIR;
 
@@ -177,6 +177,10 @@ async function runInstances(
       );
       if (Number(row.open) === 0 && Number(row.rotated) === COUNT) break;
       if (Date.now() > deadline) {
+        for (let i = 0; i < instances; i++) {
+          const log = readFileSync(join(dataDir, `custos-${i}.log`), 'utf8').split('\n');
+          process.stderr.write(`custos-${i}.log, last lines:\n${log.slice(-20).join('\n')}\n`);
+        }
         throw new Error(`not done in time: ${row.rotated} rotated, ${row.open} runs open`);
       }
       await sleep(POLL_MS);
