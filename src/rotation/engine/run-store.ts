@@ -6,6 +6,7 @@ import { rotationConfig } from '../../config/rotation.config';
 import {
   databaseNow,
   dialectOf,
+  forUpdate,
   isUniqueViolation,
   rowLock,
   timestampParam,
@@ -14,7 +15,14 @@ import {
 } from '../../database/dialect';
 import { LeaseService } from '../../database/lease.service';
 import { RotationRun, RotationStep, RunTrigger } from '../entities/rotation-run.entity';
+import {
+  credentialFromRow,
+  credentialPart,
+  credentialSelect,
+} from '../../credentials/credential-row';
+import { Credential } from '../../credentials/entities/credential.entity';
 import { ClaimLostError, RotationInProgressError } from './rotation.errors';
+import { runFromRow, runSelect } from './run-row';
 
 export interface RunOpening {
   credentialId: string;
@@ -145,12 +153,43 @@ export class RunStore {
     return ids;
   }
 
+  /** A run by id, in plain SQL; locked for the transaction with `lock`. */
+  async get(manager: EntityManager, id: string, lock = false): Promise<RotationRun | null> {
+    const [row] = await manager.query<Parameters<typeof runFromRow>[0][]>(
+      `SELECT ${runSelect('r')} FROM rotation_runs r WHERE r.id = ?` +
+        (lock ? forUpdate(dialectOf(manager)) : ''),
+      [id],
+    );
+    return row ? runFromRow(row) : null;
+  }
+
   /** The run, locked, if this instance still holds it at the step it expects. */
   async hold(manager: EntityManager, held: HeldRun): Promise<RotationRun> {
-    const run = await manager.findOne(RotationRun, {
-      where: { id: held.id },
-      lock: rowLock(manager),
-    });
+    return this.checkHeld(held, await this.get(manager, held.id, true));
+  }
+
+  /**
+   * hold() and the run's credential locked with it, in one statement (the run's row first, then
+   * the credential's, the order every writer of a run takes them in).
+   */
+  async holdWithCredential(
+    manager: EntityManager,
+    held: HeldRun,
+  ): Promise<{ run: RotationRun; credential: Credential }> {
+    const [row] = await manager.query<Record<string, unknown>[]>(
+      `SELECT ${runSelect('r')}, ${credentialSelect('c', 'c_')} FROM rotation_runs r ` +
+        `LEFT JOIN credentials c ON c.id = r.credential_id WHERE r.id = ?${forUpdate(dialectOf(manager))}`,
+      [held.id],
+    );
+    const run = this.checkHeld(
+      held,
+      row ? runFromRow(row as Parameters<typeof runFromRow>[0]) : null,
+    );
+    if (row.c_id === null) throw new Error(`credential ${run.credentialId} not found`);
+    return { run, credential: credentialFromRow(credentialPart(row, 'c_')) };
+  }
+
+  private checkHeld(held: HeldRun, run: RotationRun | null): RotationRun {
     if (
       !run ||
       run.status !== 'running' ||
@@ -173,26 +212,6 @@ export class RunStore {
     held: HeldRun,
     changes: Partial<RotationRun>,
   ): Promise<void> {
-    const now = await databaseNow(manager);
-    const result = await manager.update(
-      RotationRun,
-      {
-        id: held.id,
-        status: 'running',
-        step: held.step,
-        attempt: held.attempt,
-        claimedBy: this.instance,
-      },
-      { ...changes, claimExpiresAt: this.claimUntil(now), updatedAt: now },
-    );
-    if ((result.affected ?? 0) !== 1) throw new ClaimLostError(held.id);
-  }
-
-  /**
-   * advance() to `step` and nothing else, as one statement that takes its times from the database
-   * clock itself: the step that only records that a hook ran needs no transaction of its own.
-   */
-  async moveOn(manager: EntityManager, held: HeldRun, step: RotationStep): Promise<void> {
     const dialect = dialectOf(manager);
     const result = await manager.update(
       RotationRun,
@@ -204,12 +223,21 @@ export class RunStore {
         claimedBy: this.instance,
       },
       {
-        step,
+        ...changes,
+        // The database clock in the statement itself: no round trip to read it first.
         claimExpiresAt: () => utcNowPlusSql(dialect, this.config.claimTtlMs),
         updatedAt: () => utcNowSql(dialect),
       },
     );
     if ((result.affected ?? 0) !== 1) throw new ClaimLostError(held.id);
+  }
+
+  /**
+   * advance() to `step` and nothing else: one statement, so the step that only records that a
+   * hook ran needs no transaction of its own.
+   */
+  moveOn(manager: EntityManager, held: HeldRun, step: RotationStep): Promise<void> {
+    return this.advance(manager, held, { step });
   }
 
   /** Renews the claim while a long hook runs. */
