@@ -8,6 +8,7 @@ import type { EffectivePolicy } from '../policy/effective-policy';
 import { PolicySource } from '../policy/policy-source';
 import { nextWindowOpening } from '../schedule/rotation-window';
 import { RotationInProgressError } from './rotation.errors';
+import type { OpenedRun } from './run-executor';
 import { RunEvents } from './run-events';
 import { RunOpening, RunStore } from './run-store';
 
@@ -26,7 +27,11 @@ export class DueStarter {
     private readonly events: RunEvents,
   ) {}
 
-  async startDue(limit: number): Promise<string[]> {
+  /**
+   * Opens runs for up to `limit` due credentials; the runs, claimed by this instance, with the
+   * credential and policy each was opened under.
+   */
+  async startDue(limit: number): Promise<OpenedRun[]> {
     return this.transactions.run(async (manager) => {
       const due = await this.lockDue(manager, limit);
       if (due.length === 0) return [];
@@ -56,7 +61,11 @@ export class DueStarter {
           facts: { dueAt: credential.nextRotationAt?.toISOString() ?? null },
         })),
       );
-      return started.map(({ run }) => run.id);
+      return started.map(({ run, credential }) => {
+        credential.rotationStatus = 'rotating';
+        credential.rowVersion += 1;
+        return { run, credential, policy: policies.get(credential.id) ?? null };
+      });
     }, 'READ COMMITTED');
   }
 

@@ -5,12 +5,14 @@ import { EntityManager } from 'typeorm';
 import { withTimeout } from '../../common/with-timeout';
 import { loggableError } from '../../common/errors/loggable-error';
 import { rotationConfig } from '../../config/rotation.config';
+import { credentialFromRow, credentialSelect } from '../../credentials/credential-row';
 import { Credential } from '../../credentials/entities/credential.entity';
 import { checkedSecret } from '../../credentials/secret-input';
 import { VersionStore } from '../../credentials/version-store';
-import { databaseNow, rowLock } from '../../database/dialect';
+import { databaseNow } from '../../database/dialect';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { RotationRun } from '../entities/rotation-run.entity';
+import type { EffectivePolicy } from '../policy/effective-policy';
 import { PolicySource } from '../policy/policy-source';
 import { PermanentRotationError, RotationContext, Rotator } from '../rotators/rotator';
 import { RotatorRegistry } from '../rotators/rotator-registry';
@@ -48,18 +50,20 @@ export class RunExecutor {
 
   /**
    * Works on a run this instance has claimed until it succeeds, fails, waits or backs off. The
-   * run, its credential and its policy are read once; each step then moves the run on with a
+   * run, its credential and its policy are read once (or taken as the starter read them when it
+   * opened the run in this instance, `opened`); each step then moves the run on with a
    * compare-and-set, so a claim lost meanwhile stops the run at its next write (hooks are safe to
    * repeat), and a run resumed later reads everything afresh.
    */
-  async execute(runId: string): Promise<RunOutcome> {
-    const run = await this.transactions.read((m) => m.findOneBy(RotationRun, { id: runId }));
+  async execute(runId: string, opened?: OpenedRun): Promise<RunOutcome> {
+    // A run this instance has just opened and claimed is as it was written; others are read.
+    const run = opened?.run ?? (await this.transactions.read((m) => this.runs.get(m, runId)));
     if (!run || run.status !== 'running' || run.claimedBy !== this.runs.instance) return 'lost';
     let prepared: Prepared | undefined;
     for (;;) {
       const held: HeldRun = { id: run.id, step: run.step, attempt: run.attempt };
       try {
-        prepared ??= await this.prepare(run);
+        prepared ??= await this.prepare(run, opened);
         const outcome = await this.step(run, held, prepared);
         if (outcome) return outcome;
       } catch (error) {
@@ -85,8 +89,7 @@ export class RunExecutor {
         if (value === null) return this.awaitValue(held);
         const secret = checkedSecret(credential.type, value);
         const version = await this.transactions.run(async (manager) => {
-          await this.runs.hold(manager, held);
-          const locked = await this.lockActiveCredential(manager, run.credentialId);
+          const { credential: locked } = await this.holdActive(manager, held);
           const stale = await this.versions.pendingVersion(manager, locked.id);
           if (stale !== null) await this.versions.discardPending(manager, locked.id, stale);
           const added = await this.versions.addPending(manager, locked, secret, SYSTEM_CREATOR);
@@ -123,8 +126,7 @@ export class RunExecutor {
   ): Promise<RunOutcome> {
     await this.transactions.run(async (manager) => {
       // Read under the lock: an emergency escalation may have set the grace to 0 meanwhile.
-      const run = await this.runs.hold(manager, held);
-      const credential = await this.lockActiveCredential(manager, run.credentialId);
+      const { run, credential } = await this.holdActive(manager, held);
       if (run.pendingVersion === null) throw new Error('the run has no pending version');
       await rotator.finish({ ...context, credential }, manager);
       const promotion = await this.versions.promote(
@@ -158,8 +160,7 @@ export class RunExecutor {
   /** A manual rotator: the run waits for a person's `PUT …/secret`, which finishes it. */
   private async awaitValue(held: HeldRun): Promise<RunOutcome> {
     await this.transactions.run(async (manager) => {
-      const run = await this.runs.hold(manager, held);
-      const credential = await this.lockCredential(manager, run.credentialId);
+      const { run, credential } = await this.runs.holdWithCredential(manager, held);
       const now = await databaseNow(manager);
       const overdueAt = new Date(now.getTime() + this.config.manualOverdueAfterSeconds * 1000);
       await this.runs.advance(manager, held, {
@@ -202,8 +203,7 @@ export class RunExecutor {
     );
     try {
       return await this.transactions.run(async (manager) => {
-        const run = await this.runs.hold(manager, held);
-        const credential = await this.lockCredential(manager, run.credentialId);
+        const { run, credential } = await this.runs.holdWithCredential(manager, held);
         if (run.pendingVersion !== null) {
           await this.versions.discardPending(manager, credential.id, run.pendingVersion);
         }
@@ -260,54 +260,85 @@ export class RunExecutor {
     return Math.round(base * (0.8 + randomInt(0, 401) / 1000));
   }
 
-  private async prepare(run: RotationRun): Promise<Prepared> {
+  /**
+   * The credential, its policy and the rotator's context: as the starter read them when it opened
+   * the run (`opened`), else read now.
+   */
+  private async prepare(run: RotationRun, opened?: OpenedRun): Promise<Prepared> {
+    if (opened) return this.contextOf(run, opened.credential, opened.policy);
     return this.transactions.read(async (manager) => {
-      const credential = await manager.findOneByOrFail(Credential, { id: run.credentialId });
-      if (credential.status !== 'active') {
-        throw new PermanentRotationError(`the credential is ${credential.status}`);
-      }
-      const policy = await this.policies.effective(manager, credential);
-      let settings: object = {};
-      let generator = null;
-      if (policy && policy.rotator.kind === run.rotator) {
-        settings = this.rotators.resolve(policy.rotator, credential.type).settings;
-        generator = policy.generator;
-      } else if (run.rotator !== 'manual') {
-        throw new PermanentRotationError(`the policy no longer names the ${run.rotator} rotator`);
-      }
-      const rotator = this.rotators.get(run.rotator);
-      const context: RotationContext = {
-        credential,
-        run,
-        settings,
-        generator,
-        currentValue: () => this.transactions.read((m) => this.versions.value(m, credential.id)),
-        pendingValue: () => {
-          const version = run.pendingVersion;
-          if (version === null) throw new Error('the run has no pending version yet');
-          return this.transactions.read((m) => this.versions.value(m, credential.id, version));
-        },
-      };
-      return { credential, rotator, context };
+      const credential = await this.readCredential(manager, run.credentialId);
+      return this.contextOf(run, credential, await this.policies.effective(manager, credential));
     });
+  }
+
+  private contextOf(
+    run: RotationRun,
+    credential: Credential,
+    policy: EffectivePolicy | null,
+  ): Prepared {
+    if (credential.status !== 'active') {
+      throw new PermanentRotationError(`the credential is ${credential.status}`);
+    }
+    let settings: object = {};
+    let generator = null;
+    if (policy && policy.rotator.kind === run.rotator) {
+      settings = this.rotators.resolve(policy.rotator, credential.type).settings;
+      generator = policy.generator;
+    } else if (run.rotator !== 'manual') {
+      throw new PermanentRotationError(`the policy no longer names the ${run.rotator} rotator`);
+    }
+    const rotator = this.rotators.get(run.rotator);
+    const context: RotationContext = {
+      credential,
+      run,
+      settings,
+      generator,
+      currentValue: () => this.transactions.read((m) => this.versions.value(m, credential.id)),
+      pendingValue: () => {
+        const version = run.pendingVersion;
+        if (version === null) throw new Error('the run has no pending version yet');
+        return this.transactions.read((m) => this.versions.value(m, credential.id, version));
+      },
+    };
+    return { credential, rotator, context };
   }
 
   private hook<T>(work: Promise<T>): Promise<T> {
     return withTimeout(work, this.config.stepTimeoutMs, 'the rotator did not answer in time');
   }
 
-  private lockCredential(manager: EntityManager, id: string): Promise<Credential> {
-    return manager.findOneOrFail(Credential, { where: { id }, lock: rowLock(manager) });
+  /** The credential in plain SQL (the query builder cost more CPU than the statement). */
+  private async readCredential(manager: EntityManager, id: string): Promise<Credential> {
+    const [row] = await manager.query<Parameters<typeof credentialFromRow>[0][]>(
+      `SELECT ${credentialSelect('c')} FROM credentials c WHERE c.id = ?`,
+      [id],
+    );
+    if (!row) throw new Error(`credential ${id} not found`);
+    return credentialFromRow(row);
   }
 
-  /** The credential, locked; a run never writes a version of one deleted meanwhile. */
-  private async lockActiveCredential(manager: EntityManager, id: string): Promise<Credential> {
-    const credential = await this.lockCredential(manager, id);
-    if (credential.status !== 'active') {
-      throw new PermanentRotationError(`the credential is ${credential.status}`);
+  /**
+   * The held run and its credential, both locked; a run never writes a version of a credential
+   * deleted meanwhile.
+   */
+  private async holdActive(
+    manager: EntityManager,
+    held: HeldRun,
+  ): Promise<{ run: RotationRun; credential: Credential }> {
+    const locked = await this.runs.holdWithCredential(manager, held);
+    if (locked.credential.status !== 'active') {
+      throw new PermanentRotationError(`the credential is ${locked.credential.status}`);
     }
-    return credential;
+    return locked;
   }
+}
+
+/** A run the starter opened and claimed, with the credential and policy it opened it under. */
+export interface OpenedRun {
+  run: RotationRun;
+  credential: Credential;
+  policy: EffectivePolicy | null;
 }
 
 /** What the steps of one execution share: read once, when it starts. */
