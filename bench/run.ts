@@ -3,6 +3,7 @@ import { benchAuditInsert } from './audit-insert.bench';
 import { benchAuditVerify } from './audit-verify.bench';
 import { benchAuditWriter } from './audit-writer.bench';
 import { benchReveal } from './reveal.bench';
+import { benchRotation } from './rotation.bench';
 
 /** `npm run bench`: performance goals live here, never in timed tests. Needs MariaDB. */
 async function main(): Promise<void> {
@@ -12,6 +13,7 @@ async function main(): Promise<void> {
   if (!only || only === 'writer') Object.assign(results, await benchAuditWriter());
   if (!only || only === 'verify') Object.assign(results, await benchAuditVerify());
   if (!only || only === 'reveal') Object.assign(results, await benchReveal());
+  if (!only || only === 'rotation') Object.assign(results, await benchRotation());
   for (const [name, value] of Object.entries(results))
     process.stdout.write(`${name.padEnd(44)} ${value}\n`);
 }

@@ -27,7 +27,7 @@ describe('loadRotationConfig', () => {
     expect(loadRotationConfig({})).toEqual({
       schedulerEnabled: true,
       tickMs: 60_000,
-      concurrency: 4,
+      concurrency: 8,
       maxAttempts: 3,
       retryBackoffMs: 10_000,
       failedRetryAfterSeconds: 3600,

@@ -31,11 +31,16 @@ class RotationEnv {
   @IsDuration()
   ROTATION_TICK = 'PT1M';
 
+  /**
+   * Runs one instance works on at once. A run holds a pooled connection only while it talks to
+   * the database, so 8 leaves room in the default pool (DB_POOL_SIZE 10) for requests while a
+   * wave of due credentials rotates; see docs/performance.md, "Rotation".
+   */
   @EnvInteger()
   @Min(1)
   @Max(64)
   @IsInt()
-  ROTATION_CONCURRENCY = 4;
+  ROTATION_CONCURRENCY = 8;
 
   @EnvInteger()
   @Min(1)

@@ -11,10 +11,10 @@ import {
 } from '../database/dialect';
 import { CredentialStateError } from './credential.errors';
 import { Credential } from './entities/credential.entity';
-import { CredentialVersion } from './entities/credential-version.entity';
+import { CredentialVersion, VersionState } from './entities/credential-version.entity';
 import { checkedSecret, secretInfoOf } from './secret-input';
 import type { ParsedSecret } from './secrets/parsed-secret';
-import { VersionCrypto } from './version-crypto';
+import { OpenableVersion, VersionCrypto } from './version-crypto';
 import { versionsToPrune } from './version-states';
 
 const EXPIRY_FROM_SECRET: ReadonlySet<string> = new Set(['certificate', 'jwt']);
@@ -28,16 +28,22 @@ const WIPED = {
   fingerprint: null,
 } as const;
 
-const SEALED_SELECT = {
-  credentialId: true,
-  version: true,
-  state: true,
-  ciphertext: true,
-  iv: true,
-  tag: true,
-  wrappedDek: true,
-  kekId: true,
-} as const;
+/** The columns of a version that opening it needs, in plain SQL, under their property names. */
+const SEALED_COLUMNS = 'version, ciphertext, iv, tag, wrapped_dek AS wrappedDek, kek_id AS kekId';
+
+type SealedRow = Record<'version' | 'ciphertext' | 'iv' | 'tag' | 'wrappedDek' | 'kekId', unknown>;
+
+/** A row of SEALED_COLUMNS as TypeORM would give it (mysql2 and SQLite hand blobs as Buffers). */
+function sealedFromRow(row: SealedRow): OpenableVersion {
+  return {
+    version: Number(row.version),
+    ciphertext: (row.ciphertext as Buffer | null) ?? null,
+    iv: row.iv as string | null,
+    tag: row.tag as string | null,
+    wrappedDek: row.wrappedDek as string | null,
+    kekId: row.kekId as string | null,
+  };
+}
 
 export interface Promotion {
   version: number;
@@ -143,21 +149,23 @@ export class VersionStore {
     credentialId: string,
     version?: number,
   ): Promise<Record<string, unknown>> {
-    const row = await manager.findOne(CredentialVersion, {
-      select: SEALED_SELECT,
-      where: version === undefined ? { credentialId, state: 'current' } : { credentialId, version },
-    });
+    // Plain SQL: the rotation engine reads values at every run's test step.
+    const [row] = await manager.query<SealedRow[]>(
+      `SELECT ${SEALED_COLUMNS} FROM credential_versions WHERE credential_id = ? AND ` +
+        (version === undefined ? "state = 'current'" : 'version = ?'),
+      version === undefined ? [credentialId] : [credentialId, version],
+    );
     if (!row) throw new CredentialStateError(`Version ${version ?? 'current'} not found`);
-    return this.crypto.open(credentialId, row);
+    return this.crypto.open(credentialId, sealedFromRow(row));
   }
 
   /** The pending version of a credential, if there is one. */
   async pendingVersion(manager: EntityManager, credentialId: string): Promise<number | null> {
-    const row = await manager.findOne(CredentialVersion, {
-      select: { version: true },
-      where: { credentialId, state: 'pending' },
-    });
-    return row?.version ?? null;
+    const [row] = await manager.query<{ version: number | string }[]>(
+      "SELECT version FROM credential_versions WHERE credential_id = ? AND state = 'pending'",
+      [credentialId],
+    );
+    return row ? Number(row.version) : null;
   }
 
   /**
@@ -173,21 +181,26 @@ export class VersionStore {
     graceSeconds: number,
     secret?: ParsedSecret,
   ): Promise<Promotion> {
-    const pending = await manager.findOne(CredentialVersion, {
-      select: SEALED_SELECT,
-      where: { credentialId: credential.id, version },
-    });
+    // Every version of the credential in one read (the caller holds the credential's lock, so
+    // they cannot change under us): the pending one, older previous ones, and what pruning sees.
+    const rows = await manager.query<(SealedRow & { state: string; graceUntil: unknown })[]>(
+      `SELECT ${SEALED_COLUMNS}, state, grace_until AS graceUntil FROM credential_versions ` +
+        'WHERE credential_id = ? ORDER BY version',
+      [credential.id],
+    );
+    const versions = rows.map((row) => ({
+      ...sealedFromRow(row),
+      state: row.state as VersionState,
+      graceUntil: row.graceUntil === null ? null : toDate(row.graceUntil as Date | string),
+    }));
+    const pending = versions.find((v) => v.version === version);
     if (!pending || pending.state !== 'pending') {
       throw new CredentialStateError(`Version ${version} is not pending`);
     }
     const value =
       secret ?? checkedSecret(credential.type, this.crypto.open(credential.id, pending));
     const now = await databaseNow(manager);
-    const older = await manager.find(CredentialVersion, {
-      select: { version: true },
-      where: { credentialId: credential.id, state: 'previous' },
-    });
-    const revoked = older.map((v) => v.version);
+    const revoked = versions.filter((v) => v.state === 'previous').map((v) => v.version);
     if (revoked.length > 0) {
       await manager.update(
         CredentialVersion,
@@ -225,7 +238,18 @@ export class VersionStore {
     const previousVersion = credential.currentVersion;
     credential.currentVersion = version;
     credential.rowVersion += 1;
-    const pruned = await this.prune(manager, credential.id, now);
+    // The versions as the statements above left them, for pruning.
+    const after = versions.map((v) => {
+      if (v.state === 'previous') return { ...v, state: 'revoked' as const };
+      if (v.state === 'current') {
+        return graceUntil
+          ? { ...v, state: 'previous' as const, graceUntil }
+          : { ...v, state: 'revoked' as const, graceUntil: now };
+      }
+      if (v.version === version) return { ...v, state: 'current' as const };
+      return v;
+    });
+    const pruned = await this.prune(manager, credential.id, after, now);
     return { version, previousVersion, graceUntil, revoked, pruned };
   }
 
@@ -342,15 +366,15 @@ export class VersionStore {
   }
 
   /**
-   * Deletes the oldest revoked or destroyed versions beyond the configured number to keep, never
-   * leaving a gap in the numbers kept.
+   * Deletes the oldest revoked or destroyed of `versions` (all of the credential's, in order)
+   * beyond the configured number to keep, never leaving a gap in the numbers kept.
    */
-  private async prune(manager: EntityManager, credentialId: string, now: Date): Promise<number[]> {
-    const versions = await manager.find(CredentialVersion, {
-      select: { version: true, state: true, graceUntil: true },
-      where: { credentialId },
-      order: { version: 'ASC' },
-    });
+  private async prune(
+    manager: EntityManager,
+    credentialId: string,
+    versions: readonly Pick<CredentialVersion, 'version' | 'state' | 'graceUntil'>[],
+    now: Date,
+  ): Promise<number[]> {
     const doomed = versionsToPrune(versions, this.config.maxVersions, now);
     if (doomed.length > 0) {
       await manager.delete(CredentialVersion, { credentialId, version: In(doomed) });

@@ -49,25 +49,44 @@ export function utcNowSql(dialect: Dialect): string {
   return dialect === 'mariadb' ? 'UTC_TIMESTAMP(3)' : "strftime('%Y-%m-%d %H:%M:%f', 'now')";
 }
 
-/**
- * The database clock moved by `seconds` (negative: the past), as an expression and its parameter:
- * thresholds inside the statement that uses them, without first reading the clock.
- */
-export function utcNowPlusSql(dialect: Dialect, seconds: number): SqlFragment {
+/** The database clock plus `ms` milliseconds, in UTC, as an expression (`ms` a whole number). */
+export function utcNowPlusSql(dialect: Dialect, ms: number): string {
+  const micros = Math.round(Number(ms) * 1000);
   return dialect === 'mariadb'
-    ? { sql: '(UTC_TIMESTAMP(3) + INTERVAL ? SECOND)', parameters: [Math.trunc(seconds)] }
-    : {
-        sql: "strftime('%Y-%m-%d %H:%M:%f', 'now', ?)",
-        parameters: [`${Math.trunc(seconds)} seconds`],
-      };
+    ? `(UTC_TIMESTAMP(3) + INTERVAL ${micros} MICROSECOND)`
+    : `strftime('%Y-%m-%d %H:%M:%f', 'now', '${micros >= 0 ? '+' : ''}${micros / 1e6} seconds')`;
 }
 
-/** The database's clock, which every instance shares: grace, schedules and leases use it. */
+/** The clock read of each unit of work TransactionRunner runs (null until it is first read). */
+const transactionClocks = new WeakMap<EntityManager, Date | null>();
+
+/**
+ * The database's clock, which every instance shares: grace, schedules and leases use it. Inside
+ * a unit of work of TransactionRunner it is read once and the transaction keeps that instant, so
+ * the times one transaction writes agree with each other and cost one round trip.
+ */
 export async function databaseNow(source: DataSource | EntityManager): Promise<Date> {
+  const cached = source instanceof EntityManager ? transactionClocks.get(source) : undefined;
+  if (cached) return new Date(cached.getTime());
   const [row] = await source.query<{ now: Date | string }[]>(
     `SELECT ${utcNowSql(dialectOf(source))} AS now`,
   );
-  return toDate(row.now);
+  const now = toDate(row.now);
+  if (cached === null) transactionClocks.set(source as EntityManager, new Date(now.getTime()));
+  return now;
+}
+
+/** Runs a unit of work whose databaseNow() is read once (TransactionRunner). */
+export async function withTransactionClock<T>(
+  manager: EntityManager,
+  work: (manager: EntityManager) => Promise<T>,
+): Promise<T> {
+  transactionClocks.set(manager, null);
+  try {
+    return await work(manager);
+  } finally {
+    transactionClocks.delete(manager);
+  }
 }
 
 /** Reads a timestamp the driver returned (a Date from mysql2, a UTC string from SQLite). */

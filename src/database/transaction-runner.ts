@@ -2,12 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
+import { withTransactionClock } from './dialect';
 
 /**
  * Runs units of work in a transaction. On MariaDB each gets its own pooled connection. The
  * embedded SQLite database has a single connection, on which TypeORM cannot interleave two
  * transactions ("cannot start a transaction within a transaction"), so there they queue.
- * Never call run() from inside a unit of work: pass its EntityManager down instead.
+ * Never call run() from inside a unit of work: pass its EntityManager down instead. The database
+ * clock (databaseNow) is read once per unit of work.
  */
 @Injectable()
 export class TransactionRunner {
@@ -16,14 +18,25 @@ export class TransactionRunner {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   run<T>(work: (manager: EntityManager) => Promise<T>, isolation?: IsolationLevel): Promise<T> {
+    const unit = (manager: EntityManager) => withTransactionClock(manager, work);
     if (this.dataSource.options.type !== 'better-sqlite3') {
       return isolation
-        ? this.dataSource.transaction(isolation, work)
-        : this.dataSource.transaction(work);
+        ? this.dataSource.transaction(isolation, unit)
+        : this.dataSource.transaction(unit);
     }
-    const result = this.sqliteQueue.then(() => this.dataSource.transaction(work));
+    const result = this.sqliteQueue.then(() => this.dataSource.transaction(unit));
     this.sqliteQueue = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * One write statement that is a transaction of its own: on MariaDB straight from the pool in
+   * autocommit (no BEGIN and COMMIT round trips); on SQLite queued like run(), so it never lands
+   * inside another unit of work on the shared connection.
+   */
+  alone<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    if (this.dataSource.options.type === 'better-sqlite3') return this.run(work);
+    return work(this.dataSource.manager);
   }
 
   /**

@@ -3,11 +3,14 @@ import { EntityManager, In } from 'typeorm';
 import { Credential } from '../../credentials/entities/credential.entity';
 import { databaseNow, dialectOf, timestampParam } from '../../database/dialect';
 import { TransactionRunner } from '../../database/transaction-runner';
+import { RotationRun } from '../entities/rotation-run.entity';
+import type { EffectivePolicy } from '../policy/effective-policy';
 import { PolicySource } from '../policy/policy-source';
 import { nextWindowOpening } from '../schedule/rotation-window';
 import { RotationInProgressError } from './rotation.errors';
+import type { OpenedRun } from './run-executor';
 import { RunEvents } from './run-events';
-import { RunStore } from './run-store';
+import { RunOpening, RunStore } from './run-store';
 
 /**
  * Opens runs for credentials whose time has come. Each instance locks a batch of due
@@ -24,16 +27,46 @@ export class DueStarter {
     private readonly events: RunEvents,
   ) {}
 
-  async startDue(limit: number): Promise<string[]> {
+  /**
+   * Opens runs for up to `limit` due credentials; the runs, claimed by this instance, with the
+   * credential and policy each was opened under.
+   */
+  async startDue(limit: number): Promise<OpenedRun[]> {
     return this.transactions.run(async (manager) => {
       const due = await this.lockDue(manager, limit);
-      const started: string[] = [];
+      if (due.length === 0) return [];
+      const now = await databaseNow(manager);
+      const policies = await this.policies.effectiveOfEach(manager, due);
+      const ready: { credential: Credential; opening: RunOpening }[] = [];
       for (const credential of due) {
-        const runId = await this.start(manager, credential);
-        if (runId) started.push(runId);
+        const opening = await this.opening(manager, credential, policies.get(credential.id), now);
+        if (opening) ready.push({ credential, opening });
       }
-      return started;
-    });
+      const started = await this.open(manager, ready);
+      if (started.length > 0) {
+        // The credentials are locked by this transaction: row_version + 1 is theirs + 1.
+        await manager.update(
+          Credential,
+          { id: In(started.map(({ credential }) => credential.id)) },
+          { rotationStatus: 'rotating', rowVersion: () => 'row_version + 1' },
+        );
+      }
+      // After the batch's other writes, as the audit writer asks: one lane lock, one insert each.
+      await this.events.recordMany(
+        manager,
+        'rotation.started',
+        started.map(({ run, credential }) => ({
+          run,
+          credential,
+          facts: { dueAt: credential.nextRotationAt?.toISOString() ?? null },
+        })),
+      );
+      return started.map(({ run, credential }) => {
+        credential.rotationStatus = 'rotating';
+        credential.rowVersion += 1;
+        return { run, credential, policy: policies.get(credential.id) ?? null };
+      });
+    }, 'READ COMMITTED');
   }
 
   private async lockDue(manager: EntityManager, limit: number): Promise<Credential[]> {
@@ -53,9 +86,13 @@ export class DueStarter {
     return manager.findBy(Credential, { id: In(rows.map((row) => row.id)) });
   }
 
-  private async start(manager: EntityManager, credential: Credential): Promise<string | null> {
-    const now = await databaseNow(manager);
-    const policy = await this.policies.effective(manager, credential);
+  /** The run to open for a due credential, or null after putting it off (no policy, window). */
+  private async opening(
+    manager: EntityManager,
+    credential: Credential,
+    policy: EffectivePolicy | null | undefined,
+    now: Date,
+  ): Promise<RunOpening | null> {
     if (!policy || !policy.enabled) {
       await this.policies.reschedule(manager, credential, now);
       return null;
@@ -66,30 +103,39 @@ export class DueStarter {
       await this.policies.reschedule(manager, credential, now, 'scheduled', opening);
       return null;
     }
-    try {
-      const run = await this.runs.open(manager, {
-        credentialId: credential.id,
-        rotator: policy.rotator.kind,
-        trigger: 'schedule',
-        emergency: false,
-        graceSeconds: policy.graceSeconds,
-        reason: null,
-        requestedBy: null,
-        claim: true,
-      });
-      await manager.update(
-        Credential,
-        { id: credential.id },
-        { rotationStatus: 'rotating', rowVersion: credential.rowVersion + 1 },
-      );
-      await this.events.record(manager, 'rotation.started', run, credential, {
-        dueAt: credential.nextRotationAt?.toISOString() ?? null,
-      });
-      return run.id;
-    } catch (error) {
-      // Opened from the API a moment ago: that run rotates it.
-      if (error instanceof RotationInProgressError) return null;
-      throw error;
+    return {
+      credentialId: credential.id,
+      rotator: policy.rotator.kind,
+      trigger: 'schedule',
+      emergency: false,
+      graceSeconds: policy.graceSeconds,
+      reason: null,
+      requestedBy: null,
+      claim: true,
+    };
+  }
+
+  /**
+   * Opens the runs in one statement; if a credential has an open run already (opened from the
+   * API a moment ago: that run rotates it), one by one, leaving that credential out.
+   */
+  private async open(
+    manager: EntityManager,
+    ready: { credential: Credential; opening: RunOpening }[],
+  ): Promise<{ credential: Credential; run: RotationRun }[]> {
+    const runs = await this.runs.openAll(
+      manager,
+      ready.map(({ opening }) => opening),
+    );
+    if (runs) return ready.map(({ credential }, i) => ({ credential, run: runs[i] }));
+    const started: { credential: Credential; run: RotationRun }[] = [];
+    for (const { credential, opening } of ready) {
+      try {
+        started.push({ credential, run: await this.runs.open(manager, opening) });
+      } catch (error) {
+        if (!(error instanceof RotationInProgressError)) throw error;
+      }
     }
+    return started;
   }
 }

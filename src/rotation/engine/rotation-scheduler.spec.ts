@@ -12,7 +12,9 @@ function fakes(options: { due: string[]; claimable?: string[]; executionMs?: num
   let running = 0;
   const stats = { maxConcurrent: 0, executed: [] as string[], released: [] as string[] };
   const starter = {
-    startDue: jest.fn((limit: number) => Promise.resolve(due.splice(0, limit))),
+    startDue: jest.fn((limit: number) =>
+      Promise.resolve(due.splice(0, limit).map((id) => ({ run: { id } }))),
+    ),
   };
   const runs = {
     claim: jest.fn((_m: unknown, limit: number) => Promise.resolve(claimable.splice(0, limit))),

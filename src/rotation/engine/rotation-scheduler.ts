@@ -6,10 +6,12 @@ import { rotationConfig } from '../../config/rotation.config';
 import { KeyringService } from '../../crypto/keyring.service';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { DueStarter } from './due-starter';
-import { RunExecutor, RunOutcome } from './run-executor';
+import { OpenedRun, RunExecutor, RunOutcome } from './run-executor';
 import { RunStore } from './run-store';
 
 const TIMER_MS = 1000;
+/** Due credentials the starter opens runs for at once, at the least. */
+const STARTER_BATCH = 32;
 
 export interface TickResult {
   /** Runs this tick worked on, by how each left the executor. */
@@ -80,11 +82,17 @@ export class RotationScheduler implements OnApplicationShutdown {
     const outcomes: TickResult['outcomes'] = {};
     if (this.keyring.isSealed()) return { outcomes };
     const queue: string[] = [];
+    /** Runs this tick opened, as written: their execution need not read them back. */
+    const opened = new Map<string, OpenedRun>();
     let exhausted = false;
     let refilling: Promise<void> | undefined;
     const refill = async () => {
-      const room = this.config.concurrency * 2;
-      let ids = await this.starter.startDue(room);
+      // Each start is a transaction with a fixed cost (lock, audit append, commit): a batch of
+      // several runs per worker spreads it; the runs wait claimed, well within their claim.
+      const room = Math.max(this.config.concurrency * 2, STARTER_BATCH);
+      const started = await this.starter.startDue(room);
+      for (const run of started) opened.set(run.run.id, run);
+      let ids = started.map(({ run }) => run.id);
       if (ids.length === 0) ids = await this.transactions.run((m) => this.runs.claim(m, room));
       const fresh = ids.filter((id) => !this.active.has(id));
       if (fresh.length === 0) exhausted = true;
@@ -98,7 +106,10 @@ export class RotationScheduler implements OnApplicationShutdown {
           await refilling;
           continue;
         }
-        const outcome = await this.track(queue.shift()!);
+        const id = queue.shift()!;
+        const run = opened.get(id);
+        opened.delete(id);
+        const outcome = await this.track(id, run);
         outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
       }
     };
@@ -111,11 +122,11 @@ export class RotationScheduler implements OnApplicationShutdown {
     return { outcomes };
   }
 
-  private track(runId: string): Promise<RunOutcome> {
+  private track(runId: string, opened?: OpenedRun): Promise<RunOutcome> {
     const existing = this.active.get(runId);
     if (existing) return existing;
     const execution = this.executor
-      .execute(runId)
+      .execute(runId, opened)
       .catch((error: unknown): RunOutcome => {
         this.logger.error({ runId, err: loggableError(error) }, 'Rotation run stopped');
         return 'lost';

@@ -11,6 +11,13 @@ type Milestone = Extract<
   'rotation.started' | 'rotation.succeeded' | 'rotation.failed' | 'rotation.due'
 >;
 
+/** One run's milestone: the run, its credential and the facts that go with it. */
+export interface RunMilestone {
+  run: RotationRun;
+  credential: Pick<Credential, 'id' | 'path'>;
+  facts?: Record<string, unknown>;
+}
+
 /** Who a milestone is recorded for: the person or service that asked, else the scheduler. */
 export interface MilestoneOrigin {
   context?: AuditRequestContext;
@@ -36,18 +43,32 @@ export class RunEvents {
     facts: Record<string, unknown> = {},
     origin: MilestoneOrigin = {},
   ): Promise<void> {
-    const data = {
-      runId: run.id,
-      credentialId: credential.id,
-      path: credential.path,
-      rotator: run.rotator,
-      trigger: run.trigger,
-      emergency: run.emergency,
-      attempt: run.attempt,
-      ...facts,
-    };
-    await this.audit.record(
-      {
+    await this.recordMany(manager, type, [{ run, credential, facts }], origin);
+  }
+
+  /** One milestone of several runs, in one audit append and one outbox insert. */
+  async recordMany(
+    manager: EntityManager,
+    type: Milestone,
+    milestones: readonly RunMilestone[],
+    origin: MilestoneOrigin = {},
+  ): Promise<void> {
+    if (milestones.length === 0) return;
+    const recorded = milestones.map(({ run, credential, facts = {} }) => ({
+      credential,
+      data: {
+        runId: run.id,
+        credentialId: credential.id,
+        path: credential.path,
+        rotator: run.rotator,
+        trigger: run.trigger,
+        emergency: run.emergency,
+        attempt: run.attempt,
+        ...facts,
+      },
+    }));
+    await this.audit.recordAll(
+      recorded.map(({ credential, data }) => ({
         action: type,
         outcome: type === 'rotation.failed' ? 'error' : 'success',
         resourceType: 'credential',
@@ -55,16 +76,19 @@ export class RunEvents {
         details: data,
         context: origin.context,
         actor: origin.context ? origin.actor : (origin.actor ?? SYSTEM),
-      },
+      })),
       manager,
     );
-    await this.events.publish(manager, {
-      type,
-      resourceType: 'credential',
-      resourceId: credential.id,
-      path: credential.path,
-      data,
-    });
+    await this.events.publishAll(
+      manager,
+      recorded.map(({ credential, data }) => ({
+        type,
+        resourceType: 'credential',
+        resourceId: credential.id,
+        path: credential.path,
+        data,
+      })),
+    );
   }
 
   /** A failed attempt that will be retried: on the record, but no event for consumers. */

@@ -5,12 +5,14 @@ import { EntityManager } from 'typeorm';
 import { withTimeout } from '../../common/with-timeout';
 import { loggableError } from '../../common/errors/loggable-error';
 import { rotationConfig } from '../../config/rotation.config';
+import { credentialFromRow, credentialSelect } from '../../credentials/credential-row';
 import { Credential } from '../../credentials/entities/credential.entity';
 import { checkedSecret } from '../../credentials/secret-input';
 import { VersionStore } from '../../credentials/version-store';
-import { databaseNow, rowLock } from '../../database/dialect';
+import { databaseNow } from '../../database/dialect';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { RotationRun } from '../entities/rotation-run.entity';
+import type { EffectivePolicy } from '../policy/effective-policy';
 import { PolicySource } from '../policy/policy-source';
 import { PermanentRotationError, RotationContext, Rotator } from '../rotators/rotator';
 import { RotatorRegistry } from '../rotators/rotator-registry';
@@ -46,11 +48,19 @@ export class RunExecutor {
     @Inject(rotationConfig.KEY) private readonly config: ConfigType<typeof rotationConfig>,
   ) {}
 
-  /** Works on a run this instance has claimed until it succeeds, fails, waits or backs off. */
-  async execute(runId: string): Promise<RunOutcome> {
+  /**
+   * Works on a run this instance has claimed until it succeeds, fails, waits or backs off. The
+   * run, its credential and its policy are read once (or taken as the starter read them when it
+   * opened the run in this instance, `opened`); each step then moves the run on with a
+   * compare-and-set, so a claim lost meanwhile stops the run at its next write (hooks are safe to
+   * repeat), and a run resumed later reads everything afresh.
+   */
+  async execute(runId: string, opened?: OpenedRun): Promise<RunOutcome> {
+    // A run this instance has just opened and claimed is as it was written; others are read.
+    const run = opened?.run ?? (await this.transactions.read((m) => this.runs.get(m, runId)));
+    if (!run || run.status !== 'running' || run.claimedBy !== this.runs.instance) return 'lost';
+    let prepared: Prepared | undefined;
     for (;;) {
-      const run = await this.transactions.read((m) => m.findOneBy(RotationRun, { id: runId }));
-      if (!run || run.status !== 'running' || run.claimedBy !== this.runs.instance) return 'lost';
       const held: HeldRun = {
         id: run.id,
         credentialId: run.credentialId,
@@ -58,7 +68,8 @@ export class RunExecutor {
         attempt: run.attempt,
       };
       try {
-        const outcome = await this.step(run, held);
+        prepared ??= await this.prepare(run, opened);
+        const outcome = await this.step(run, held, prepared);
         if (outcome) return outcome;
       } catch (error) {
         if (error instanceof ClaimLostError) return 'lost';
@@ -67,37 +78,49 @@ export class RunExecutor {
     }
   }
 
-  /** Runs the run's current step; an outcome when the run left `running`, else undefined. */
-  private async step(run: RotationRun, held: HeldRun): Promise<RunOutcome | undefined> {
-    const { credential, rotator, context } = await this.prepare(run);
-    switch (run.step) {
+  /**
+   * Runs the run's current step and moves `run` on as the database now has it; an outcome when
+   * the run left `running`, else undefined.
+   */
+  private async step(
+    run: RotationRun,
+    held: HeldRun,
+    { credential, rotator, context }: Prepared,
+  ): Promise<RunOutcome | undefined> {
+    const step = run.step;
+    switch (step) {
       case 'create': {
         const value = await this.hook(rotator.create(context));
         if (value === null) return this.awaitValue(held);
         const secret = checkedSecret(credential.type, value);
-        await this.transactions.run(async (manager) => {
-          const { credential: locked } = await this.hold(manager, held);
+        const version = await this.transactions.run(async (manager) => {
+          const { credential: locked } = await this.holdActive(manager, held);
           const stale = await this.versions.pendingVersion(manager, locked.id);
           if (stale !== null) await this.versions.discardPending(manager, locked.id, stale);
-          const version = await this.versions.addPending(manager, locked, secret, SYSTEM_CREATOR);
-          await this.runs.advance(manager, held, { step: 'apply', pendingVersion: version });
+          const added = await this.versions.addPending(manager, locked, secret, SYSTEM_CREATOR);
+          await this.runs.advance(manager, held, { step: 'apply', pendingVersion: added });
+          return added;
         });
+        run.step = 'apply';
+        run.pendingVersion = version;
         break;
       }
       case 'apply':
         await this.hook(rotator.apply(context));
         await this.moveOn(held, 'test');
+        run.step = 'test';
         break;
       case 'test':
         await this.hook(rotator.test(context));
         await this.moveOn(held, 'finish');
+        run.step = 'finish';
         break;
       case 'finish':
         return this.finish(held, rotator, context);
       case 'done':
         return 'lost';
     }
-    failpoint(`rotation.after-${run.step}`);
+    failpoint(`rotation.after-${step}`);
     return undefined;
   }
 
@@ -108,7 +131,7 @@ export class RunExecutor {
   ): Promise<RunOutcome> {
     await this.transactions.run(async (manager) => {
       // Read under the lock: an emergency escalation may have set the grace to 0 meanwhile.
-      const { run, credential } = await this.hold(manager, held);
+      const { run, credential } = await this.holdActive(manager, held);
       if (run.pendingVersion === null) throw new Error('the run has no pending version');
       await rotator.finish({ ...context, credential }, manager);
       const promotion = await this.versions.promote(
@@ -142,7 +165,7 @@ export class RunExecutor {
   /** A manual rotator: the run waits for a person's `PUT …/secret`, which finishes it. */
   private async awaitValue(held: HeldRun): Promise<RunOutcome> {
     await this.transactions.run(async (manager) => {
-      const { run, credential } = await this.hold(manager, held);
+      const { run, credential } = await this.runs.holdWithCredential(manager, held);
       const now = await databaseNow(manager);
       const overdueAt = new Date(now.getTime() + this.config.manualOverdueAfterSeconds * 1000);
       await this.runs.advance(manager, held, {
@@ -164,11 +187,12 @@ export class RunExecutor {
     return 'waiting';
   }
 
+  /**
+   * A step whose result is only that its hook ran: one compare-and-set statement moves the run
+   * on, a transaction of its own.
+   */
   private async moveOn(held: HeldRun, step: 'test' | 'finish'): Promise<void> {
-    await this.transactions.run(async (manager) => {
-      await this.runs.hold(manager, held);
-      await this.runs.advance(manager, held, { step });
-    });
+    await this.transactions.alone((manager) => this.runs.moveOn(manager, held, step));
   }
 
   /**
@@ -184,7 +208,7 @@ export class RunExecutor {
     );
     try {
       return await this.transactions.run(async (manager) => {
-        const { run, credential } = await this.hold(manager, held);
+        const { run, credential } = await this.runs.holdWithCredential(manager, held);
         if (run.pendingVersion !== null) {
           await this.versions.discardPending(manager, credential.id, run.pendingVersion);
         }
@@ -241,62 +265,92 @@ export class RunExecutor {
     return Math.round(base * (0.8 + randomInt(0, 401) / 1000));
   }
 
-  private async prepare(run: RotationRun): Promise<{
-    credential: Credential;
-    rotator: Rotator;
-    context: RotationContext;
-  }> {
+  /**
+   * The credential, its policy and the rotator's context: as the starter read them when it opened
+   * the run (`opened`), else read now.
+   */
+  private async prepare(run: RotationRun, opened?: OpenedRun): Promise<Prepared> {
+    if (opened) return this.contextOf(run, opened.credential, opened.policy);
     return this.transactions.read(async (manager) => {
-      const credential = await manager.findOneByOrFail(Credential, { id: run.credentialId });
-      if (credential.status !== 'active') {
-        throw new PermanentRotationError(`the credential is ${credential.status}`);
-      }
-      const policy = await this.policies.effective(manager, credential);
-      let settings: object = {};
-      let generator = null;
-      if (policy && policy.rotator.kind === run.rotator) {
-        settings = this.rotators.resolve(policy.rotator, credential.type).settings;
-        generator = policy.generator;
-      } else if (run.rotator !== 'manual') {
-        throw new PermanentRotationError(`the policy no longer names the ${run.rotator} rotator`);
-      }
-      const rotator = this.rotators.get(run.rotator);
-      const context: RotationContext = {
-        credential,
-        run,
-        settings,
-        generator,
-        currentValue: () => this.transactions.read((m) => this.versions.value(m, credential.id)),
-        pendingValue: () => {
-          const version = run.pendingVersion;
-          if (version === null) throw new Error('the run has no pending version yet');
-          return this.transactions.read((m) => this.versions.value(m, credential.id, version));
-        },
-      };
-      return { credential, rotator, context };
+      const credential = await this.readCredential(manager, run.credentialId);
+      return this.contextOf(run, credential, await this.policies.effective(manager, credential));
     });
+  }
+
+  private contextOf(
+    run: RotationRun,
+    credential: Credential,
+    policy: EffectivePolicy | null,
+  ): Prepared {
+    if (credential.status !== 'active') {
+      throw new PermanentRotationError(`the credential is ${credential.status}`);
+    }
+    let settings: object = {};
+    let generator = null;
+    if (policy && policy.rotator.kind === run.rotator) {
+      settings = this.rotators.resolve(policy.rotator, credential.type).settings;
+      generator = policy.generator;
+    } else if (run.rotator !== 'manual') {
+      throw new PermanentRotationError(`the policy no longer names the ${run.rotator} rotator`);
+    }
+    const rotator = this.rotators.get(run.rotator);
+    const context: RotationContext = {
+      credential,
+      run,
+      settings,
+      generator,
+      currentValue: () => this.transactions.read((m) => this.versions.value(m, credential.id)),
+      pendingValue: () => {
+        const version = run.pendingVersion;
+        if (version === null) throw new Error('the run has no pending version yet');
+        return this.transactions.read((m) => this.versions.value(m, credential.id, version));
+      },
+    };
+    return { credential, rotator, context };
   }
 
   private hook<T>(work: Promise<T>): Promise<T> {
     return withTimeout(work, this.config.stepTimeoutMs, 'the rotator did not answer in time');
   }
 
+  /** The credential in plain SQL (the query builder cost more CPU than the statement). */
+  private async readCredential(manager: EntityManager, id: string): Promise<Credential> {
+    const [row] = await manager.query<Parameters<typeof credentialFromRow>[0][]>(
+      `SELECT ${credentialSelect('c')} FROM credentials c WHERE c.id = ?`,
+      [id],
+    );
+    if (!row) throw new Error(`credential ${id} not found`);
+    return credentialFromRow(row);
+  }
+
   /**
-   * The run's credential and then the run, locked, if this instance still holds the run. Every
-   * transaction that locks both takes the credential first (opening a run, escalating it, a
-   * person's write finishing it): a step taking them the other way round deadlocked with them.
+   * The held run and its credential, both locked; a run never writes a version of a credential
+   * deleted meanwhile.
    */
-  private async hold(
+  private async holdActive(
     manager: EntityManager,
     held: HeldRun,
   ): Promise<{ run: RotationRun; credential: Credential }> {
-    const credential = await manager.findOneOrFail(Credential, {
-      where: { id: held.credentialId },
-      lock: rowLock(manager),
-    });
-    const run = await this.runs.hold(manager, held);
-    return { run, credential };
+    const locked = await this.runs.holdWithCredential(manager, held);
+    if (locked.credential.status !== 'active') {
+      throw new PermanentRotationError(`the credential is ${locked.credential.status}`);
+    }
+    return locked;
   }
+}
+
+/** A run the starter opened and claimed, with the credential and policy it opened it under. */
+export interface OpenedRun {
+  run: RotationRun;
+  credential: Credential;
+  policy: EffectivePolicy | null;
+}
+
+/** What the steps of one execution share: read once, when it starts. */
+interface Prepared {
+  credential: Credential;
+  rotator: Rotator;
+  context: RotationContext;
 }
 
 /** The message stored on the run; rotators keep values out of their errors (see Rotator). */

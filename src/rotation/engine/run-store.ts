@@ -6,13 +6,23 @@ import { rotationConfig } from '../../config/rotation.config';
 import {
   databaseNow,
   dialectOf,
+  forUpdate,
   isUniqueViolation,
   rowLock,
   timestampParam,
+  utcNowPlusSql,
+  utcNowSql,
 } from '../../database/dialect';
 import { LeaseService } from '../../database/lease.service';
 import { RotationRun, RotationStep, RunTrigger } from '../entities/rotation-run.entity';
+import {
+  credentialFromRow,
+  credentialPart,
+  credentialSelect,
+} from '../../credentials/credential-row';
+import { Credential } from '../../credentials/entities/credential.entity';
 import { ClaimLostError, RotationInProgressError } from './rotation.errors';
+import { runFromRow, runSelect } from './run-row';
 
 export interface RunOpening {
   credentialId: string;
@@ -52,8 +62,36 @@ export class RunStore {
 
   /** Opens a run; the database refuses a second open run of the credential (409). */
   async open(manager: EntityManager, opening: RunOpening): Promise<RotationRun> {
+    const run = this.newRun(opening, await databaseNow(manager));
+    try {
+      await manager.insert(RotationRun, run);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const open = await this.openRunOf(manager, opening.credentialId);
+      throw new RotationInProgressError(open?.id ?? 'unknown');
+    }
+    return run;
+  }
+
+  /**
+   * Opens runs for several credentials in one statement; null, with nothing opened, when one of
+   * them has an open run already (then open() them one by one to learn which).
+   */
+  async openAll(manager: EntityManager, openings: RunOpening[]): Promise<RotationRun[] | null> {
+    if (openings.length === 0) return [];
     const now = await databaseNow(manager);
-    const run: RotationRun = Object.assign(new RotationRun(), {
+    const runs = openings.map((opening) => this.newRun(opening, now));
+    try {
+      await manager.insert(RotationRun, runs);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      return null;
+    }
+    return runs;
+  }
+
+  private newRun(opening: RunOpening, now: Date): RotationRun {
+    return Object.assign(new RotationRun(), {
       id: randomUUID(),
       credentialId: opening.credentialId,
       rotator: opening.rotator,
@@ -77,14 +115,6 @@ export class RunStore {
       updatedAt: now,
       finishedAt: null,
     });
-    try {
-      await manager.insert(RotationRun, run);
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      const open = await this.openRunOf(manager, opening.credentialId);
-      throw new RotationInProgressError(open?.id ?? 'unknown');
-    }
-    return run;
   }
 
   /**
@@ -137,12 +167,48 @@ export class RunStore {
     return ids;
   }
 
+  /** A run by id, in plain SQL; locked for the transaction with `lock`. */
+  async get(manager: EntityManager, id: string, lock = false): Promise<RotationRun | null> {
+    const [row] = await manager.query<Parameters<typeof runFromRow>[0][]>(
+      `SELECT ${runSelect('r')} FROM rotation_runs r WHERE r.id = ?` +
+        (lock ? forUpdate(dialectOf(manager)) : ''),
+      [id],
+    );
+    return row ? runFromRow(row) : null;
+  }
+
   /** The run, locked, if this instance still holds it at the step it expects. */
   async hold(manager: EntityManager, held: HeldRun): Promise<RotationRun> {
-    const run = await manager.findOne(RotationRun, {
-      where: { id: held.id },
-      lock: rowLock(manager),
-    });
+    return this.checkHeld(held, await this.get(manager, held.id, true));
+  }
+
+  /**
+   * hold() and the run's credential locked with it, in one statement (the run's row first, then
+   * the credential's, the order every writer of a run takes them in).
+   */
+  async holdWithCredential(
+    manager: EntityManager,
+    held: HeldRun,
+  ): Promise<{ run: RotationRun; credential: Credential }> {
+    // Credential first, then run, as every transaction that locks both does (opening a run,
+    // escalating it, a person's write finishing it): the other order deadlocked with them.
+    // STRAIGHT_JOIN makes MariaDB read, and so lock, in the order written.
+    const dialect = dialectOf(manager);
+    const join = dialect === 'mariadb' ? 'STRAIGHT_JOIN' : 'JOIN';
+    const [row] = await manager.query<Record<string, unknown>[]>(
+      `SELECT ${runSelect('r')}, ${credentialSelect('c', 'c_')} FROM credentials c ` +
+        `${join} rotation_runs r ON r.credential_id = c.id ` +
+        `WHERE c.id = ? AND r.id = ?${forUpdate(dialect)}`,
+      [held.credentialId, held.id],
+    );
+    const run = this.checkHeld(
+      held,
+      row ? runFromRow(row as Parameters<typeof runFromRow>[0]) : null,
+    );
+    return { run, credential: credentialFromRow(credentialPart(row, 'c_')) };
+  }
+
+  private checkHeld(held: HeldRun, run: RotationRun | null): RotationRun {
     if (
       !run ||
       run.status !== 'running' ||
@@ -155,19 +221,42 @@ export class RunStore {
     return run;
   }
 
-  /** Moves a held run on and renews the claim; call after hold() in the same transaction. */
+  /**
+   * Moves a held run on and renews the claim: a compare-and-set on (id, step, attempt, claim) of
+   * a running run, so on its own it is safe against a claim taken over meanwhile. Call it after
+   * hold() when the transaction reads the run or writes other rows on the strength of the claim.
+   */
   async advance(
     manager: EntityManager,
     held: HeldRun,
     changes: Partial<RotationRun>,
   ): Promise<void> {
-    const now = await databaseNow(manager);
+    const dialect = dialectOf(manager);
     const result = await manager.update(
       RotationRun,
-      { id: held.id, step: held.step, attempt: held.attempt, claimedBy: this.instance },
-      { ...changes, claimExpiresAt: this.claimUntil(now), updatedAt: now },
+      {
+        id: held.id,
+        status: 'running',
+        step: held.step,
+        attempt: held.attempt,
+        claimedBy: this.instance,
+      },
+      {
+        ...changes,
+        // The database clock in the statement itself: no round trip to read it first.
+        claimExpiresAt: () => utcNowPlusSql(dialect, this.config.claimTtlMs),
+        updatedAt: () => utcNowSql(dialect),
+      },
     );
     if ((result.affected ?? 0) !== 1) throw new ClaimLostError(held.id);
+  }
+
+  /**
+   * advance() to `step` and nothing else: one statement, so the step that only records that a
+   * hook ran needs no transaction of its own.
+   */
+  moveOn(manager: EntityManager, held: HeldRun, step: RotationStep): Promise<void> {
+    return this.advance(manager, held, { step });
   }
 
   /** Renews the claim while a long hook runs. */

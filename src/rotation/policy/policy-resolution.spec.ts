@@ -1,4 +1,4 @@
-import { EntityManager } from 'typeorm';
+import { EntityManager, IsNull } from 'typeorm';
 import { strictFn } from '../../../test/helpers/controller-app';
 import { loadRotationConfig } from '../../config/rotation.config';
 import { Credential } from '../../credentials/entities/credential.entity';
@@ -141,26 +141,29 @@ describe('toEffective', () => {
 });
 
 describe('RotationPolicyService.effective', () => {
-  const findOneBy = strictFn('EntityManager.findOneBy');
   const find = strictFn('EntityManager.find');
-  const manager = { findOneBy, find } as unknown as EntityManager;
+  const manager = { find } as unknown as EntityManager;
   const sut = new RotationPolicyService(loadRotationConfig({}), new RotatorRegistry());
 
   beforeEach(() => jest.clearAllMocks());
 
-  it("should answer the credential's own policy without reading the patterns", async () => {
-    findOneBy.mockResolvedValueOnce(policy({ id: 'own', credentialId: credential().id }));
+  it("should answer the credential's own policy over any pattern, in one statement", async () => {
+    find.mockResolvedValueOnce([
+      pattern('id-1', 'acme/**'),
+      policy({ id: 'own', credentialId: credential().id }),
+    ]);
 
     await expect(sut.effective(manager, credential())).resolves.toMatchObject({
       policyId: 'own',
       source: 'credential',
     });
-    expect(findOneBy).toHaveBeenCalledWith(RotationPolicy, { credentialId: credential().id });
-    expect(find).not.toHaveBeenCalled();
+    expect(find).toHaveBeenCalledTimes(1);
+    expect(find).toHaveBeenCalledWith(RotationPolicy, {
+      where: [{ credentialId: credential().id }, { credentialId: IsNull() }],
+    });
   });
 
   it('should answer the most specific pattern policy when it has none of its own', async () => {
-    findOneBy.mockResolvedValueOnce(null);
     find.mockResolvedValueOnce([pattern('id-1', 'acme/**'), pattern('id-2', 'acme/prod/**')]);
 
     await expect(sut.effective(manager, credential())).resolves.toMatchObject({
@@ -171,14 +174,12 @@ describe('RotationPolicyService.effective', () => {
   });
 
   it('should answer null when no pattern matches', async () => {
-    findOneBy.mockResolvedValueOnce(null);
     find.mockResolvedValueOnce([pattern('id-1', 'other/**')]);
 
     await expect(sut.effective(manager, credential())).resolves.toBeNull();
   });
 
   it("should answer null when the most specific pattern's rotator cannot rotate the type", async () => {
-    findOneBy.mockResolvedValueOnce(null);
     find.mockResolvedValueOnce([
       pattern('id-1', 'acme/**', { rotator: { kind: 'manual' } }),
       pattern('id-2', 'acme/prod/**', { rotator: { kind: 'generated' } }),
@@ -188,7 +189,6 @@ describe('RotationPolicyService.effective', () => {
   });
 
   it('should answer a disabled policy as it is', async () => {
-    findOneBy.mockResolvedValueOnce(null);
     find.mockResolvedValueOnce([pattern('id-1', 'acme/**', { enabled: false })]);
 
     await expect(sut.effective(manager, credential())).resolves.toMatchObject({ enabled: false });

@@ -12,6 +12,12 @@ export abstract class PolicySource {
     credential: Credential,
   ): Promise<EffectivePolicy | null>;
 
+  /** effective() of several credentials, read at once; by credential id. */
+  abstract effectiveOfEach(
+    manager: EntityManager,
+    credentials: readonly Credential[],
+  ): Promise<Map<string, EffectivePolicy | null>>;
+
   /**
    * Writes `next_rotation_at` (`at`, else the policy's next time after `from`) and the rotation
    * status; returns the time written (null without an enabled policy).

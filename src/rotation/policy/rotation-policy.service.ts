@@ -1,7 +1,7 @@
 import { PolicySource } from './policy-source';
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
-import { EntityManager, IsNull } from 'typeorm';
+import { EntityManager, In, IsNull } from 'typeorm';
 import { rotationConfig } from '../../config/rotation.config';
 import type { Credential } from '../../credentials/entities/credential.entity';
 import { RotationPolicy } from '../entities/rotation-policy.entity';
@@ -34,9 +34,34 @@ export class RotationPolicyService implements PolicySource {
    * step in: the most specific pattern says what happens under it).
    */
   async effective(manager: EntityManager, credential: Credential): Promise<EffectivePolicy | null> {
-    const own = await manager.findOneBy(RotationPolicy, { credentialId: credential.id });
-    if (own) return this.effectiveAmong(own, [], credential);
-    return this.effectiveAmong(null, await this.patternPolicies(manager), credential);
+    // One statement: the credential's own policy and every pattern policy (there are few).
+    const rows = await manager.find(RotationPolicy, {
+      where: [{ credentialId: credential.id }, { credentialId: IsNull() }],
+    });
+    const own = rows.find((row) => row.credentialId === credential.id) ?? null;
+    return this.effectiveAmong(
+      own,
+      rows.filter((row) => row.credentialId === null),
+      credential,
+    );
+  }
+
+  /** effective() of several credentials in one statement, by credential id. */
+  async effectiveOfEach(
+    manager: EntityManager,
+    credentials: readonly Credential[],
+  ): Promise<Map<string, EffectivePolicy | null>> {
+    const result = new Map<string, EffectivePolicy | null>();
+    if (credentials.length === 0) return result;
+    const rows = await manager.find(RotationPolicy, {
+      where: [{ credentialId: In(credentials.map((c) => c.id)) }, { credentialId: IsNull() }],
+    });
+    const patterns = rows.filter((row) => row.credentialId === null);
+    for (const credential of credentials) {
+      const own = rows.find((row) => row.credentialId === credential.id) ?? null;
+      result.set(credential.id, this.effectiveAmong(own, patterns, credential));
+    }
+    return result;
   }
 
   /**

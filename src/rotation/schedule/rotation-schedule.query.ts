@@ -263,12 +263,12 @@ export class RotationScheduleQuery {
 
   /** Its rotation time passed more than ROTATION_OVERDUE_AFTER ago, and it is not done yet. */
   private lateSchedule(dialect: Dialect): SqlFragment {
-    const threshold = utcNowPlusSql(dialect, -this.config.overdueAfterSeconds);
+    const threshold = utcNowPlusSql(dialect, -this.config.overdueAfterSeconds * 1000);
     return {
       sql:
         `(c.rotation_status IN (${LATE_SCHEDULE_STATUSES.map((s) => `'${s}'`).join(', ')}) ` +
-        `AND c.next_rotation_at <= ${threshold.sql})`,
-      parameters: threshold.parameters,
+        `AND c.next_rotation_at <= ${threshold})`,
+      parameters: [],
     };
   }
 
