@@ -15,11 +15,7 @@ import {
 } from '../../database/dialect';
 import { LeaseService } from '../../database/lease.service';
 import { RotationRun, RotationStep, RunTrigger } from '../entities/rotation-run.entity';
-import {
-  credentialFromRow,
-  credentialPart,
-  credentialSelect,
-} from '../../credentials/credential-row';
+import { credentialFromRow, credentialSelect } from '../../credentials/credential-row';
 import { Credential } from '../../credentials/entities/credential.entity';
 import { ClaimLostError, RotationInProgressError } from './rotation.errors';
 import { runFromRow, runSelect } from './run-row';
@@ -183,29 +179,22 @@ export class RunStore {
   }
 
   /**
-   * hold() and the run's credential locked with it, in one statement (the run's row first, then
-   * the credential's, the order every writer of a run takes them in).
+   * hold() and the run's credential, both locked: the credential first, then the run, the order
+   * every transaction that locks both takes (opening a run, escalating it, a person's write
+   * finishing it); steps that took the other order deadlocked with them.
    */
   async holdWithCredential(
     manager: EntityManager,
     held: HeldRun,
   ): Promise<{ run: RotationRun; credential: Credential }> {
-    // Credential first, then run, as every transaction that locks both does (opening a run,
-    // escalating it, a person's write finishing it): the other order deadlocked with them.
-    // STRAIGHT_JOIN makes MariaDB read, and so lock, in the order written.
-    const dialect = dialectOf(manager);
-    const join = dialect === 'mariadb' ? 'STRAIGHT_JOIN' : 'JOIN';
-    const [row] = await manager.query<Record<string, unknown>[]>(
-      `SELECT ${runSelect('r')}, ${credentialSelect('c', 'c_')} FROM credentials c ` +
-        `${join} rotation_runs r ON r.credential_id = c.id ` +
-        `WHERE c.id = ? AND r.id = ?${forUpdate(dialect)}`,
-      [held.credentialId, held.id],
+    const [row] = await manager.query<Parameters<typeof credentialFromRow>[0][]>(
+      `SELECT ${credentialSelect('c')} FROM credentials c WHERE c.id = ?` +
+        forUpdate(dialectOf(manager)),
+      [held.credentialId],
     );
-    const run = this.checkHeld(
-      held,
-      row ? runFromRow(row as Parameters<typeof runFromRow>[0]) : null,
-    );
-    return { run, credential: credentialFromRow(credentialPart(row, 'c_')) };
+    const run = await this.hold(manager, held);
+    if (!row) throw new Error(`credential ${held.credentialId} not found`);
+    return { run, credential: credentialFromRow(row) };
   }
 
   private checkHeld(held: HeldRun, run: RotationRun | null): RotationRun {
