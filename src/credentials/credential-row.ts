@@ -35,17 +35,10 @@ export const CREDENTIAL_COLUMNS: Readonly<Record<keyof Credential, string>> = {
  * `c.secret_info AS secretInfo, …`: the select list for rows that credentialFromRow() reads;
  * with `prefix`, each name prefixed (`c_secretInfo`), for a row that holds other columns too.
  */
-export function credentialSelect(alias: string, prefix = ''): string {
+export function credentialSelect(alias: string): string {
   return Object.entries(CREDENTIAL_COLUMNS)
-    .map(([property, column]) => `${alias}.${column} AS ${prefix}${property}`)
+    .map(([property, column]) => `${alias}.${column} AS ${property}`)
     .join(', ');
-}
-
-/** The credential's columns of a row selected with credentialSelect(alias, prefix). */
-export function credentialPart(row: Record<string, unknown>, prefix: string): Row {
-  const part: Record<string, unknown> = {};
-  for (const property of Object.keys(CREDENTIAL_COLUMNS)) part[property] = row[prefix + property];
-  return part as Row;
 }
 
 type Row = Record<keyof Credential, unknown>;
