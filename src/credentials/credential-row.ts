@@ -31,10 +31,7 @@ export const CREDENTIAL_COLUMNS: Readonly<Record<keyof Credential, string>> = {
   destroyedAt: 'destroyed_at',
 };
 
-/**
- * `c.secret_info AS secretInfo, …`: the select list for rows that credentialFromRow() reads;
- * with `prefix`, each name prefixed (`c_secretInfo`), for a row that holds other columns too.
- */
+/** `c.secret_info AS secretInfo, …`: the select list for rows that credentialFromRow() reads. */
 export function credentialSelect(alias: string): string {
   return Object.entries(CREDENTIAL_COLUMNS)
     .map(([property, column]) => `${alias}.${column} AS ${property}`)
