@@ -363,6 +363,15 @@ describe('Rotation engine (MariaDB)', () => {
     await sut.http.get(`${API}/rotations?status=exploded`).set(auditor).expect(400);
   });
 
+  it('should count runs by trigger and outcome in /metrics', async () => {
+    const text = (await sut.http.get('/metrics').expect(200)).text;
+    const count = (labels: string) =>
+      Number(new RegExp(`^custos_rotations_total\\{${labels}\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    expect(count('trigger="manual",outcome="succeeded"')).toBeGreaterThan(0);
+    expect(count('trigger="manual",outcome="failed"')).toBeGreaterThan(0);
+    expect(count('trigger="emergency",outcome="succeeded"')).toBeGreaterThan(0);
+  });
+
   describe('who may', () => {
     let credential: CredentialMetadata;
 

@@ -6,6 +6,7 @@ import { TransactionRunner } from '../../database/transaction-runner';
 import { RotationRun } from '../entities/rotation-run.entity';
 import type { EffectivePolicy } from '../policy/effective-policy';
 import { PolicySource } from '../policy/policy-source';
+import { RotationMetrics } from '../rotation-metrics';
 import { nextWindowOpening } from '../schedule/rotation-window';
 import { RotationInProgressError } from './rotation.errors';
 import type { OpenedRun } from './run-executor';
@@ -22,6 +23,7 @@ import { RunOpening, RunStore } from './run-store';
 export class DueStarter {
   constructor(
     private readonly transactions: TransactionRunner,
+    private readonly metrics: RotationMetrics,
     private readonly runs: RunStore,
     private readonly policies: PolicySource,
     private readonly events: RunEvents,
@@ -32,6 +34,12 @@ export class DueStarter {
    * credential and policy each was opened under.
    */
   async startDue(limit: number): Promise<OpenedRun[]> {
+    const opened = await this.openDue(limit);
+    for (const { run } of opened) this.metrics.runStarted(run.trigger);
+    return opened;
+  }
+
+  private openDue(limit: number): Promise<OpenedRun[]> {
     return this.transactions.run(async (manager) => {
       const due = await this.lockDue(manager, limit);
       if (due.length === 0) return [];

@@ -85,7 +85,7 @@ export class EmergencyRotations {
           context,
         );
       }, OPENING_ISOLATION);
-      if (answer.opened) void this.scheduler.runNow(answer.run.id);
+      if (answer.opened) void this.scheduler.runNow(answer.run);
       return { credentialId: target.id, path: target.path, ...answer, error: null };
     } catch (error) {
       const message = error instanceof DomainError ? error.message : 'could not open a run';

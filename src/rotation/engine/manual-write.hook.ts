@@ -6,6 +6,7 @@ import { Credential } from '../../credentials/entities/credential.entity';
 import { SecretWriteHooks, SecretWritePlan } from '../../credentials/secret-write-hooks';
 import { databaseNow } from '../../database/dialect';
 import { PolicySource } from '../policy/policy-source';
+import { RotationMetrics } from '../rotation-metrics';
 import { RotationInProgressError } from './rotation.errors';
 import { RunEvents } from './run-events';
 import { RunStore } from './run-store';
@@ -22,6 +23,7 @@ export class ManualWriteHook implements OnModuleInit {
     private readonly runs: RunStore,
     private readonly policies: PolicySource,
     private readonly events: RunEvents,
+    private readonly metrics: RotationMetrics,
   ) {}
 
   onModuleInit(): void {
@@ -67,6 +69,7 @@ export class ManualWriteHook implements OnModuleInit {
           },
           { context },
         );
+        this.metrics.runFinished(finished.trigger, 'succeeded');
       },
     };
   }

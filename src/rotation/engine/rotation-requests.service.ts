@@ -71,7 +71,7 @@ export class RotationRequests {
       });
       return this.openOrEscalate(manager, credential, request, principal, context);
     }, OPENING_ISOLATION);
-    if (answer.opened) void this.scheduler.runNow(answer.run.id);
+    if (answer.opened) void this.scheduler.runNow(answer.run);
     return answer;
   }
 
@@ -159,7 +159,7 @@ export class RotationRequests {
         context,
       );
     }, OPENING_ISOLATION);
-    if (answer.opened) void this.scheduler.runNow(answer.run.id);
+    if (answer.opened) void this.scheduler.runNow(answer.run);
     return answer;
   }
 }

@@ -1,5 +1,6 @@
 import type { KeyringService } from '../../crypto/keyring.service';
 import type { TransactionRunner } from '../../database/transaction-runner';
+import type { RotationMetrics } from '../rotation-metrics';
 import type { DueStarter } from './due-starter';
 import type { RunExecutor, RunOutcome } from './run-executor';
 import type { RunStore } from './run-store';
@@ -40,6 +41,7 @@ function fakes(options: { due: string[]; claimable?: string[]; executionMs?: num
 
 function scheduler(f: ReturnType<typeof fakes>, config: Record<string, unknown>) {
   return new RotationScheduler(
+    { runStarted: () => undefined } as unknown as RotationMetrics,
     f.transactions as unknown as TransactionRunner,
     f.starter as unknown as DueStarter,
     f.runs as unknown as RunStore,

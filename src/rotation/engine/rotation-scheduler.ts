@@ -5,6 +5,8 @@ import { loggableError } from '../../common/errors/loggable-error';
 import { rotationConfig } from '../../config/rotation.config';
 import { KeyringService } from '../../crypto/keyring.service';
 import { TransactionRunner } from '../../database/transaction-runner';
+import type { RotationRun } from '../entities/rotation-run.entity';
+import { RotationMetrics } from '../rotation-metrics';
 import { DueStarter } from './due-starter';
 import { OpenedRun, RunExecutor, RunOutcome } from './run-executor';
 import { RunStore } from './run-store';
@@ -34,6 +36,7 @@ export class RotationScheduler implements OnApplicationShutdown {
   private readonly active = new Map<string, Promise<RunOutcome>>();
 
   constructor(
+    private readonly metrics: RotationMetrics,
     private readonly transactions: TransactionRunner,
     private readonly starter: DueStarter,
     private readonly runs: RunStore,
@@ -61,8 +64,9 @@ export class RotationScheduler implements OnApplicationShutdown {
   }
 
   /** Executes a run this instance opened and claimed (API), without waiting for a tick. */
-  runNow(runId: string): Promise<RunOutcome> {
-    return this.track(runId);
+  runNow(run: Pick<RotationRun, 'id' | 'trigger'>): Promise<RunOutcome> {
+    this.metrics.runStarted(run.trigger);
+    return this.track(run.id);
   }
 
   /** Resolves when every run executing here has left the executor (tests, shutdown). */

@@ -15,6 +15,7 @@ import { RotationRun } from '../entities/rotation-run.entity';
 import type { EffectivePolicy } from '../policy/effective-policy';
 import { PolicySource } from '../policy/policy-source';
 import { PermanentRotationError, RotationContext, Rotator } from '../rotators/rotator';
+import { RotationMetrics } from '../rotation-metrics';
 import { RotatorRegistry } from '../rotators/rotator-registry';
 import { failpoint } from './failpoints';
 import { ClaimLostError } from './rotation.errors';
@@ -40,6 +41,7 @@ export class RunExecutor {
 
   constructor(
     private readonly transactions: TransactionRunner,
+    private readonly metrics: RotationMetrics,
     private readonly runs: RunStore,
     private readonly versions: VersionStore,
     private readonly rotators: RotatorRegistry,
@@ -59,6 +61,13 @@ export class RunExecutor {
     // A run this instance has just opened and claimed is as it was written; others are read.
     const run = opened?.run ?? (await this.transactions.read((m) => this.runs.get(m, runId)));
     if (!run || run.status !== 'running' || run.claimedBy !== this.runs.instance) return 'lost';
+    const outcome = await this.drive(run, opened);
+    if (outcome === 'succeeded' || outcome === 'failed')
+      this.metrics.runFinished(run.trigger, outcome);
+    return outcome;
+  }
+
+  private async drive(run: RotationRun, opened?: OpenedRun): Promise<RunOutcome> {
     let prepared: Prepared | undefined;
     for (;;) {
       const held: HeldRun = {
