@@ -248,11 +248,6 @@ export class RunStore {
     return this.advance(manager, held, { step });
   }
 
-  /** Renews the claim while a long hook runs. */
-  async renew(manager: EntityManager, held: HeldRun): Promise<void> {
-    await this.advance(manager, held, {});
-  }
-
   /** Gives up the claim on runs this instance will not finish (shutdown). */
   async release(manager: EntityManager, ids: string[]): Promise<void> {
     if (ids.length === 0) return;
