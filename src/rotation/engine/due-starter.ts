@@ -1,7 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager, In } from 'typeorm';
 import { Credential } from '../../credentials/entities/credential.entity';
-import { databaseNow, dialectOf, timestampParam } from '../../database/dialect';
+import {
+  databaseNow,
+  dialectOf,
+  forUpdateSkipLocked,
+  timestampParam,
+} from '../../database/dialect';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { RotationRun } from '../entities/rotation-run.entity';
 import type { EffectivePolicy } from '../policy/effective-policy';
@@ -87,7 +92,7 @@ export class DueStarter {
     const rows = await manager.query<{ id: string }[]>(
       `SELECT id FROM credentials${mariadb ? ' FORCE INDEX (idx_credentials_next_rotation)' : ''} ` +
         "WHERE next_rotation_at <= ? AND status = ? AND rotation_status IN ('scheduled', 'failed') " +
-        `ORDER BY next_rotation_at LIMIT ${Number(limit)}${mariadb ? ' FOR UPDATE SKIP LOCKED' : ''}`,
+        `ORDER BY next_rotation_at LIMIT ${Number(limit)}${forUpdateSkipLocked(dialect)}`,
       [now, 'active'],
     );
     if (rows.length === 0) return [];

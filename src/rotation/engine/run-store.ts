@@ -7,6 +7,7 @@ import {
   databaseNow,
   dialectOf,
   forUpdate,
+  forUpdateSkipLocked,
   isUniqueViolation,
   rowLock,
   timestampParam,
@@ -149,7 +150,7 @@ export class RunStore {
     const rows = await manager.query<{ id: string }[]>(
       `SELECT id FROM rotation_runs${mariadb ? ' FORCE INDEX (idx_rotation_runs_status_next)' : ''} ` +
         'WHERE status = ? AND next_attempt_at <= ? AND (claimed_by IS NULL OR claim_expires_at < ?) ' +
-        `ORDER BY next_attempt_at LIMIT ${Number(limit)}${mariadb ? ' FOR UPDATE SKIP LOCKED' : ''}`,
+        `ORDER BY next_attempt_at LIMIT ${Number(limit)}${forUpdateSkipLocked(dialect)}`,
       ['running', at, at],
     );
     const ids = rows.map((row) => row.id);
