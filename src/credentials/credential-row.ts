@@ -1,4 +1,5 @@
-import { toDate } from '../database/dialect';
+import { EntityManager } from 'typeorm';
+import { dialectOf, forUpdate, toDate } from '../database/dialect';
 import { Credential, JsonObject } from './entities/credential.entity';
 
 /** Every column of `credentials`, each under its entity property name. */
@@ -39,6 +40,24 @@ export function credentialSelect(alias: string): string {
 }
 
 type Row = Record<keyof Credential, unknown>;
+
+/**
+ * One credential by id in plain SQL (the query builder cost more CPU than the statement), locked
+ * for the transaction with `lock`; throws if there is none (rows are never deleted: tombstones).
+ */
+export async function credentialById(
+  manager: EntityManager,
+  id: string,
+  lock = false,
+): Promise<Credential> {
+  const [row] = await manager.query<Row[]>(
+    `SELECT ${credentialSelect('c')} FROM credentials c WHERE c.id = ?` +
+      (lock ? forUpdate(dialectOf(manager)) : ''),
+    [id],
+  );
+  if (!row) throw new Error(`credential ${id} not found`);
+  return credentialFromRow(row);
+}
 
 /**
  * A Credential from a plain-SQL row, converted as TypeORM would (simple-json, datetimes, ints),

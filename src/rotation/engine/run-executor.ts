@@ -5,7 +5,7 @@ import { EntityManager } from 'typeorm';
 import { withTimeout } from '../../common/with-timeout';
 import { loggableError } from '../../common/errors/loggable-error';
 import { rotationConfig } from '../../config/rotation.config';
-import { credentialFromRow, credentialSelect } from '../../credentials/credential-row';
+import { credentialById } from '../../credentials/credential-row';
 import { Credential } from '../../credentials/entities/credential.entity';
 import { checkedSecret } from '../../credentials/secret-input';
 import { VersionStore } from '../../credentials/version-store';
@@ -281,7 +281,7 @@ export class RunExecutor {
   private async prepare(run: RotationRun, opened?: OpenedRun): Promise<Prepared> {
     if (opened) return this.contextOf(run, opened.credential, opened.policy);
     return this.transactions.read(async (manager) => {
-      const credential = await this.readCredential(manager, run.credentialId);
+      const credential = await credentialById(manager, run.credentialId);
       return this.contextOf(run, credential, await this.policies.effective(manager, credential));
     });
   }
@@ -320,16 +320,6 @@ export class RunExecutor {
 
   private hook<T>(work: Promise<T>): Promise<T> {
     return withTimeout(work, this.config.stepTimeoutMs, 'the rotator did not answer in time');
-  }
-
-  /** The credential in plain SQL (the query builder cost more CPU than the statement). */
-  private async readCredential(manager: EntityManager, id: string): Promise<Credential> {
-    const [row] = await manager.query<Parameters<typeof credentialFromRow>[0][]>(
-      `SELECT ${credentialSelect('c')} FROM credentials c WHERE c.id = ?`,
-      [id],
-    );
-    if (!row) throw new Error(`credential ${id} not found`);
-    return credentialFromRow(row);
   }
 
   /**

@@ -16,7 +16,7 @@ import {
 } from '../../database/dialect';
 import { LeaseService } from '../../database/lease.service';
 import { RotationRun, RotationStep, RunTrigger } from '../entities/rotation-run.entity';
-import { credentialFromRow, credentialSelect } from '../../credentials/credential-row';
+import { credentialById } from '../../credentials/credential-row';
 import { Credential } from '../../credentials/entities/credential.entity';
 import { ClaimLostError, RotationInProgressError } from './rotation.errors';
 import { runFromRow, runSelect } from './run-row';
@@ -188,14 +188,8 @@ export class RunStore {
     manager: EntityManager,
     held: HeldRun,
   ): Promise<{ run: RotationRun; credential: Credential }> {
-    const [row] = await manager.query<Parameters<typeof credentialFromRow>[0][]>(
-      `SELECT ${credentialSelect('c')} FROM credentials c WHERE c.id = ?` +
-        forUpdate(dialectOf(manager)),
-      [held.credentialId],
-    );
-    const run = await this.hold(manager, held);
-    if (!row) throw new Error(`credential ${held.credentialId} not found`);
-    return { run, credential: credentialFromRow(row) };
+    const credential = await credentialById(manager, held.credentialId, true);
+    return { run: await this.hold(manager, held), credential };
   }
 
   private checkHeld(held: HeldRun, run: RotationRun | null): RotationRun {
