@@ -11,7 +11,7 @@ import {
 } from '../database/dialect';
 import { CredentialStateError } from './credential.errors';
 import { Credential } from './entities/credential.entity';
-import { CredentialVersion, VersionState } from './entities/credential-version.entity';
+import { CredentialVersion, LiveState, VersionState } from './entities/credential-version.entity';
 import { checkedSecret, secretInfoOf } from './secret-input';
 import type { ParsedSecret } from './secrets/parsed-secret';
 import { OpenableVersion, VersionCrypto } from './version-crypto';
@@ -93,15 +93,7 @@ export class VersionStore {
     secret: ParsedSecret,
     createdBy: string | null,
   ): Promise<void> {
-    const sealed = await this.crypto.seal(manager, credential.id, 1, credential.type, secret.value);
-    await manager.insert(CredentialVersion, {
-      credentialId: credential.id,
-      version: 1,
-      state: 'current',
-      liveState: 'current',
-      ...sealed,
-      createdBy,
-    });
+    await this.insert(manager, credential, 1, 'current', secret, createdBy);
   }
 
   /**
@@ -115,21 +107,7 @@ export class VersionStore {
     createdBy: string | null,
   ): Promise<number> {
     const version = credential.lastVersion + 1;
-    const sealed = await this.crypto.seal(
-      manager,
-      credential.id,
-      version,
-      credential.type,
-      secret.value,
-    );
-    await manager.insert(CredentialVersion, {
-      credentialId: credential.id,
-      version,
-      state: 'pending',
-      liveState: 'pending',
-      ...sealed,
-      createdBy,
-    });
+    await this.insert(manager, credential, version, 'pending', secret, createdBy);
     await manager.update(
       Credential,
       { id: credential.id },
@@ -268,17 +246,6 @@ export class VersionStore {
     return (result.affected ?? 0) > 0;
   }
 
-  /** Ends a previous version's grace now. */
-  async revoke(manager: EntityManager, credentialId: string, version: number): Promise<boolean> {
-    const now = await databaseNow(manager);
-    const result = await manager.update(
-      CredentialVersion,
-      { credentialId, version, state: 'previous' },
-      { state: 'revoked', revokedAt: now },
-    );
-    return (result.affected ?? 0) > 0;
-  }
-
   /**
    * Previous versions whose grace has ended (database clock), up to `limit`, written down as
    * revoked at the end of their grace. Reveal already refuses them by their effective state; this
@@ -363,6 +330,32 @@ export class VersionStore {
       { state: 'destroyed', liveState: null, ...WIPED, destroyedAt: now },
     );
     return wiped.affected ?? 0;
+  }
+
+  /** A new sealed version in one of the states a credential has at most one of. */
+  private async insert(
+    manager: EntityManager,
+    credential: Pick<Credential, 'id' | 'type'>,
+    version: number,
+    state: LiveState,
+    secret: ParsedSecret,
+    createdBy: string | null,
+  ): Promise<void> {
+    const sealed = await this.crypto.seal(
+      manager,
+      credential.id,
+      version,
+      credential.type,
+      secret.value,
+    );
+    await manager.insert(CredentialVersion, {
+      credentialId: credential.id,
+      version,
+      state,
+      liveState: state,
+      ...sealed,
+      createdBy,
+    });
   }
 
   /**
