@@ -157,7 +157,6 @@ export class RunExecutor {
         error: null,
         finishedAt: now,
         claimedBy: null,
-        claimExpiresAt: null,
       });
       const nextRotationAt = await this.policies.reschedule(manager, credential, now);
       await this.events.record(manager, 'rotation.succeeded', run, credential, {
@@ -182,7 +181,6 @@ export class RunExecutor {
         step: 'finish',
         overdueAt,
         claimedBy: null,
-        claimExpiresAt: null,
       });
       await manager.update(
         Credential,
@@ -232,7 +230,6 @@ export class RunExecutor {
             error: message,
             nextAttemptAt,
             claimedBy: null,
-            claimExpiresAt: null,
           });
           await this.events.attemptFailed(manager, run, credential, message, nextAttemptAt);
           return 'retrying';
@@ -244,7 +241,6 @@ export class RunExecutor {
           error: message,
           finishedAt: now,
           claimedBy: null,
-          claimExpiresAt: null,
         });
         const retryAt = new Date(now.getTime() + this.config.failedRetryAfterSeconds * 1000);
         const next = await this.policies.reschedule(manager, credential, now, 'failed', retryAt);

@@ -206,7 +206,8 @@ export class RunStore {
   }
 
   /**
-   * Moves a held run on and renews the claim: a compare-and-set on (id, step, attempt, claim) of
+   * Moves a held run on and renews the claim, or ends it when `changes` release it (claimedBy
+   * null): a compare-and-set on (id, step, attempt, claim) of
    * a running run, so on its own it is safe against a claim taken over meanwhile. Call it after
    * hold() when the transaction reads the run or writes other rows on the strength of the claim.
    */
@@ -227,8 +228,10 @@ export class RunStore {
       },
       {
         ...changes,
-        // The database clock in the statement itself: no round trip to read it first.
-        claimExpiresAt: () => utcNowPlusSql(dialect, this.config.claimTtlMs),
+        // Released (claimedBy null): no claim left to expire. Else renewed, with the database
+        // clock in the statement itself, no round trip to read it first.
+        claimExpiresAt:
+          changes.claimedBy === null ? null : () => utcNowPlusSql(dialect, this.config.claimTtlMs),
         updatedAt: () => utcNowSql(dialect),
       },
     );
