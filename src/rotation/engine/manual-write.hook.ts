@@ -52,21 +52,15 @@ export class ManualWriteHook implements OnModuleInit {
           updatedAt: now,
         });
         await manager.save(finished);
-        const locked = await manager.findOneByOrFail(Credential, { id: credential.id });
-        const nextRotationAt = await this.policies.reschedule(manager, locked, now);
-        await this.events.record(
+        // promote() has moved `credential` on (current version, row version) as it wrote them.
+        const nextRotationAt = await this.policies.reschedule(manager, credential, now);
+        await this.events.succeeded(
           manager,
-          'rotation.succeeded',
           finished,
           credential,
-          {
-            version: promotion.version,
-            previousVersion: promotion.previousVersion,
-            graceUntil: promotion.graceUntil?.toISOString() ?? null,
-            revoked: promotion.revoked,
-            nextRotationAt: nextRotationAt?.toISOString() ?? null,
-            writtenBy: principal.id,
-          },
+          promotion,
+          nextRotationAt,
+          { writtenBy: principal.id },
           { context },
         );
         this.metrics.runFinished(finished.trigger, 'succeeded');

@@ -3,6 +3,7 @@ import { EntityManager } from 'typeorm';
 import { AuditActor, AuditRequestContext, SYSTEM } from '../../audit/audit-context';
 import { AuditWriter } from '../../audit/audit-writer';
 import type { Credential } from '../../credentials/entities/credential.entity';
+import type { Promotion } from '../../credentials/version-store';
 import { EventOutbox, EventType } from '../../events/event-outbox';
 import type { RotationRun } from '../entities/rotation-run.entity';
 
@@ -44,6 +45,27 @@ export class RunEvents {
     origin: MilestoneOrigin = {},
   ): Promise<void> {
     await this.recordMany(manager, type, [{ run, credential, facts }], origin);
+  }
+
+  /** `rotation.succeeded`, with what the switch did, however the run finished. */
+  async succeeded(
+    manager: EntityManager,
+    run: RotationRun,
+    credential: Pick<Credential, 'id' | 'path'>,
+    promotion: Promotion,
+    nextRotationAt: Date | null,
+    extra: Record<string, unknown> = {},
+    origin: MilestoneOrigin = {},
+  ): Promise<void> {
+    const facts = {
+      version: promotion.version,
+      previousVersion: promotion.previousVersion,
+      graceUntil: promotion.graceUntil?.toISOString() ?? null,
+      revoked: promotion.revoked,
+      nextRotationAt: nextRotationAt?.toISOString() ?? null,
+      ...extra,
+    };
+    await this.record(manager, 'rotation.succeeded', run, credential, facts, origin);
   }
 
   /** One milestone of several runs, in one audit append and one outbox insert. */

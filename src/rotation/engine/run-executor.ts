@@ -159,13 +159,7 @@ export class RunExecutor {
         claimedBy: null,
       });
       const nextRotationAt = await this.policies.reschedule(manager, credential, now);
-      await this.events.record(manager, 'rotation.succeeded', run, credential, {
-        version: promotion.version,
-        previousVersion: promotion.previousVersion,
-        graceUntil: promotion.graceUntil?.toISOString() ?? null,
-        revoked: promotion.revoked,
-        nextRotationAt: nextRotationAt?.toISOString() ?? null,
-      });
+      await this.events.succeeded(manager, run, credential, promotion, nextRotationAt);
     });
     return 'succeeded';
   }
