@@ -9,7 +9,12 @@ export type SecretValue = Record<string, unknown>;
 /** What every hook of a rotator is given. Never log or audit the values it can read. */
 export interface RotationContext<S extends object = object> {
   credential: Readonly<Credential>;
-  run: Readonly<Pick<RotationRun, 'id' | 'attempt' | 'trigger' | 'emergency' | 'graceSeconds'>>;
+  run: Readonly<
+    Pick<
+      RotationRun,
+      'id' | 'attempt' | 'trigger' | 'emergency' | 'graceSeconds' | 'pendingVersion'
+    >
+  >;
   /** The rotator's settings from the policy, validated by its settings class. */
   settings: S;
   generator: GeneratorSpec | null;
