@@ -35,7 +35,8 @@ interface Measurement {
  * ways, each on a database of its own seeded the same way: the floor (bench/rotation-floor.ts,
  * plain mysql2, 4 workers), one Custos instance, and two instances on the same database. Custos
  * runs as bench-server.ts does, with ROTATION_TICK=PT1S and otherwise its defaults (pool size,
- * ROTATION_CONCURRENCY) unless BENCH_POOL_SIZE or BENCH_ROTATION_CONCURRENCY say otherwise.
+ * ROTATION_CONCURRENCY, ROTATION_BATCH_SIZE) unless BENCH_POOL_SIZE, BENCH_ROTATION_CONCURRENCY or
+ * BENCH_BATCH_SIZE say otherwise; BENCH_KEEP_LOGS keeps the instances' logs.
  */
 export async function benchRotation(): Promise<Record<string, number>> {
   const masterKey = randomBytes(32).toString('base64');
@@ -76,7 +77,8 @@ async function onFreshDatabase(
     return measured;
   } finally {
     await database.drop();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (process.env.BENCH_KEEP_LOGS) process.stderr.write(`logs kept in ${dataDir}\n`);
+    else rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -146,6 +148,7 @@ async function runInstances(
             ROTATION_TICK: 'PT1S',
             DB_POOL_SIZE: process.env.BENCH_POOL_SIZE ?? '10',
             ROTATION_CONCURRENCY: process.env.BENCH_ROTATION_CONCURRENCY,
+            ROTATION_BATCH_SIZE: process.env.BENCH_BATCH_SIZE,
             NODE_OPTIONS: SQL_COUNT_DIR
               ? `--require ${join(__dirname, 'sql-count.js')}`
               : undefined,

@@ -37,6 +37,8 @@ describe('Rotation across two instances (MariaDB)', () => {
       JWT_SECRET: randomBytes(48).toString('base64'),
       ROTATION_TICK: 'PT1H',
       ROTATION_CONCURRENCY: '4',
+      // Small batches, so the two instances' batches interleave and contend for the fleet.
+      ROTATION_BATCH_SIZE: '10',
     };
     // One after the other: the first migrates the database and creates the bootstrap admin.
     a = await startApp(database, { env });

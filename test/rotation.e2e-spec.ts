@@ -57,6 +57,44 @@ class FailingRotator implements Rotator {
   }
 }
 
+/** A rotator whose apply step waits until the test opens the gate, counting who is waiting. */
+class GatedRotator implements Rotator {
+  readonly kind = 'gated';
+  readonly settingsClass = class {};
+  waiting = 0;
+  private open!: () => void;
+  private gate = this.close();
+  describe() {
+    return {
+      kind: this.kind,
+      summary: 'waits',
+      types: ['password'] as const,
+      usesGenerator: false,
+      settings: {},
+    };
+  }
+  create() {
+    return Promise.resolve({ password: `gated-${Math.random().toString(36).slice(2)}` });
+  }
+  async apply() {
+    this.waiting++;
+    await this.gate;
+  }
+  test() {
+    return Promise.resolve();
+  }
+  finish() {
+    return Promise.resolve();
+  }
+  release() {
+    this.open();
+    this.gate = this.close();
+  }
+  private close(): Promise<void> {
+    return new Promise((resolve) => (this.open = resolve));
+  }
+}
+
 async function until<T>(probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -76,6 +114,7 @@ describe('Rotation engine (MariaDB)', () => {
   let auditor: Headers;
   let viewer: Headers;
   const failing = new FailingRotator();
+  const gated = new GatedRotator();
   /** Created first with a 1-minute policy and left alone: checked last, after a real minute. */
   let everyMinute: CredentialMetadata;
   let everyMinuteSetAt: number;
@@ -84,6 +123,7 @@ describe('Rotation engine (MariaDB)', () => {
     database = await scratchMariadb();
     sut = await startApp(database, { env: ENV });
     sut.app.get(RotatorRegistry).register(failing);
+    sut.app.get(RotatorRegistry).register(gated);
     db = await openDirect(database);
     admin = { authorization: await bearerFor(sut, 'admin') };
     operator = { authorization: await bearerFor(sut, 'operator') };
@@ -294,6 +334,51 @@ describe('Rotation engine (MariaDB)', () => {
     const retry = await settled((retried.body as { runId: string }).runId);
     expect(retry).toMatchObject({ status: 'succeeded', pendingVersion: 5 });
     expect(await run(accepted.runId)).toMatchObject({ status: 'failed' });
+  });
+
+  it('should rotate due credentials as one batch, a failing hook and a credential deleted meanwhile failing alone', async () => {
+    const paths = ['batch/a', 'batch/b', 'batch/c', 'batch/doomed'];
+    const fleet = await Promise.all(paths.map((path) => createCredential(sut, admin, { path })));
+    for (const { id } of fleet)
+      await putPolicy(id, { interval: 'P30D', gracePeriod: 'PT1H' }, 'gated');
+    const flaky = await createCredential(sut, admin, { path: 'batch/flaky' });
+    await putPolicy(flaky.id, { interval: 'P30D', gracePeriod: 'PT1H' }, 'always-fails');
+    gated.waiting = 0;
+    await db.query(
+      "UPDATE credentials SET next_rotation_at = UTC_TIMESTAMP(3) - INTERVAL 1 SECOND WHERE path LIKE 'batch/%'",
+    );
+
+    // The scheduler ticks every second by itself; every gated run reaches apply side by side.
+    await until(() => Promise.resolve(gated.waiting === 4 ? true : undefined));
+    const doomed = fleet[3];
+    await sut.http.delete(`${API}/credentials/${doomed.id}`).set(admin).expect(204);
+    gated.release();
+
+    const runs = await until(async () => {
+      const rows = await db.query<
+        { credential_id: string; status: string; attempt: number; error: string | null }[]
+      >(
+        'SELECT credential_id, status, attempt, error FROM rotation_runs WHERE credential_id IN (?, ?, ?, ?, ?)',
+        [...fleet.map((c) => c.id), flaky.id],
+      );
+      const byCredential = new Map(rows.map((row) => [row.credential_id, row]));
+      const settledGated = fleet.every((c) => byCredential.get(c.id)?.status !== 'running');
+      return settledGated && Number(byCredential.get(flaky.id)?.attempt) >= 2
+        ? byCredential
+        : undefined;
+    });
+    for (const { id } of fleet.slice(0, 3)) {
+      expect(runs.get(id)).toMatchObject({ status: 'succeeded', error: null });
+      expect(await versionStates(id)).toEqual({ 1: 'previous', 2: 'current' });
+    }
+    expect(runs.get(doomed.id)).toMatchObject({
+      status: 'failed',
+      error: 'the credential is deleted',
+    });
+    expect((await versionStates(doomed.id))[2]).toBe('destroyed');
+    // The failing hook failed its own attempt only; the batch went on without it.
+    expect(runs.get(flaky.id)).toMatchObject({ status: 'running' });
+    expect(await auditActions(flaky.id)).toContain('rotation.attempt.failed');
   });
 
   it('should revoke the old value at once in an emergency', async () => {

@@ -27,7 +27,8 @@ describe('loadRotationConfig', () => {
     expect(loadRotationConfig({})).toEqual({
       schedulerEnabled: true,
       tickMs: 60_000,
-      concurrency: 8,
+      concurrency: 4,
+      batchSize: 50,
       maxAttempts: 3,
       retryBackoffMs: 10_000,
       failedRetryAfterSeconds: 3600,
@@ -93,6 +94,7 @@ describe('loadRotationConfig', () => {
   it.each([
     ['ROTATION_TICK', '1m'],
     ['ROTATION_CONCURRENCY', '0'],
+    ['ROTATION_BATCH_SIZE', '501'],
     ['ROTATION_MAX_ATTEMPTS', '11'],
     ['ROTATION_SCHEDULER_ENABLED', 'maybe'],
   ])('should refuse %s=%j, naming it', (name, value) => {

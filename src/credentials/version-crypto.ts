@@ -30,6 +30,14 @@ export const FINGERPRINTED_FIELD: Readonly<Record<CredentialType, string>> = {
   certificate: 'privateKey',
 };
 
+/** A new version's value, to be sealed. */
+export interface ToSeal {
+  credentialId: string;
+  version: number;
+  type: CredentialType;
+  secret: Record<string, unknown>;
+}
+
 /**
  * Envelope encryption of credential versions (DESIGN.md §4.2) and their keyed fingerprints. The
  * stored value is the JSON of the secret object; the only plaintext that leaves this class goes
@@ -47,21 +55,30 @@ export class VersionCrypto {
     type: CredentialType,
     secret: Record<string, unknown>,
   ): Promise<SealedColumns> {
+    const [sealed] = await this.sealAll(manager, [{ credentialId, version, type, secret }]);
+    return sealed;
+  }
+
+  /** seal() of several versions, with one look at which master key is active. */
+  async sealAll(manager: EntityManager, versions: readonly ToSeal[]): Promise<SealedColumns[]> {
+    if (versions.length === 0) return [];
     const kek = await this.keyring.activeKek(manager);
-    const plaintext = Buffer.from(JSON.stringify(secret), 'utf8');
-    try {
-      const sealed = encryptSecret(kek, plaintext, { credentialId, version });
-      return {
-        ciphertext: sealed.ciphertext,
-        iv: sealed.iv.toString('base64'),
-        tag: sealed.tag.toString('base64'),
-        wrappedDek: sealed.wrappedDek.toString('base64'),
-        kekId: kek.id,
-        fingerprint: this.fingerprint(kek.id, type, secret),
-      };
-    } finally {
-      plaintext.fill(0);
-    }
+    return versions.map(({ credentialId, version, type, secret }) => {
+      const plaintext = Buffer.from(JSON.stringify(secret), 'utf8');
+      try {
+        const sealed = encryptSecret(kek, plaintext, { credentialId, version });
+        return {
+          ciphertext: sealed.ciphertext,
+          iv: sealed.iv.toString('base64'),
+          tag: sealed.tag.toString('base64'),
+          wrappedDek: sealed.wrappedDek.toString('base64'),
+          kekId: kek.id,
+          fingerprint: this.fingerprint(kek.id, type, secret),
+        };
+      } finally {
+        plaintext.fill(0);
+      }
+    });
   }
 
   /** The secret object of a version; throws if anything was changed, moved or wiped. */

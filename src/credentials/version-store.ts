@@ -16,6 +16,7 @@ import { checkedSecret, secretInfoOf } from './secret-input';
 import type { ParsedSecret } from './secrets/parsed-secret';
 import { OpenableVersion, VersionCrypto } from './version-crypto';
 import { versionsToPrune } from './version-states';
+import { updateGrouped } from '../database/grouped-update';
 
 const EXPIRY_FROM_SECRET: ReadonlySet<string> = new Set(['certificate', 'jwt']);
 
@@ -57,6 +58,24 @@ export interface Promotion {
   pruned: number[];
 }
 
+/** One pending version to switch to, for promoteAll(). */
+export interface Switch {
+  /** Locked by the caller; its current and row versions are moved on as they are written. */
+  credential: Credential;
+  version: number;
+  graceSeconds: number;
+  secret?: ParsedSecret;
+}
+
+/** What is known of a version while switching: enough to decide states and pruning. */
+type VersionSnapshot = Pick<CredentialVersion, 'version' | 'state' | 'graceUntil'>;
+
+/** The current and pending values of a batch, opened on demand. */
+export interface LiveValues {
+  /** The current value, or the pending one when its version is named. */
+  value(credentialId: string, version?: number): Record<string, unknown>;
+}
+
 export interface VersionRef {
   credentialId: string;
   version: number;
@@ -93,7 +112,7 @@ export class VersionStore {
     secret: ParsedSecret,
     createdBy: string | null,
   ): Promise<void> {
-    await this.insert(manager, credential, 1, 'current', secret, createdBy);
+    await this.insertAll(manager, [{ credential, version: 1, secret }], 'current', createdBy);
   }
 
   /**
@@ -106,16 +125,63 @@ export class VersionStore {
     secret: ParsedSecret,
     createdBy: string | null,
   ): Promise<number> {
-    const version = credential.lastVersion + 1;
-    await this.insert(manager, credential, version, 'pending', secret, createdBy);
-    await manager.update(
-      Credential,
-      { id: credential.id },
-      { lastVersion: version, rowVersion: credential.rowVersion + 1 },
-    );
-    credential.lastVersion = version;
-    credential.rowVersion += 1;
+    const [version] = await this.addPendingAll(manager, [{ credential, secret }], createdBy);
     return version;
+  }
+
+  /** addPending() for several credentials: one insert and one update of their rows. */
+  async addPendingAll(
+    manager: EntityManager,
+    values: readonly { credential: Credential; secret: ParsedSecret }[],
+    createdBy: string | null,
+  ): Promise<number[]> {
+    const versions = values.map(({ credential }) => credential.lastVersion + 1);
+    await this.insertAll(
+      manager,
+      values.map(({ credential, secret }, i) => ({ credential, version: versions[i], secret })),
+      'pending',
+      createdBy,
+    );
+    await updateGrouped(
+      manager,
+      Credential,
+      values.map(({ credential }, i) => ({
+        key: credential.id,
+        changes: { lastVersion: versions[i], rowVersion: credential.rowVersion + 1 },
+      })),
+      (ids) => ({ id: In(ids) }),
+    );
+    values.forEach(({ credential }, i) => {
+      credential.lastVersion = versions[i];
+      credential.rowVersion += 1;
+    });
+    return versions;
+  }
+
+  /**
+   * The current and pending values of several credentials, read in one statement and opened
+   * when asked for: the rotation engine's test step of a whole batch.
+   */
+  async liveValues(manager: EntityManager, credentialIds: readonly string[]): Promise<LiveValues> {
+    const rows =
+      credentialIds.length === 0
+        ? []
+        : await manager.query<(SealedRow & { credentialId: string; state: string })[]>(
+            `SELECT credential_id AS credentialId, state, ${SEALED_COLUMNS} ` +
+              'FROM credential_versions WHERE live_state IS NOT NULL AND ' +
+              `credential_id IN (${credentialIds.map(() => '?').join(', ')})`,
+            [...credentialIds],
+          );
+    const live = new Map(rows.map((row) => [`${row.credentialId}/${row.state}`, row]));
+    return {
+      value: (credentialId, version) => {
+        const row = live.get(`${credentialId}/${version === undefined ? 'current' : 'pending'}`);
+        if (!row || (version !== undefined && Number(row.version) !== version)) {
+          throw new CredentialStateError(`Version ${version ?? 'current'} not found`);
+        }
+        return this.crypto.open(credentialId, sealedFromRow(row));
+      },
+    };
   }
 
   /**
@@ -139,11 +205,21 @@ export class VersionStore {
 
   /** The pending version of a credential, if there is one. */
   async pendingVersion(manager: EntityManager, credentialId: string): Promise<number | null> {
-    const [row] = await manager.query<{ version: number | string }[]>(
-      "SELECT version FROM credential_versions WHERE credential_id = ? AND state = 'pending'",
-      [credentialId],
+    return (await this.pendingVersions(manager, [credentialId])).get(credentialId) ?? null;
+  }
+
+  /** The pending versions of several credentials, by credential id (those that have one). */
+  async pendingVersions(
+    manager: EntityManager,
+    credentialIds: readonly string[],
+  ): Promise<Map<string, number>> {
+    if (credentialIds.length === 0) return new Map();
+    const rows = await manager.query<{ credentialId: string; version: number | string }[]>(
+      'SELECT credential_id AS credentialId, version FROM credential_versions ' +
+        `WHERE state = 'pending' AND credential_id IN (${credentialIds.map(() => '?').join(', ')})`,
+      [...credentialIds],
     );
-    return row ? Number(row.version) : null;
+    return new Map(rows.map((row) => [row.credentialId, Number(row.version)]));
   }
 
   /**
@@ -159,76 +235,94 @@ export class VersionStore {
     graceSeconds: number,
     secret?: ParsedSecret,
   ): Promise<Promotion> {
-    // Every version of the credential in one read (the caller holds the credential's lock, so
-    // they cannot change under us): the pending one, older previous ones, and what pruning sees.
-    const rows = await manager.query<(SealedRow & { state: string; graceUntil: unknown })[]>(
-      `SELECT ${SEALED_COLUMNS}, state, grace_until AS graceUntil FROM credential_versions ` +
-        'WHERE credential_id = ? ORDER BY version',
-      [credential.id],
-    );
-    const versions = rows.map((row) => ({
-      ...sealedFromRow(row),
-      state: row.state as VersionState,
-      graceUntil: row.graceUntil === null ? null : toDate(row.graceUntil as Date | string),
-    }));
-    const pending = versions.find((v) => v.version === version);
-    if (!pending || pending.state !== 'pending') {
-      throw new CredentialStateError(`Version ${version} is not pending`);
-    }
-    const value =
-      secret ?? checkedSecret(credential.type, this.crypto.open(credential.id, pending));
+    const [promotion] = await this.promoteAll(manager, [
+      { credential, version, graceSeconds, secret },
+    ]);
+    return promotion;
+  }
+
+  /**
+   * promote() for several credentials at once (a batch of rotations): the same transitions, in
+   * the same order, each written for the whole batch in one statement where the rows agree.
+   */
+  async promoteAll(manager: EntityManager, switches: readonly Switch[]): Promise<Promotion[]> {
+    if (switches.length === 0) return [];
+    const ids = switches.map((s) => s.credential.id);
+    // Every version of the credentials in one read (the caller holds their locks, so they cannot
+    // change under us): the pending ones, older previous ones, and what pruning sees.
+    const versionsOf = await this.statesOf(manager, ids);
+    const secrets = await this.pendingSecrets(manager, switches);
     const now = await databaseNow(manager);
-    const revoked = versions.filter((v) => v.state === 'previous').map((v) => v.version);
-    if (revoked.length > 0) {
+    const plans = switches.map((s, i) => {
+      const versions = versionsOf.get(s.credential.id) ?? [];
+      const pending = versions.find((v) => v.version === s.version);
+      if (!pending || pending.state !== 'pending') {
+        throw new CredentialStateError(`Version ${s.version} is not pending`);
+      }
+      const graceUntil =
+        s.graceSeconds > 0 ? new Date(now.getTime() + s.graceSeconds * 1000) : null;
+      const older = versions.filter((v) => v.state === 'previous').map((v) => v.version);
+      return { ...s, versions, graceUntil, older, value: secrets[i] };
+    });
+    const withOlder = plans.filter((p) => p.older.length > 0).map((p) => p.credential.id);
+    if (withOlder.length > 0) {
       await manager.update(
         CredentialVersion,
-        { credentialId: credential.id, version: In(revoked) },
+        { credentialId: In(withOlder), state: 'previous' },
         { state: 'revoked', revokedAt: now },
       );
     }
-    const graceUntil = graceSeconds > 0 ? new Date(now.getTime() + graceSeconds * 1000) : null;
     // Old current out of the 'current' slot before the pending version takes it: the unique
     // index checks each row as it is written.
-    await manager.update(
+    await updateGrouped<CredentialVersion, string>(
+      manager,
       CredentialVersion,
-      { credentialId: credential.id, state: 'current' },
-      graceUntil
-        ? { state: 'previous', liveState: null, graceUntil }
-        : { state: 'revoked', liveState: null, graceUntil: now, revokedAt: now },
+      plans.map((p) => ({
+        key: p.credential.id,
+        changes: p.graceUntil
+          ? { state: 'previous' as const, liveState: null, graceUntil: p.graceUntil }
+          : { state: 'revoked' as const, liveState: null, graceUntil: now, revokedAt: now },
+      })),
+      (keys) => ({ credentialId: In(keys), state: 'current' as const }),
     );
-    if (!graceUntil) revoked.push(credential.currentVersion);
     await manager.update(
       CredentialVersion,
-      { credentialId: credential.id, version },
+      { credentialId: In(ids), state: 'pending' },
       { state: 'current', liveState: 'current' },
     );
-    await manager.update(
+    await updateGrouped(
+      manager,
       Credential,
-      { id: credential.id },
-      {
-        currentVersion: version,
-        secretInfo: secretInfoOf(value),
-        // Certificates and JWTs carry their own expiry: it follows the new value.
-        ...(EXPIRY_FROM_SECRET.has(credential.type) ? { expiresAt: value.expiresAt ?? null } : {}),
-        rowVersion: credential.rowVersion + 1,
-      },
+      plans.map(({ credential, version, value }) => ({
+        key: credential.id,
+        changes: {
+          currentVersion: version,
+          secretInfo: secretInfoOf(value),
+          // Certificates and JWTs carry their own expiry: it follows the new value.
+          ...(EXPIRY_FROM_SECRET.has(credential.type)
+            ? { expiresAt: value.expiresAt ?? null }
+            : {}),
+          rowVersion: credential.rowVersion + 1,
+        },
+      })),
+      (keys) => ({ id: In(keys) }),
     );
-    const previousVersion = credential.currentVersion;
-    credential.currentVersion = version;
-    credential.rowVersion += 1;
-    // The versions as the statements above left them, for pruning.
-    const after = versions.map((v) => {
-      if (v.state === 'previous') return { ...v, state: 'revoked' as const };
-      if (v.state === 'current') {
-        return graceUntil
-          ? { ...v, state: 'previous' as const, graceUntil }
-          : { ...v, state: 'revoked' as const, graceUntil: now };
-      }
-      if (v.version === version) return { ...v, state: 'current' as const };
-      return v;
-    });
-    const pruned = await this.prune(manager, credential.id, after, now);
-    return { version, previousVersion, graceUntil, revoked, pruned };
+    const promotions: Promotion[] = [];
+    for (const p of plans) {
+      const previousVersion = p.credential.currentVersion;
+      p.credential.currentVersion = p.version;
+      p.credential.rowVersion += 1;
+      const pruned = await this.prune(manager, p.credential.id, afterSwitch(p, now), now);
+      const revoked = p.graceUntil ? p.older : [...p.older, previousVersion];
+      promotions.push({
+        version: p.version,
+        previousVersion,
+        graceUntil: p.graceUntil,
+        revoked,
+        pruned,
+      });
+    }
+    return promotions;
   }
 
   /** A pending version that will never serve: its value is wiped, its number stays used. */
@@ -332,30 +426,75 @@ export class VersionStore {
     return wiped.affected ?? 0;
   }
 
-  /** A new sealed version in one of the states a credential has at most one of. */
-  private async insert(
+  /** The state of every version of the credentials, in version order, by credential id. */
+  private async statesOf(
     manager: EntityManager,
-    credential: Pick<Credential, 'id' | 'type'>,
-    version: number,
+    credentialIds: readonly string[],
+  ): Promise<Map<string, VersionSnapshot[]>> {
+    const rows = await manager.query<
+      { credentialId: string; version: unknown; state: string; graceUntil: unknown }[]
+    >(
+      'SELECT credential_id AS credentialId, version, state, grace_until AS graceUntil ' +
+        `FROM credential_versions WHERE credential_id IN (${credentialIds.map(() => '?').join(', ')}) ` +
+        'ORDER BY credential_id, version',
+      [...credentialIds],
+    );
+    const byCredential = new Map<string, VersionSnapshot[]>();
+    for (const row of rows) {
+      const versions = byCredential.get(row.credentialId) ?? [];
+      versions.push({
+        version: Number(row.version),
+        state: row.state as VersionState,
+        graceUntil: row.graceUntil === null ? null : toDate(row.graceUntil as Date | string),
+      });
+      byCredential.set(row.credentialId, versions);
+    }
+    return byCredential;
+  }
+
+  /** Each switch's pending value: as given, else read back and opened (one statement for all). */
+  private async pendingSecrets(
+    manager: EntityManager,
+    switches: readonly Switch[],
+  ): Promise<ParsedSecret[]> {
+    const missing = switches.filter((s) => !s.secret).map((s) => s.credential.id);
+    const live = missing.length > 0 ? await this.liveValues(manager, missing) : undefined;
+    return switches.map(
+      (s) => s.secret ?? checkedSecret(s.credential.type, live!.value(s.credential.id, s.version)),
+    );
+  }
+
+  /** New sealed versions, all in one of the states a credential has at most one of. */
+  private async insertAll(
+    manager: EntityManager,
+    values: readonly {
+      credential: Pick<Credential, 'id' | 'type'>;
+      version: number;
+      secret: ParsedSecret;
+    }[],
     state: LiveState,
-    secret: ParsedSecret,
     createdBy: string | null,
   ): Promise<void> {
-    const sealed = await this.crypto.seal(
+    const sealed = await this.crypto.sealAll(
       manager,
-      credential.id,
-      version,
-      credential.type,
-      secret.value,
+      values.map(({ credential, version, secret }) => ({
+        credentialId: credential.id,
+        version,
+        type: credential.type,
+        secret: secret.value,
+      })),
     );
-    await manager.insert(CredentialVersion, {
-      credentialId: credential.id,
-      version,
-      state,
-      liveState: state,
-      ...sealed,
-      createdBy,
-    });
+    await manager.insert(
+      CredentialVersion,
+      values.map(({ credential, version }, i) => ({
+        credentialId: credential.id,
+        version,
+        state,
+        liveState: state,
+        ...sealed[i],
+        createdBy,
+      })),
+    );
   }
 
   /**
@@ -374,4 +513,21 @@ export class VersionStore {
     }
     return doomed;
   }
+}
+
+/** A credential's versions as a switch's statements leave them, for pruning. */
+function afterSwitch(
+  p: { versions: VersionSnapshot[]; version: number; graceUntil: Date | null },
+  now: Date,
+): VersionSnapshot[] {
+  return p.versions.map((v) => {
+    if (v.state === 'previous') return { ...v, state: 'revoked' as const };
+    if (v.state === 'current') {
+      return p.graceUntil
+        ? { ...v, state: 'previous' as const, graceUntil: p.graceUntil }
+        : { ...v, state: 'revoked' as const, graceUntil: now };
+    }
+    if (v.version === p.version) return { ...v, state: 'current' as const };
+    return v;
+  });
 }

@@ -11,7 +11,7 @@ function fakes(options: { due: string[]; claimable?: string[]; executionMs?: num
   const due = [...options.due];
   const claimable = [...(options.claimable ?? [])];
   let running = 0;
-  const stats = { maxConcurrent: 0, executed: [] as string[], released: [] as string[] };
+  const stats = { maxConcurrent: 0, maxBatch: 0, executed: [] as string[] };
   const starter = {
     startDue: jest.fn((limit: number) =>
       Promise.resolve(due.splice(0, limit).map((id) => ({ run: { id } }))),
@@ -19,19 +19,17 @@ function fakes(options: { due: string[]; claimable?: string[]; executionMs?: num
   };
   const runs = {
     claim: jest.fn((_m: unknown, limit: number) => Promise.resolve(claimable.splice(0, limit))),
-    release: jest.fn((_m: unknown, ids: string[]) => {
-      stats.released.push(...ids);
-      return Promise.resolve();
-    }),
   };
   const executor = {
-    execute: jest.fn(async (id: string): Promise<RunOutcome> => {
+    executeAll: jest.fn(async (batch: (string | { run: { id: string } })[]) => {
       running++;
       stats.maxConcurrent = Math.max(stats.maxConcurrent, running);
+      stats.maxBatch = Math.max(stats.maxBatch, batch.length);
       await new Promise((resolve) => setTimeout(resolve, options.executionMs ?? 5));
       running--;
-      stats.executed.push(id);
-      return 'succeeded';
+      const ids = batch.map((entry) => (typeof entry === 'string' ? entry : entry.run.id));
+      stats.executed.push(...ids);
+      return ids.map((): RunOutcome => 'succeeded');
     }),
   };
   const transactions = { run: (work: (m: unknown) => Promise<unknown>) => work({}) };
@@ -47,18 +45,19 @@ function scheduler(f: ReturnType<typeof fakes>, config: Record<string, unknown>)
     f.runs as unknown as RunStore,
     f.executor as unknown as RunExecutor,
     f.keyring as unknown as KeyringService,
-    { schedulerEnabled: true, tickMs: 60_000, concurrency: 4, ...config } as never,
+    { schedulerEnabled: true, tickMs: 60_000, concurrency: 4, batchSize: 5, ...config } as never,
   );
 }
 
 const ids = (n: number, prefix = 'run') => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
 describe('RotationScheduler', () => {
-  it('should run every due credential once, never more than `concurrency` at a time', async () => {
+  it('should run every due credential once, in batches, never more than `concurrency` batches at a time', async () => {
     const f = fakes({ due: ids(37) });
-    const result = await scheduler(f, { concurrency: 3 }).tick();
+    const result = await scheduler(f, { concurrency: 3, batchSize: 4 }).tick();
     expect(f.stats.executed.sort()).toEqual(ids(37).sort());
     expect(f.stats.maxConcurrent).toBe(3);
+    expect(f.stats.maxBatch).toBe(4);
     expect(result.outcomes).toEqual({ succeeded: 37 });
   });
 
@@ -86,18 +85,16 @@ describe('RotationScheduler', () => {
     expect(f.starter.startDue).not.toHaveBeenCalled();
   });
 
-  it('should release claimed runs it has not started when the application shuts down', async () => {
+  it('should take no new batch once the application shuts down, and finish the ones it has', async () => {
     const f = fakes({ due: ids(20), executionMs: 30 });
-    const sut = scheduler(f, { concurrency: 2 });
+    const sut = scheduler(f, { concurrency: 2, batchSize: 2 });
     const tick = sut.tick();
     await new Promise((resolve) => setTimeout(resolve, 10));
     await sut.onApplicationShutdown();
-    await tick;
-    expect(f.stats.executed.length).toBeLessThan(20);
-    expect(f.stats.released.length).toBeGreaterThan(0);
-    expect(new Set([...f.stats.executed, ...f.stats.released]).size).toBe(
-      f.stats.executed.length + f.stats.released.length,
-    );
+    const result = await tick;
+    expect(f.stats.executed).toHaveLength(4);
+    expect(result.outcomes).toEqual({ succeeded: 4 });
+    expect(f.starter.startDue).toHaveBeenCalledTimes(2);
   });
 
   describe('timer', () => {

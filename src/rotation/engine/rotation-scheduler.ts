@@ -4,6 +4,7 @@ import { Interval } from '@nestjs/schedule';
 import { loggableError } from '../../common/errors/loggable-error';
 import { rotationConfig } from '../../config/rotation.config';
 import { KeyringService } from '../../crypto/keyring.service';
+import { isDeadlock } from '../../database/dialect';
 import { TransactionRunner } from '../../database/transaction-runner';
 import type { RotationRun } from '../entities/rotation-run.entity';
 import { RotationMetrics } from '../rotation-metrics';
@@ -12,8 +13,6 @@ import { OpenedRun, RunExecutor, RunOutcome } from './run-executor';
 import { RunStore } from './run-store';
 
 const TIMER_MS = 1000;
-/** Due credentials the starter opens runs for at once, at the least. */
-const STARTER_BATCH = 32;
 
 export interface TickResult {
   /** Runs this tick worked on, by how each left the executor. */
@@ -22,8 +21,8 @@ export interface TickResult {
 
 /**
  * Every instance ticks (every minute by default): it opens runs for due credentials, claims runs
- * that are waiting for a retry or were left by a crashed instance, and works on them with
- * bounded concurrency until nothing is left for it. Runs started from the API are executed here
+ * that are waiting for a retry or were left by a crashed instance, and works on them a batch at a
+ * time, `concurrency` batches at once, until nothing is left for it. Runs started from the API are executed here
  * at once, outside the tick.
  */
 @Injectable()
@@ -85,58 +84,55 @@ export class RotationScheduler implements OnApplicationShutdown {
     this.lastTickAt = Date.now();
     const outcomes: TickResult['outcomes'] = {};
     if (this.keyring.isSealed()) return { outcomes };
-    const queue: string[] = [];
-    /** Runs this tick opened, as written: their execution need not read them back. */
-    const opened = new Map<string, OpenedRun>();
-    let exhausted = false;
-    let refilling: Promise<void> | undefined;
-    const refill = async () => {
-      // Each start is a transaction with a fixed cost (lock, audit append, commit): a batch of
-      // several runs per worker spreads it; the runs wait claimed, well within their claim.
-      const room = Math.max(this.config.concurrency * 2, STARTER_BATCH);
-      const started = await this.starter.startDue(room);
-      for (const run of started) opened.set(run.run.id, run);
-      let ids = started.map(({ run }) => run.id);
-      if (ids.length === 0) ids = await this.transactions.run((m) => this.runs.claim(m, room));
-      const fresh = ids.filter((id) => !this.active.has(id));
-      if (fresh.length === 0) exhausted = true;
-      queue.push(...fresh);
-    };
-    const worker = async () => {
+    const lane = async () => {
       while (!this.stopping) {
-        if (queue.length === 0) {
-          if (exhausted) return;
-          refilling ??= refill().finally(() => (refilling = undefined));
-          await refilling;
-          continue;
+        let batch: (string | OpenedRun)[];
+        try {
+          batch = await this.nextBatch();
+        } catch (error) {
+          // Two instances' starters can meet in a deadlock; the loser looks again at once.
+          if (isDeadlock(error)) continue;
+          throw error;
         }
-        const id = queue.shift()!;
-        const run = opened.get(id);
-        opened.delete(id);
-        const outcome = await this.track(id, run);
-        outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+        if (batch.length === 0) return;
+        for (const outcome of await this.trackAll(batch)) {
+          outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+        }
       }
     };
-    try {
-      await Promise.all(Array.from({ length: this.config.concurrency }, worker));
-    } finally {
-      // Claimed but not started (shutdown): hand them back rather than wait for the claim to expire.
-      if (queue.length > 0) await this.transactions.run((m) => this.runs.release(m, queue));
-    }
+    await Promise.all(Array.from({ length: this.config.concurrency }, lane));
     return { outcomes };
   }
 
-  private track(runId: string, opened?: OpenedRun): Promise<RunOutcome> {
-    const existing = this.active.get(runId);
-    if (existing) return existing;
-    const execution = this.executor
-      .execute(runId, opened)
-      .catch((error: unknown): RunOutcome => {
-        this.logger.error({ runId, err: loggableError(error) }, 'Rotation run stopped');
-        return 'lost';
-      })
-      .finally(() => this.active.delete(runId));
-    this.active.set(runId, execution);
+  /**
+   * Runs for due credentials, opened and claimed here with the credential and policy each was
+   * opened under; once none is due, runs waiting for a retry or left by a crashed instance.
+   */
+  private async nextBatch(): Promise<(string | OpenedRun)[]> {
+    const size = this.config.batchSize;
+    const started = await this.starter.startDue(size);
+    if (started.length > 0) return started;
+    const claimed = await this.transactions.run((m) => this.runs.claim(m, size));
+    // A run executing here already (its claim ran out during a slow hook) goes on where it is.
+    return claimed.filter((id) => !this.active.has(id));
+  }
+
+  private track(runId: string): Promise<RunOutcome> {
+    return this.active.get(runId) ?? this.trackAll([runId]).then(([outcome]) => outcome);
+  }
+
+  /** Executes a batch, each of its runs known as executing here until it leaves the executor. */
+  private trackAll(batch: readonly (string | OpenedRun)[]): Promise<RunOutcome[]> {
+    const ids = batch.map((entry) => (typeof entry === 'string' ? entry : entry.run.id));
+    const execution = this.executor.executeAll(batch).catch((error: unknown): RunOutcome[] => {
+      this.logger.error({ runIds: ids, err: loggableError(error) }, 'Rotation batch stopped');
+      return ids.map(() => 'lost');
+    });
+    ids.forEach((id, i) => {
+      const outcome = execution.then((outcomes) => outcomes[i]);
+      this.active.set(id, outcome);
+      void outcome.finally(() => this.active.delete(id));
+    });
     return execution;
   }
 }

@@ -19,6 +19,15 @@ export interface RunMilestone {
   facts?: Record<string, unknown>;
 }
 
+/** A run that switched its credential to the new version. */
+export interface SwitchedRun {
+  run: RotationRun;
+  credential: Pick<Credential, 'id' | 'path'>;
+  promotion: Promotion;
+  nextRotationAt: Date | null;
+  extra?: Record<string, unknown>;
+}
+
 /** Who a milestone is recorded for: the person or service that asked, else the scheduler. */
 export interface MilestoneOrigin {
   context?: AuditRequestContext;
@@ -57,15 +66,36 @@ export class RunEvents {
     extra: Record<string, unknown> = {},
     origin: MilestoneOrigin = {},
   ): Promise<void> {
-    const facts = {
-      version: promotion.version,
-      previousVersion: promotion.previousVersion,
-      graceUntil: promotion.graceUntil?.toISOString() ?? null,
-      revoked: promotion.revoked,
-      nextRotationAt: nextRotationAt?.toISOString() ?? null,
-      ...extra,
-    };
-    await this.record(manager, 'rotation.succeeded', run, credential, facts, origin);
+    await this.succeededAll(
+      manager,
+      [{ run, credential, promotion, nextRotationAt, extra }],
+      origin,
+    );
+  }
+
+  /** succeeded() of a batch of runs: one audit append and one outbox insert. */
+  async succeededAll(
+    manager: EntityManager,
+    switched: readonly SwitchedRun[],
+    origin: MilestoneOrigin = {},
+  ): Promise<void> {
+    await this.recordMany(
+      manager,
+      'rotation.succeeded',
+      switched.map(({ run, credential, promotion, nextRotationAt, extra }) => ({
+        run,
+        credential,
+        facts: {
+          version: promotion.version,
+          previousVersion: promotion.previousVersion,
+          graceUntil: promotion.graceUntil?.toISOString() ?? null,
+          revoked: promotion.revoked,
+          nextRotationAt: nextRotationAt?.toISOString() ?? null,
+          ...extra,
+        },
+      })),
+      origin,
+    );
   }
 
   /** One milestone of several runs, in one audit append and one outbox insert. */

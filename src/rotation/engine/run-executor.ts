@@ -5,13 +5,14 @@ import { EntityManager } from 'typeorm';
 import { withTimeout } from '../../common/with-timeout';
 import { loggableError } from '../../common/errors/loggable-error';
 import { rotationConfig } from '../../config/rotation.config';
-import { credentialById } from '../../credentials/credential-row';
+import { credentialsByIds } from '../../credentials/credential-row';
 import { Credential } from '../../credentials/entities/credential.entity';
 import { checkedSecret } from '../../credentials/secret-input';
-import { VersionStore } from '../../credentials/version-store';
+import type { ParsedSecret } from '../../credentials/secrets/parsed-secret';
+import { LiveValues, VersionStore } from '../../credentials/version-store';
 import { databaseNow } from '../../database/dialect';
 import { TransactionRunner } from '../../database/transaction-runner';
-import { RotationRun } from '../entities/rotation-run.entity';
+import { RotationRun, RotationStep } from '../entities/rotation-run.entity';
 import type { EffectivePolicy } from '../policy/effective-policy';
 import { PolicySource } from '../policy/policy-source';
 import { PermanentRotationError, RotationContext, Rotator } from '../rotators/rotator';
@@ -27,13 +28,25 @@ export type RunOutcome = 'succeeded' | 'failed' | 'waiting' | 'retrying' | 'lost
 
 const SYSTEM_CREATOR = 'system';
 const ERROR_MAX = 1000;
+const STEPS: readonly RotationStep[] = ['create', 'apply', 'test', 'finish'];
+/**
+ * A batch's step locks its rows by primary key and reads nothing it relies on without a lock,
+ * so it needs no gap locks; under REPEATABLE READ its locking read of the runs took the gap
+ * after the last run id, and another instance's starter, inserting runs there while holding the
+ * due index, deadlocked with it.
+ */
+const STEP_ISOLATION = 'READ COMMITTED';
 
 /**
- * Drives one claimed run through create → apply → test → finish. Each step's result is
- * persisted before the next starts, so a crash resumes at the step it interrupted, and every
- * hook is safe to repeat. A failing step discards the pending value and retries with a fresh
- * one after a backoff, up to the run's attempt limit; then the run fails and the current value
- * keeps serving.
+ * Drives claimed runs through create → apply → test → finish, a batch at a time. Each step's
+ * result is persisted before the next starts, so a crash resumes at the step it interrupted, and
+ * every hook is safe to repeat. The hooks of a batch run side by side, each with its own outcome;
+ * the batch's runs that passed a step are then moved on together, in one transaction with
+ * statements for the whole batch (its step commits are grouped, as the audit writer groups
+ * reveals). If that transaction fails, the step is done again run by run, so one run's problem
+ * (a credential deleted meanwhile, a lost claim) stays that run's. A failing step discards the
+ * pending value and retries with a fresh one after a backoff, up to the run's attempt limit;
+ * then the run fails and the current value keeps serving.
  */
 @Injectable()
 export class RunExecutor {
@@ -50,118 +63,289 @@ export class RunExecutor {
     @Inject(rotationConfig.KEY) private readonly config: ConfigType<typeof rotationConfig>,
   ) {}
 
-  /**
-   * Works on a run this instance has claimed until it succeeds, fails, waits or backs off. The
-   * run, its credential and its policy are read once (or taken as the starter read them when it
-   * opened the run in this instance, `opened`); each step then moves the run on with a
-   * compare-and-set, so a claim lost meanwhile stops the run at its next write (hooks are safe to
-   * repeat), and a run resumed later reads everything afresh.
-   */
+  /** executeAll() of one run. */
   async execute(runId: string, opened?: OpenedRun): Promise<RunOutcome> {
-    // A run this instance has just opened and claimed is as it was written; others are read.
-    const run = opened?.run ?? (await this.transactions.read((m) => this.runs.get(m, runId)));
-    if (!run || run.status !== 'running' || run.claimedBy !== this.runs.instance) return 'lost';
-    const outcome = await this.drive(run, opened);
-    if (outcome === 'succeeded' || outcome === 'failed')
-      this.metrics.runFinished(run.trigger, outcome);
+    const [outcome] = await this.executeAll([opened ?? runId]);
     return outcome;
   }
 
-  private async drive(run: RotationRun, opened?: OpenedRun): Promise<RunOutcome> {
-    let prepared: Prepared | undefined;
-    for (;;) {
-      const held: HeldRun = {
-        id: run.id,
-        credentialId: run.credentialId,
-        step: run.step,
-        attempt: run.attempt,
-      };
-      try {
-        prepared ??= await this.prepare(run, opened);
-        const outcome = await this.step(run, held, prepared);
-        if (outcome) return outcome;
-      } catch (error) {
-        if (error instanceof ClaimLostError) return 'lost';
-        return this.fail(held, error);
+  /**
+   * Works on runs this instance has claimed until each succeeds, fails, waits or backs off; the
+   * outcomes in the order given. A run is read once (or taken as the starter wrote it when it
+   * opened the run in this instance) and each step moves it on with a compare-and-set, so a
+   * claim lost meanwhile stops the run at its next write; a run resumed later reads everything
+   * afresh.
+   */
+  async executeAll(entries: readonly (string | OpenedRun)[]): Promise<RunOutcome[]> {
+    const outcomes = new Map<string, RunOutcome>();
+    const triggers = new Map<string, RotationRun['trigger']>();
+    let live = await this.begin(entries, outcomes, triggers);
+    while (live.length > 0) {
+      for (const step of STEPS) {
+        const group = live.filter((e) => e.run.step === step && !outcomes.has(e.run.id));
+        if (group.length > 0) await this.stepGroup(step, group, outcomes);
+      }
+      live = live.filter((e) => !outcomes.has(e.run.id));
+    }
+    for (const [id, outcome] of outcomes) {
+      const trigger = triggers.get(id);
+      if (trigger && (outcome === 'succeeded' || outcome === 'failed')) {
+        this.metrics.runFinished(trigger, outcome);
       }
     }
+    return entries.map((e) => outcomes.get(typeof e === 'string' ? e : e.run.id) ?? 'lost');
+  }
+
+  /** The runs to execute, prepared; the others already have their outcome. */
+  private async begin(
+    entries: readonly (string | OpenedRun)[],
+    outcomes: Map<string, RunOutcome>,
+    triggers: Map<string, RotationRun['trigger']>,
+  ): Promise<Execution[]> {
+    const opened = entries.filter((e): e is OpenedRun => typeof e !== 'string');
+    const read = await this.readRuns(entries.filter((e): e is string => typeof e === 'string'));
+    const executions: Execution[] = [];
+    for (const id of read.missing) outcomes.set(id, 'lost');
+    for (const { run, credential, policy } of [...opened, ...read.found]) {
+      triggers.set(run.id, run.trigger);
+      try {
+        executions.push(this.prepare(run, credential, policy));
+      } catch (error) {
+        outcomes.set(run.id, await this.fail(heldOf(run), error));
+      }
+    }
+    return executions;
+  }
+
+  /** Runs by id with their credentials and policies, if this instance holds them. */
+  private async readRuns(ids: string[]): Promise<{ found: OpenedRun[]; missing: string[] }> {
+    if (ids.length === 0) return { found: [], missing: [] };
+    return this.transactions.read(async (manager) => {
+      const runs = (await this.runs.getAll(manager, ids)).filter(
+        (run) => run.status === 'running' && run.claimedBy === this.runs.instance,
+      );
+      const credentials = await credentialsByIds(
+        manager,
+        runs.map((run) => run.credentialId),
+      );
+      const policies = await this.policies.effectiveOfEach(manager, credentials);
+      const found = runs.flatMap((run) => {
+        const credential = credentials.find((c) => c.id === run.credentialId);
+        return credential ? [{ run, credential, policy: policies.get(credential.id) ?? null }] : [];
+      });
+      return { found, missing: ids.filter((id) => !found.some((f) => f.run.id === id)) };
+    });
   }
 
   /**
-   * Runs the run's current step and moves `run` on as the database now has it; an outcome when
-   * the run left `running`, else undefined.
+   * One step for a group of runs at that step. When the group's shared transaction fails, each
+   * run does the step on its own, so the failure lands on the run that caused it.
    */
-  private async step(
-    run: RotationRun,
-    held: HeldRun,
-    { credential, rotator, context }: Prepared,
-  ): Promise<RunOutcome | undefined> {
-    const step = run.step;
-    switch (step) {
-      case 'create': {
-        const value = await this.hook(rotator.create(context));
-        if (value === null) return this.awaitValue(held);
-        const secret = checkedSecret(credential.type, value);
-        const version = await this.transactions.run(async (manager) => {
-          const { credential: locked } = await this.holdActive(manager, held);
-          const stale = await this.versions.pendingVersion(manager, locked.id);
-          if (stale !== null) await this.versions.discardPending(manager, locked.id, stale);
-          const added = await this.versions.addPending(manager, locked, secret, SYSTEM_CREATOR);
-          await this.runs.advance(manager, held, { step: 'apply', pendingVersion: added });
-          return added;
-        });
-        run.step = 'apply';
-        run.pendingVersion = version;
-        break;
+  private async stepGroup(
+    step: RotationStep,
+    group: Execution[],
+    outcomes: Map<string, RunOutcome>,
+  ): Promise<void> {
+    try {
+      await this.stepAll(step, group, outcomes);
+    } catch (error) {
+      if (group.length > 1) {
+        for (const execution of group) await this.stepGroup(step, [execution], outcomes);
+        return;
       }
-      case 'apply':
-        await this.hook(rotator.apply(context));
-        await this.moveOn(held, 'test');
-        run.step = 'test';
-        break;
-      case 'test':
-        await this.hook(rotator.test(context));
-        await this.moveOn(held, 'finish');
-        run.step = 'finish';
-        break;
-      case 'finish':
-        return this.finish(held, rotator, context);
-      case 'done':
-        return 'lost';
+      const [execution] = group;
+      outcomes.set(
+        execution.run.id,
+        error instanceof ClaimLostError ? 'lost' : await this.fail(heldOf(execution.run), error),
+      );
     }
-    failpoint(`rotation.after-${step}`);
-    return undefined;
   }
 
-  private async finish(
-    held: HeldRun,
-    rotator: Rotator,
-    context: RotationContext,
-  ): Promise<RunOutcome> {
-    await this.transactions.run(async (manager) => {
-      // Read under the lock: an emergency escalation may have set the grace to 0 meanwhile.
-      const { run, credential } = await this.holdActive(manager, held);
-      if (run.pendingVersion === null) throw new Error('the run has no pending version');
-      await rotator.finish({ ...context, credential }, manager);
-      const promotion = await this.versions.promote(
+  private async stepAll(
+    step: RotationStep,
+    group: Execution[],
+    outcomes: Map<string, RunOutcome>,
+  ): Promise<void> {
+    switch (step) {
+      case 'create':
+        return this.createAll(group, outcomes);
+      case 'apply':
+        return this.hookAndMoveOn(group, outcomes, (e) => e.rotator.apply(e.context), 'test');
+      case 'test':
+        this.shareValueReads(group);
+        return this.hookAndMoveOn(group, outcomes, (e) => e.rotator.test(e.context), 'finish');
+      case 'finish':
+        return this.finishAll(group, outcomes);
+      case 'done':
+        for (const e of group) outcomes.set(e.run.id, 'lost');
+    }
+  }
+
+  /** create: fresh values from the hooks, stored as pending versions in one transaction. */
+  private async createAll(group: Execution[], outcomes: Map<string, RunOutcome>): Promise<void> {
+    const made: { execution: Execution; secret: ParsedSecret }[] = [];
+    await this.hooks(group, outcomes, async (e) => {
+      const value = await e.rotator.create(e.context);
+      if (value === null) outcomes.set(e.run.id, await this.awaitValue(heldOf(e.run)));
+      else made.push({ execution: e, secret: checkedSecret(e.credential.type, value) });
+    });
+    if (made.length === 0) return;
+    const versions = await this.transactions.run(async (manager) => {
+      const locked = await this.holdActive(
         manager,
-        credential,
-        run.pendingVersion,
-        run.graceSeconds,
+        made.map(({ execution }) => heldOf(execution.run)),
+      );
+      const stale = await this.versions.pendingVersions(
+        manager,
+        locked.map(({ credential }) => credential.id),
+      );
+      for (const [credentialId, version] of stale) {
+        await this.versions.discardPending(manager, credentialId, version);
+      }
+      const added = await this.versions.addPendingAll(
+        manager,
+        made.map(({ secret }, i) => ({ credential: locked[i].credential, secret })),
+        SYSTEM_CREATOR,
+      );
+      const lost = await this.runs.advanceAll(
+        manager,
+        made.map(({ execution }) => heldOf(execution.run)),
+        (held) => ({
+          step: 'apply',
+          pendingVersion: added[made.findIndex(({ execution }) => execution.run.id === held.id)],
+        }),
+      );
+      if (lost.length > 0) throw new ClaimLostError(lost[0].id);
+      return added;
+    }, STEP_ISOLATION);
+    made.forEach(({ execution, secret }, i) => {
+      execution.run.step = 'apply';
+      execution.run.pendingVersion = versions[i];
+      execution.secret = secret;
+    });
+    failpoint('rotation.after-create');
+  }
+
+  /**
+   * apply and test: a step whose result is only that its hook ran. The runs whose hooks passed
+   * move on in one compare-and-set statement, a transaction of its own.
+   */
+  private async hookAndMoveOn(
+    group: Execution[],
+    outcomes: Map<string, RunOutcome>,
+    hook: (e: Execution) => Promise<void>,
+    next: 'test' | 'finish',
+  ): Promise<void> {
+    const passed: Execution[] = [];
+    await this.hooks(group, outcomes, async (e) => {
+      await hook(e);
+      passed.push(e);
+    });
+    if (passed.length === 0) return;
+    const step = passed[0].run.step;
+    const lost = await this.transactions.alone((manager) =>
+      this.runs.moveOnAll(
+        manager,
+        passed.map((e) => heldOf(e.run)),
+        next,
+      ),
+    );
+    for (const e of passed) {
+      if (lost.some((held) => held.id === e.run.id)) outcomes.set(e.run.id, 'lost');
+      else e.run.step = next;
+    }
+    failpoint(`rotation.after-${step}`);
+  }
+
+  /** finish: the switches, the runs' ends, rescheduling and events, in one transaction. */
+  private async finishAll(group: Execution[], outcomes: Map<string, RunOutcome>): Promise<void> {
+    await this.transactions.run(async (manager) => {
+      // Read under the locks: an emergency escalation may have set the grace to 0 meanwhile.
+      const locked = await this.holdActive(
+        manager,
+        group.map((e) => heldOf(e.run)),
+      );
+      for (const [i, { run, credential }] of locked.entries()) {
+        if (run.pendingVersion === null) throw new Error('the run has no pending version');
+        await group[i].rotator.finish({ ...group[i].context, credential }, manager);
+      }
+      const promotions = await this.versions.promoteAll(
+        manager,
+        locked.map(({ run, credential }, i) => ({
+          credential,
+          version: run.pendingVersion!,
+          graceSeconds: run.graceSeconds,
+          // The value this execution made, if it made the pending version; else read back.
+          secret: group[i].run.pendingVersion === run.pendingVersion ? group[i].secret : undefined,
+        })),
       );
       const now = await databaseNow(manager);
-      await this.runs.advance(manager, held, {
-        step: 'done',
-        status: 'succeeded',
-        openSlot: null,
-        error: null,
-        finishedAt: now,
-        claimedBy: null,
-      });
-      const nextRotationAt = await this.policies.reschedule(manager, credential, now);
-      await this.events.succeeded(manager, run, credential, promotion, nextRotationAt);
-    });
-    return 'succeeded';
+      const lost = await this.runs.advanceAll(
+        manager,
+        locked.map(({ run }) => heldOf(run)),
+        () => ({
+          step: 'done',
+          status: 'succeeded',
+          openSlot: null,
+          error: null,
+          finishedAt: now,
+          claimedBy: null,
+        }),
+      );
+      if (lost.length > 0) throw new ClaimLostError(lost[0].id);
+      const credentials = locked.map(({ credential }) => credential);
+      const next = await this.policies.rescheduleAll(manager, credentials, now);
+      await this.events.succeededAll(
+        manager,
+        locked.map(({ run, credential }, i) => ({
+          run,
+          credential,
+          promotion: promotions[i],
+          nextRotationAt: next.get(credential.id) ?? null,
+        })),
+      );
+    }, STEP_ISOLATION);
+    for (const e of group) outcomes.set(e.run.id, 'succeeded');
+  }
+
+  /**
+   * Runs `work` for each run of the group side by side, each within the step timeout; a run
+   * whose work throws fails (or is lost) on its own.
+   */
+  private async hooks(
+    group: Execution[],
+    outcomes: Map<string, RunOutcome>,
+    work: (e: Execution) => Promise<void>,
+  ): Promise<void> {
+    await Promise.all(
+      group.map(async (e) => {
+        try {
+          await withTimeout(
+            work(e),
+            this.config.stepTimeoutMs,
+            'the rotator did not answer in time',
+          );
+        } catch (error) {
+          outcomes.set(
+            e.run.id,
+            error instanceof ClaimLostError ? 'lost' : await this.fail(heldOf(e.run), error),
+          );
+        }
+      }),
+    );
+  }
+
+  /** The test hooks of a group read the current and pending values with one statement. */
+  private shareValueReads(group: Execution[]): void {
+    let shared: Promise<LiveValues> | undefined;
+    const load = () =>
+      (shared ??= this.transactions.read((m) =>
+        this.versions.liveValues(
+          m,
+          group.map((e) => e.credential.id),
+        ),
+      ));
+    for (const e of group) e.values = load;
   }
 
   /** A manual rotator: the run waits for a person's `PUT …/secret`, which finishes it. */
@@ -186,14 +370,6 @@ export class RunExecutor {
       });
     });
     return 'waiting';
-  }
-
-  /**
-   * A step whose result is only that its hook ran: one compare-and-set statement moves the run
-   * on, a transaction of its own.
-   */
-  private async moveOn(held: HeldRun, step: 'test' | 'finish'): Promise<void> {
-    await this.transactions.alone((manager) => this.runs.moveOn(manager, held, step));
   }
 
   /**
@@ -264,23 +440,12 @@ export class RunExecutor {
     return Math.round(base * (0.8 + randomInt(0, 401) / 1000));
   }
 
-  /**
-   * The credential, its policy and the rotator's context: as the starter read them when it opened
-   * the run (`opened`), else read now.
-   */
-  private async prepare(run: RotationRun, opened?: OpenedRun): Promise<Prepared> {
-    if (opened) return this.contextOf(run, opened.credential, opened.policy);
-    return this.transactions.read(async (manager) => {
-      const credential = await credentialById(manager, run.credentialId);
-      return this.contextOf(run, credential, await this.policies.effective(manager, credential));
-    });
-  }
-
-  private contextOf(
+  /** The run's rotator and the context its hooks get; throws if it can no longer rotate. */
+  private prepare(
     run: RotationRun,
     credential: Credential,
     policy: EffectivePolicy | null,
-  ): Prepared {
+  ): Execution {
     if (credential.status !== 'active') {
       throw new PermanentRotationError(`the credential is ${credential.status}`);
     }
@@ -292,37 +457,46 @@ export class RunExecutor {
     } else if (run.rotator !== 'manual') {
       throw new PermanentRotationError(`the policy no longer names the ${run.rotator} rotator`);
     }
-    const rotator = this.rotators.get(run.rotator);
-    const context: RotationContext = {
-      credential,
+    const execution: Execution = {
       run,
-      settings,
-      generator,
-      currentValue: () => this.transactions.read((m) => this.versions.value(m, credential.id)),
-      pendingValue: () => {
-        const version = run.pendingVersion;
-        if (version === null) throw new Error('the run has no pending version yet');
-        return this.transactions.read((m) => this.versions.value(m, credential.id, version));
+      credential,
+      rotator: this.rotators.get(run.rotator),
+      context: {
+        credential,
+        run,
+        settings,
+        generator,
+        currentValue: () => this.valueOf(execution),
+        pendingValue: () => {
+          const version = run.pendingVersion;
+          if (version === null) throw new Error('the run has no pending version yet');
+          return this.valueOf(execution, version);
+        },
       },
     };
-    return { credential, rotator, context };
+    return execution;
   }
 
-  private hook<T>(work: Promise<T>): Promise<T> {
-    return withTimeout(work, this.config.stepTimeoutMs, 'the rotator did not answer in time');
+  /** A value for a hook: from the group's shared read in the test step, else read alone. */
+  private async valueOf(execution: Execution, version?: number): Promise<Record<string, unknown>> {
+    const id = execution.credential.id;
+    if (execution.values) return (await execution.values()).value(id, version);
+    return this.transactions.read((m) => this.versions.value(m, id, version));
   }
 
   /**
-   * The held run and its credential, both locked; a run never writes a version of a credential
-   * deleted meanwhile.
+   * The held runs and their credentials, all locked; a run never writes a version of a
+   * credential deleted meanwhile.
    */
   private async holdActive(
     manager: EntityManager,
-    held: HeldRun,
-  ): Promise<{ run: RotationRun; credential: Credential }> {
-    const locked = await this.runs.holdWithCredential(manager, held);
-    if (locked.credential.status !== 'active') {
-      throw new PermanentRotationError(`the credential is ${locked.credential.status}`);
+    helds: HeldRun[],
+  ): Promise<{ run: RotationRun; credential: Credential }[]> {
+    const locked = await this.runs.holdAllWithCredentials(manager, helds);
+    for (const { credential } of locked) {
+      if (credential.status !== 'active') {
+        throw new PermanentRotationError(`the credential is ${credential.status}`);
+      }
     }
     return locked;
   }
@@ -335,11 +509,21 @@ export interface OpenedRun {
   policy: EffectivePolicy | null;
 }
 
-/** What the steps of one execution share: read once, when it starts. */
-interface Prepared {
+/** A run being executed, and what its steps share: read once, when it starts. */
+interface Execution {
+  /** Moved on as the database has it. */
+  run: RotationRun;
   credential: Credential;
   rotator: Rotator;
   context: RotationContext;
+  /** The pending value, when this execution made it. */
+  secret?: ParsedSecret;
+  /** The group's shared read of values, during the test step. */
+  values?: () => Promise<LiveValues>;
+}
+
+function heldOf(run: RotationRun): HeldRun {
+  return { id: run.id, credentialId: run.credentialId, step: run.step, attempt: run.attempt };
 }
 
 /** The message stored on the run; rotators keep values out of their errors (see Rotator). */

@@ -16,7 +16,8 @@ import {
 } from '../../database/dialect';
 import { LeaseService } from '../../database/lease.service';
 import { RotationRun, RotationStep, RunTrigger } from '../entities/rotation-run.entity';
-import { credentialById } from '../../credentials/credential-row';
+import { credentialsByIds } from '../../credentials/credential-row';
+import { updateGrouped } from '../../database/grouped-update';
 import { Credential } from '../../credentials/entities/credential.entity';
 import { ClaimLostError, RotationInProgressError } from './rotation.errors';
 import { runFromRow, runSelect } from './run-row';
@@ -166,12 +167,24 @@ export class RunStore {
 
   /** A run by id, in plain SQL; locked for the transaction with `lock`. */
   async get(manager: EntityManager, id: string, lock = false): Promise<RotationRun | null> {
-    const [row] = await manager.query<Parameters<typeof runFromRow>[0][]>(
-      `SELECT ${runSelect('r')} FROM rotation_runs r WHERE r.id = ?` +
+    const [run] = await this.getAll(manager, [id], lock);
+    return run ?? null;
+  }
+
+  /** Runs by id, in id order (the order they are locked in with `lock`). */
+  async getAll(
+    manager: EntityManager,
+    ids: readonly string[],
+    lock = false,
+  ): Promise<RotationRun[]> {
+    if (ids.length === 0) return [];
+    const rows = await manager.query<Parameters<typeof runFromRow>[0][]>(
+      `SELECT ${runSelect('r')} FROM rotation_runs r ` +
+        `WHERE r.id IN (${ids.map(() => '?').join(', ')}) ORDER BY r.id` +
         (lock ? forUpdate(dialectOf(manager)) : ''),
-      [id],
+      [...ids],
     );
-    return row ? runFromRow(row) : null;
+    return rows.map(runFromRow);
   }
 
   /** The run, locked, if this instance still holds it at the step it expects. */
@@ -188,8 +201,35 @@ export class RunStore {
     manager: EntityManager,
     held: HeldRun,
   ): Promise<{ run: RotationRun; credential: Credential }> {
-    const credential = await credentialById(manager, held.credentialId, true);
-    return { run: await this.hold(manager, held), credential };
+    const [locked] = await this.holdAllWithCredentials(manager, [held]);
+    return locked;
+  }
+
+  /**
+   * holdWithCredential() of a batch, in input order: every credential, in id order, then every
+   * run, in id order, so batches and single writers never lock in a cycle. Throws
+   * ClaimLostError if any run is no longer held as expected (the caller retries the others).
+   */
+  async holdAllWithCredentials(
+    manager: EntityManager,
+    helds: readonly HeldRun[],
+  ): Promise<{ run: RotationRun; credential: Credential }[]> {
+    const credentials = await credentialsByIds(
+      manager,
+      helds.map((held) => held.credentialId),
+      true,
+    );
+    const runs = await this.getAll(
+      manager,
+      helds.map((held) => held.id),
+      true,
+    );
+    return helds.map((held) => {
+      const run = this.checkHeld(held, runs.find((r) => r.id === held.id) ?? null);
+      const credential = credentials.find((c) => c.id === held.credentialId);
+      if (!credential) throw new Error(`credential ${held.credentialId} not found`);
+      return { run, credential };
+    });
   }
 
   private checkHeld(held: HeldRun, run: RotationRun | null): RotationRun {
@@ -207,53 +247,94 @@ export class RunStore {
 
   /**
    * Moves a held run on and renews the claim, or ends it when `changes` release it (claimedBy
-   * null): a compare-and-set on (id, step, attempt, claim) of
-   * a running run, so on its own it is safe against a claim taken over meanwhile. Call it after
-   * hold() when the transaction reads the run or writes other rows on the strength of the claim.
+   * null): a compare-and-set on (id, step, attempt, claim) of a running run, so on its own it is
+   * safe against a claim taken over meanwhile. Call it after hold() when the transaction reads
+   * the run or writes other rows on the strength of the claim.
    */
   async advance(
     manager: EntityManager,
     held: HeldRun,
     changes: Partial<RotationRun>,
   ): Promise<void> {
+    const lost = await this.advanceAll(manager, [held], () => changes);
+    if (lost.length > 0) throw new ClaimLostError(held.id);
+  }
+
+  /**
+   * advance() of a batch of runs, each with its own changes: one statement per step, attempt
+   * number and distinct set of changes. Returns the runs that were not held as expected and so
+   * were left alone.
+   */
+  async advanceAll(
+    manager: EntityManager,
+    helds: readonly HeldRun[],
+    changesOf: (held: HeldRun) => Partial<RotationRun>,
+  ): Promise<HeldRun[]> {
     const dialect = dialectOf(manager);
-    const result = await manager.update(
-      RotationRun,
-      {
-        id: held.id,
-        status: 'running',
-        step: held.step,
-        attempt: held.attempt,
-        claimedBy: this.instance,
-      },
-      {
-        ...changes,
-        // Released (claimedBy null): no claim left to expire. Else renewed, with the database
-        // clock in the statement itself, no round trip to read it first.
-        claimExpiresAt:
-          changes.claimedBy === null ? null : () => utcNowPlusSql(dialect, this.config.claimTtlMs),
-        updatedAt: () => utcNowSql(dialect),
-      },
+    const byAttempt = new Map<string, HeldRun[]>();
+    for (const held of helds) {
+      const key = `${held.step}/${held.attempt}`;
+      byAttempt.set(key, [...(byAttempt.get(key) ?? []), held]);
+    }
+    let affected = 0;
+    for (const group of byAttempt.values()) {
+      const { step, attempt } = group[0];
+      affected += await updateGrouped<RotationRun, HeldRun>(
+        manager,
+        RotationRun,
+        group.map((held) => {
+          const changes = changesOf(held);
+          return {
+            key: held,
+            changes: {
+              ...changes,
+              // Released (claimedBy null): no claim left to expire. Else renewed, with the
+              // database clock in the statement itself, no round trip to read it first.
+              claimExpiresAt:
+                changes.claimedBy === null
+                  ? null
+                  : () => utcNowPlusSql(dialect, this.config.claimTtlMs),
+              updatedAt: () => utcNowSql(dialect),
+            },
+          };
+        }),
+        (keys) => ({
+          id: In(keys.map((held) => held.id)),
+          status: 'running',
+          step,
+          attempt,
+          claimedBy: this.instance,
+        }),
+      );
+    }
+    if (affected === helds.length) return [];
+    // Some were taken over meanwhile: the ones not moved on as asked are lost.
+    const runs = await this.getAll(
+      manager,
+      helds.map((held) => held.id),
     );
-    if ((result.affected ?? 0) !== 1) throw new ClaimLostError(held.id);
+    return helds.filter((held) => {
+      const run = runs.find((r) => r.id === held.id);
+      const wanted = { step: held.step, attempt: held.attempt, ...changesOf(held) };
+      return (
+        !run ||
+        run.step !== wanted.step ||
+        run.attempt !== wanted.attempt ||
+        run.claimedBy !== (wanted.claimedBy === null ? null : this.instance)
+      );
+    });
   }
 
   /**
    * advance() to `step` and nothing else: one statement, so the step that only records that a
-   * hook ran needs no transaction of its own.
+   * hook ran needs no transaction of its own. Returns the runs lost meanwhile.
    */
-  moveOn(manager: EntityManager, held: HeldRun, step: RotationStep): Promise<void> {
-    return this.advance(manager, held, { step });
-  }
-
-  /** Gives up the claim on runs this instance will not finish (shutdown). */
-  async release(manager: EntityManager, ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await manager.update(
-      RotationRun,
-      { id: In(ids), claimedBy: this.instance },
-      { claimedBy: null, claimExpiresAt: null },
-    );
+  moveOnAll(
+    manager: EntityManager,
+    helds: readonly HeldRun[],
+    step: RotationStep,
+  ): Promise<HeldRun[]> {
+    return this.advanceAll(manager, helds, () => ({ step }));
   }
 
   private claimUntil(now: Date): Date {

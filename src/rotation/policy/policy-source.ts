@@ -29,4 +29,11 @@ export abstract class PolicySource {
     status?: 'scheduled' | 'failed',
     at?: Date,
   ): Promise<Date | null>;
+
+  /** reschedule() of several credentials from their policies' next times after `from`. */
+  abstract rescheduleAll(
+    manager: EntityManager,
+    credentials: readonly Credential[],
+    from: Date,
+  ): Promise<Map<string, Date | null>>;
 }

@@ -82,6 +82,36 @@ export class RotationPolicyService implements PolicySource {
     return plan.nextRotationAt;
   }
 
+  async rescheduleAll(
+    manager: EntityManager,
+    credentials: readonly Credential[],
+    from: Date,
+  ): Promise<Map<string, Date | null>> {
+    const policies = await this.effectiveOfEach(manager, credentials);
+    const groups = new Map<string, { plan: SchedulePlan; credentials: Credential[] }>();
+    for (const credential of credentials) {
+      const plan = planSchedule(policies.get(credential.id) ?? null, from);
+      const key = JSON.stringify(plan);
+      const group = groups.get(key) ?? { plan, credentials: [] };
+      group.credentials.push(credential);
+      groups.set(key, group);
+    }
+    const next = new Map<string, Date | null>();
+    // Credentials rotated together mostly share their next time: one statement per distinct plan.
+    for (const { plan, credentials: group } of groups.values()) {
+      await writeSchedule(
+        manager,
+        group.map((c) => c.id),
+        plan,
+      );
+      for (const credential of group) {
+        this.applyPlan(credential, plan);
+        next.set(credential.id, plan.nextRotationAt);
+      }
+    }
+    return next;
+  }
+
   /**
    * After the policy that applies to the credential changed: rescheduled from `now` (the database
    * clock), never due at once, and left alone while a run is open (the engine reschedules it
@@ -119,6 +149,11 @@ export class RotationPolicyService implements PolicySource {
     plan: SchedulePlan,
   ): Promise<void> {
     await writeSchedule(manager, [credential.id], plan);
+    this.applyPlan(credential, plan);
+  }
+
+  /** The credential as writeSchedule() left its row. */
+  private applyPlan(credential: Credential, plan: SchedulePlan): void {
     credential.nextRotationAt = plan.nextRotationAt;
     credential.rotationStatus = plan.rotationStatus;
     credential.rowVersion += 1;
