@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { dialectOf, forUpdate, toDate } from '../database/dialect';
+import { dialectOf, forUpdate, toDate, placeholders } from '../database/dialect';
 import { Credential, JsonObject } from './entities/credential.entity';
 
 /** Every column of `credentials`, each under its entity property name. */
@@ -71,7 +71,7 @@ export async function credentialsByIds(
   if (ids.length === 0) return [];
   const rows = await manager.query<Row[]>(
     `SELECT ${credentialSelect('c')} FROM credentials c ` +
-      `WHERE c.id IN (${ids.map(() => '?').join(', ')}) ORDER BY c.id` +
+      `WHERE c.id IN (${placeholders(ids)}) ORDER BY c.id` +
       (lock ? forUpdate(dialectOf(manager)) : ''),
     [...ids],
   );

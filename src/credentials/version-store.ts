@@ -8,6 +8,7 @@ import {
   forUpdateSkipLocked,
   timestampParam,
   toDate,
+  placeholders,
 } from '../database/dialect';
 import { CredentialStateError } from './credential.errors';
 import { Credential } from './entities/credential.entity';
@@ -169,7 +170,7 @@ export class VersionStore {
         : await manager.query<(SealedRow & { credentialId: string; state: string })[]>(
             `SELECT credential_id AS credentialId, state, ${SEALED_COLUMNS} ` +
               'FROM credential_versions WHERE live_state IS NOT NULL AND ' +
-              `credential_id IN (${credentialIds.map(() => '?').join(', ')})`,
+              `credential_id IN (${placeholders(credentialIds)})`,
             [...credentialIds],
           );
     const live = new Map(rows.map((row) => [`${row.credentialId}/${row.state}`, row]));
@@ -216,7 +217,7 @@ export class VersionStore {
     if (credentialIds.length === 0) return new Map();
     const rows = await manager.query<{ credentialId: string; version: number | string }[]>(
       'SELECT credential_id AS credentialId, version FROM credential_versions ' +
-        `WHERE state = 'pending' AND credential_id IN (${credentialIds.map(() => '?').join(', ')})`,
+        `WHERE state = 'pending' AND credential_id IN (${placeholders(credentialIds)})`,
       [...credentialIds],
     );
     return new Map(rows.map((row) => [row.credentialId, Number(row.version)]));
@@ -435,7 +436,7 @@ export class VersionStore {
       { credentialId: string; version: unknown; state: string; graceUntil: unknown }[]
     >(
       'SELECT credential_id AS credentialId, version, state, grace_until AS graceUntil ' +
-        `FROM credential_versions WHERE credential_id IN (${credentialIds.map(() => '?').join(', ')}) ` +
+        `FROM credential_versions WHERE credential_id IN (${placeholders(credentialIds)}) ` +
         'ORDER BY credential_id, version',
       [...credentialIds],
     );

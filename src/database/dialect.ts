@@ -8,6 +8,11 @@ export function dialectOf(source: DataSource | EntityManager): Dialect {
   return type === 'better-sqlite3' ? 'sqlite' : 'mariadb';
 }
 
+/** `?, ?, ?`: one placeholder per value, for `IN (…)` lists in plain SQL. */
+export function placeholders(values: readonly unknown[]): string {
+  return values.map(() => '?').join(', ');
+}
+
 /** Row lock for read-modify-write; SQLite has none and needs none (one writer at a time). */
 export function forUpdate(dialect: Dialect): string {
   return dialect === 'mariadb' ? ' FOR UPDATE' : '';

@@ -13,6 +13,7 @@ import {
   timestampParam,
   utcNowPlusSql,
   utcNowSql,
+  placeholders,
 } from '../../database/dialect';
 import { LeaseService } from '../../database/lease.service';
 import { RotationRun, RotationStep, RunTrigger } from '../entities/rotation-run.entity';
@@ -180,7 +181,7 @@ export class RunStore {
     if (ids.length === 0) return [];
     const rows = await manager.query<Parameters<typeof runFromRow>[0][]>(
       `SELECT ${runSelect('r')} FROM rotation_runs r ` +
-        `WHERE r.id IN (${ids.map(() => '?').join(', ')}) ORDER BY r.id` +
+        `WHERE r.id IN (${placeholders(ids)}) ORDER BY r.id` +
         (lock ? forUpdate(dialectOf(manager)) : ''),
       [...ids],
     );

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { pathPatternsSql } from '../../auth/grants/path-pattern-sql';
-import { toDate } from '../../database/dialect';
+import { toDate, placeholders } from '../../database/dialect';
 import type { Credential } from '../../credentials/entities/credential.entity';
 import type { RotationPolicy } from '../entities/rotation-policy.entity';
 import { mostSpecificPattern } from './policy-resolution';
@@ -69,7 +69,7 @@ export class PatternRescheduler {
       'SELECT c.id AS id, c.path AS path, c.type AS type, c.rotation_status AS rotationStatus, ' +
         'c.next_rotation_at AS nextRotationAt FROM credentials c ' +
         `WHERE c.status = 'active' AND ${matching.sql} ` +
-        `AND c.rotation_status NOT IN (${IN_RUN.map(() => '?').join(', ')}) ` +
+        `AND c.rotation_status NOT IN (${placeholders(IN_RUN)}) ` +
         'AND NOT EXISTS (SELECT 1 FROM rotation_policies p WHERE p.credential_id = c.id) ' +
         'AND c.id > ? ORDER BY c.id LIMIT ?',
       [...matching.parameters, ...IN_RUN, after, RESCHEDULE_BATCH],
