@@ -18,6 +18,7 @@ import { AuthGuard } from './auth/guards/auth.guard';
 import { cryptoConfig } from './config/crypto.config';
 import { databaseConfig } from './config/database.config';
 import { outboundConfig } from './config/outbound.config';
+import { eventsConfig } from './config/events.config';
 import { rotationConfig } from './config/rotation.config';
 import { CredentialsModule } from './credentials/credentials.module';
 import { CryptoModule } from './crypto/crypto.module';
@@ -44,6 +45,7 @@ import { RotationModule } from './rotation/rotation.module';
         credentialsConfig,
         rotationConfig,
         outboundConfig,
+        eventsConfig,
       ],
     }),
     LoggerModule.forRootAsync({

@@ -12,6 +12,7 @@ import { CredentialTag } from '../credentials/entities/credential-tag.entity';
 import { CredentialVersion } from '../credentials/entities/credential-version.entity';
 import { KeyringEntry } from '../crypto/keyring-entry.entity';
 import { OutboxEvent } from '../events/event-outbox.entity';
+import { EventStreamHead } from '../events/event-stream-head.entity';
 import { RotationPolicy } from '../rotation/entities/rotation-policy.entity';
 import { RotationRun } from '../rotation/entities/rotation-run.entity';
 import { Lease } from './lease.entity';
@@ -35,4 +36,5 @@ export const ENTITIES = [
   RotationPolicy,
   RotationRun,
   OutboxEvent,
+  EventStreamHead,
 ];
