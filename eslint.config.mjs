@@ -19,6 +19,7 @@ const DOMAIN = [
   'rotation',
   'incidents',
   'events',
+  'webhooks',
   'vault-compat',
 ];
 const src = (...dirs) => dirs.map((d) => `./src/${d}`);
@@ -60,6 +61,7 @@ const moduleBoundaries = [
       'rotation',
       'incidents',
       'events',
+      'webhooks',
       'vault-compat',
     ),
     message: 'audit depends on no domain module (decorators live in common/)',
@@ -86,6 +88,11 @@ const moduleBoundaries = [
       './src/auth/sessions',
     ],
     message: 'credentials point down only: to crypto, audit and the grants of auth',
+  },
+  {
+    target: src(...DOMAIN.filter((d) => d !== 'webhooks'), 'outbound'),
+    from: src('webhooks'),
+    message: 'webhooks listens to events; nothing imports it (events and rotation never do)',
   },
   {
     target: src('keys', 'health', 'metrics', 'logging'),

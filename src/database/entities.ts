@@ -15,6 +15,9 @@ import { OutboxEvent } from '../events/event-outbox.entity';
 import { EventStreamHead } from '../events/event-stream-head.entity';
 import { RotationPolicy } from '../rotation/entities/rotation-policy.entity';
 import { RotationRun } from '../rotation/entities/rotation-run.entity';
+import { WebhookDelivery } from '../webhooks/entities/webhook-delivery.entity';
+import { WebhookFanoutCursor } from '../webhooks/entities/webhook-fanout-cursor.entity';
+import { WebhookSubscription } from '../webhooks/entities/webhook-subscription.entity';
 import { Lease } from './lease.entity';
 
 /** Every entity of the schema; the migrations must describe exactly these (see migration:check). */
@@ -37,4 +40,7 @@ export const ENTITIES = [
   RotationRun,
   OutboxEvent,
   EventStreamHead,
+  WebhookSubscription,
+  WebhookDelivery,
+  WebhookFanoutCursor,
 ];
