@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { IsIn, IsInt, IsOptional, IsUrl, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { createHash } from 'node:crypto';
 import { SYSTEM } from '../../audit/audit-context';
 import { AuditWriter } from '../../audit/audit-writer';
@@ -7,6 +7,7 @@ import { credentialById } from '../../credentials/credential-row';
 import type { Credential } from '../../credentials/entities/credential.entity';
 import { VersionStore } from '../../credentials/version-store';
 import { TransactionRunner } from '../../database/transaction-runner';
+import { IsOutboundUrl } from '../../outbound/is-outbound-url';
 import { OutboundHttp, OutboundRequest } from '../../outbound/outbound-http';
 import { OutboundRefusedError } from '../../outbound/outbound.errors';
 import {
@@ -20,24 +21,15 @@ import { GENERATED_TYPES, generatedValue } from './generated.rotator';
 import type { RotationContext, Rotator, RotatorDescription, SecretValue } from './rotator';
 import { PermanentRotationError } from './rotator';
 
-const URL_OPTIONS = {
-  protocols: ['https', 'http'],
-  require_protocol: true,
-  require_tld: false,
-  require_host: true,
-};
-
 /** The policy's `rotator` beside `kind: "webhook"`. No secret lives here: the key is a reference. */
 export class WebhookSettings {
   /** Receives the new value (POST); https unless CUSTOS_OUTBOUND_ALLOW_HTTP. */
-  @IsUrl(URL_OPTIONS)
-  @MaxLength(2048)
+  @IsOutboundUrl()
   url!: string;
 
   /** Proves the target took the new value; without it a 2xx from `url` is the proof. */
   @IsOptional()
-  @IsUrl(URL_OPTIONS)
-  @MaxLength(2048)
+  @IsOutboundUrl()
   verifyUrl?: string;
 
   @IsOptional()

@@ -7,7 +7,6 @@ import {
   IsInt,
   IsOptional,
   IsString,
-  IsUrl,
   Max,
   MaxLength,
   Min,
@@ -15,6 +14,7 @@ import {
 import { IsPageCursor, PageCursor } from '../../common/pagination/page-cursor';
 import { IsOptionalNotNull } from '../../common/validation/is-optional-not-null';
 import { QueryInteger } from '../../common/validation/query-transforms';
+import { IsOutboundUrl } from '../../outbound/is-outbound-url';
 import type { WebhookSubscription } from '../entities/webhook-subscription.entity';
 import { IsWebhookEventPattern } from '../webhook-event-patterns';
 
@@ -25,12 +25,6 @@ export const WEBHOOK_CURSOR = new PageCursor('webhooks', (id) => UUID.test(id));
 export const WEBHOOK_PAGE_MAX = 500;
 export const WEBHOOK_PAGE_DEFAULT = 100;
 
-const URL_OPTIONS = {
-  protocols: ['https', 'http'],
-  require_protocol: true,
-  require_tld: false,
-  require_host: true,
-};
 const URL_DESCRIPTION =
   'HTTPS endpoint (http only with CUSTOS_OUTBOUND_ALLOW_HTTP); loopback, private, link-local and other internal addresses are refused (DESIGN.md §4.8)';
 const EVENTS_DESCRIPTION =
@@ -38,8 +32,7 @@ const EVENTS_DESCRIPTION =
 
 export class WebhookCreateDto {
   @ApiProperty({ example: 'https://hooks.example.com/custos', description: URL_DESCRIPTION })
-  @IsUrl(URL_OPTIONS)
-  @MaxLength(2048)
+  @IsOutboundUrl()
   url!: string;
 
   @ApiProperty({
@@ -68,8 +61,7 @@ export class WebhookCreateDto {
 export class WebhookUpdateDto {
   @ApiPropertyOptional({ description: URL_DESCRIPTION })
   @IsOptionalNotNull()
-  @IsUrl(URL_OPTIONS)
-  @MaxLength(2048)
+  @IsOutboundUrl()
   url?: string;
 
   @ApiPropertyOptional({ type: [String], description: EVENTS_DESCRIPTION })
