@@ -19,6 +19,7 @@ const DOMAIN = [
   'rotation',
   'incidents',
   'events',
+  'webhooks',
   'vault-compat',
 ];
 const src = (...dirs) => dirs.map((d) => `./src/${d}`);
@@ -39,6 +40,11 @@ const moduleBoundaries = [
     message: 'database knows no domain module',
   },
   {
+    target: './src/outbound',
+    from: src('database', 'crypto', 'logging', 'http', 'cli', ...DOMAIN),
+    message: 'outbound (the SSRF guard and its HTTP client) depends on config and common only',
+  },
+  {
     target: './src/crypto',
     from: src('http', 'cli', ...DOMAIN),
     message: 'crypto knows nothing of HTTP or domain modules',
@@ -55,6 +61,7 @@ const moduleBoundaries = [
       'rotation',
       'incidents',
       'events',
+      'webhooks',
       'vault-compat',
     ),
     message: 'audit depends on no domain module (decorators live in common/)',
@@ -81,6 +88,11 @@ const moduleBoundaries = [
       './src/auth/sessions',
     ],
     message: 'credentials point down only: to crypto, audit and the grants of auth',
+  },
+  {
+    target: src(...DOMAIN.filter((d) => d !== 'webhooks'), 'outbound'),
+    from: src('webhooks'),
+    message: 'webhooks listens to events; nothing imports it (events and rotation never do)',
   },
   {
     target: src('keys', 'health', 'metrics', 'logging'),

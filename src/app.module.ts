@@ -17,6 +17,9 @@ import { LOGIN_THROTTLED } from './common/auth/auth.decorators';
 import { AuthGuard } from './auth/guards/auth.guard';
 import { cryptoConfig } from './config/crypto.config';
 import { databaseConfig } from './config/database.config';
+import { outboundConfig } from './config/outbound.config';
+import { eventsConfig } from './config/events.config';
+import { webhooksConfig } from './config/webhooks.config';
 import { rotationConfig } from './config/rotation.config';
 import { CredentialsModule } from './credentials/credentials.module';
 import { CryptoModule } from './crypto/crypto.module';
@@ -27,6 +30,7 @@ import { KeysModule } from './keys/keys.module';
 import { loggerOptions } from './logging/logger-options';
 import { MetricsModule } from './metrics/metrics.module';
 import { RotationModule } from './rotation/rotation.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({
   imports: [
@@ -42,6 +46,9 @@ import { RotationModule } from './rotation/rotation.module';
         authConfig,
         credentialsConfig,
         rotationConfig,
+        outboundConfig,
+        eventsConfig,
+        webhooksConfig,
       ],
     }),
     LoggerModule.forRootAsync({
@@ -74,6 +81,7 @@ import { RotationModule } from './rotation/rotation.module';
     AuthModule,
     CredentialsModule,
     RotationModule,
+    WebhooksModule,
     KeysModule,
     HealthModule,
     MetricsModule,

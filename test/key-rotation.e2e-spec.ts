@@ -397,12 +397,16 @@ describe('Master-key rotation (MariaDB)', () => {
           status: 'active',
           configured: true,
           removable: false,
-          references: { secretVersions: versionCount(secrets, written), totpSecrets: 1 },
+          references: {
+            secretVersions: versionCount(secrets, written),
+            totpSecrets: 1,
+            webhookSecrets: 0,
+          },
         });
         expect(keyReport(status, 'k2')).toMatchObject({
           status: 'not-enrolled',
           configured: true,
-          references: { secretVersions: 0, totpSecrets: 0 },
+          references: { secretVersions: 0, totpSecrets: 0, webhookSecrets: 0 },
         });
         expect((await keyringRows(db)).map((row) => row.id)).toEqual(['k1']);
       });
@@ -441,7 +445,7 @@ describe('Master-key rotation (MariaDB)', () => {
           removable: true,
           // Its audit events from before the switch still need it to verify.
           signsAuditEvents: true,
-          references: { secretVersions: 0, totpSecrets: 0 },
+          references: { secretVersions: 0, totpSecrets: 0, webhookSecrets: 0 },
         });
         expect(keyReport(done, 'k2')).toMatchObject({
           status: 'active',
@@ -630,7 +634,11 @@ describe('Master-key rotation (MariaDB)', () => {
       const resumed = await startApp(database, { env });
       try {
         const status = await waitForRewrap(resumed, admin);
-        expect(status.rewrap.rewrapped).toEqual({ secretVersions: 12, totpSecrets: 0 });
+        expect(status.rewrap.rewrapped).toEqual({
+          secretVersions: 12,
+          totpSecrets: 0,
+          webhookSecrets: 0,
+        });
         expect(keyReport(status, 'k1')).toMatchObject({ status: 'retired', removable: true });
         expect(new Set((await versionRows(db)).map((row) => row.kekId))).toEqual(new Set(['k2']));
         await expectAllReveal(resumed, admin, secrets);
@@ -917,13 +925,13 @@ describe('Master-key rotation (MariaDB)', () => {
           id: 'k1',
           status: 'active',
           configured: true,
-          references: { secretVersions: 10, totpSecrets: 0 },
+          references: { secretVersions: 10, totpSecrets: 0, webhookSecrets: 0 },
         }),
         expect.objectContaining({
           id: 'k2',
           status: 'not-enrolled',
           configured: true,
-          references: { secretVersions: 0, totpSecrets: 0 },
+          references: { secretVersions: 0, totpSecrets: 0, webhookSecrets: 0 },
         }),
       ]);
       expect((await keyringRows(db)).map((row) => [row.id, row.status])).toEqual([
@@ -946,13 +954,13 @@ describe('Master-key rotation (MariaDB)', () => {
         expect.objectContaining({
           id: 'k1',
           status: 'retired',
-          references: { secretVersions: 0, totpSecrets: 0 },
+          references: { secretVersions: 0, totpSecrets: 0, webhookSecrets: 0 },
           note: expect.stringMatching(/it can be removed/),
         }),
         expect.objectContaining({
           id: 'k2',
           status: 'active',
-          references: { secretVersions: 10, totpSecrets: 0 },
+          references: { secretVersions: 10, totpSecrets: 0, webhookSecrets: 0 },
         }),
       ]);
 
@@ -990,12 +998,12 @@ describe('Master-key rotation (MariaDB)', () => {
           expect.objectContaining({
             id: 'k2',
             status: 'retired',
-            references: { secretVersions: 6, totpSecrets: 0 },
+            references: { secretVersions: 6, totpSecrets: 0, webhookSecrets: 0 },
           }),
           expect.objectContaining({
             id: 'k3',
             status: 'active',
-            references: { secretVersions: 4, totpSecrets: 0 },
+            references: { secretVersions: 4, totpSecrets: 0, webhookSecrets: 0 },
           }),
         ]);
         expect(await versionRows(db)).toEqual(mixed);

@@ -5,7 +5,7 @@ import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
  * itself and a key leaked from one purpose says nothing about another.
  */
 export type KeyPurpose =
-  'key-check' | 'audit-chain' | 'audit-checkpoint' | 'fingerprint' | 'totp' | 'jwt';
+  'key-check' | 'audit-chain' | 'audit-checkpoint' | 'fingerprint' | 'totp' | 'jwt' | 'webhook';
 
 const HKDF_SALT = Buffer.from('custos/hkdf/v1');
 export const MASTER_KEY_BYTES = 32;

@@ -12,8 +12,12 @@ import { CredentialTag } from '../credentials/entities/credential-tag.entity';
 import { CredentialVersion } from '../credentials/entities/credential-version.entity';
 import { KeyringEntry } from '../crypto/keyring-entry.entity';
 import { OutboxEvent } from '../events/event-outbox.entity';
+import { EventStreamHead } from '../events/event-stream-head.entity';
 import { RotationPolicy } from '../rotation/entities/rotation-policy.entity';
 import { RotationRun } from '../rotation/entities/rotation-run.entity';
+import { WebhookDelivery } from '../webhooks/entities/webhook-delivery.entity';
+import { WebhookFanoutCursor } from '../webhooks/entities/webhook-fanout-cursor.entity';
+import { WebhookSubscription } from '../webhooks/entities/webhook-subscription.entity';
 import { Lease } from './lease.entity';
 
 /** Every entity of the schema; the migrations must describe exactly these (see migration:check). */
@@ -35,4 +39,8 @@ export const ENTITIES = [
   RotationPolicy,
   RotationRun,
   OutboxEvent,
+  EventStreamHead,
+  WebhookSubscription,
+  WebhookDelivery,
+  WebhookFanoutCursor,
 ];

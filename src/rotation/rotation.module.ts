@@ -4,6 +4,7 @@ import { CredentialChangeHooks } from '../credentials/credential-change-hooks';
 import { CredentialsModule } from '../credentials/credentials.module';
 import { CryptoModule } from '../crypto/crypto.module';
 import { MetricsModule } from '../metrics/metrics.module';
+import { OutboundModule } from '../outbound/outbound.module';
 import { DueStarter } from './engine/due-starter';
 import { EmergencyRotations } from './engine/emergency-rotation.service';
 import { ManualWriteHook } from './engine/manual-write.hook';
@@ -26,7 +27,9 @@ import { RotationPolicyValidator } from './policy/rotation-policy-validator';
 import { PolicySource } from './policy/policy-source';
 import { RotationScheduleController } from './http/rotation-schedule.controller';
 import { RotationMetrics } from './rotation-metrics';
-import { RotatorRegistry } from './rotators/rotator-registry';
+import type { Rotator } from './rotators/rotator';
+import { CONNECTED_ROTATORS, RotatorRegistry } from './rotators/rotator-registry';
+import { WebhookRotator } from './rotators/webhook.rotator';
 import { RotationScheduleQuery } from './schedule/rotation-schedule.query';
 import { ExpiryWatch } from './sweeper/expiry-watch';
 import { GraceSweeper } from './sweeper/grace-sweeper';
@@ -63,7 +66,7 @@ const SCHEDULE_PROVIDERS = [
 
 /** Scheduled, crash-safe rotation of credentials (DESIGN.md §5). */
 @Module({
-  imports: [CredentialsModule, CryptoModule, AuthModule, MetricsModule],
+  imports: [CredentialsModule, CryptoModule, AuthModule, MetricsModule, OutboundModule],
   controllers: [
     CredentialRotationPolicyController,
     RotationPoliciesController,
@@ -72,6 +75,12 @@ const SCHEDULE_PROVIDERS = [
     RotationsController,
   ],
   providers: [
+    WebhookRotator,
+    {
+      provide: CONNECTED_ROTATORS,
+      inject: [WebhookRotator],
+      useFactory: (...rotators: Rotator[]) => rotators,
+    },
     RotatorRegistry,
     ...POLICY_PROVIDERS,
     { provide: PolicySource, useExisting: RotationPolicyService },

@@ -6,7 +6,18 @@ import type { RotationContext, Rotator, RotatorDescription, SecretValue } from '
 /** No settings: the policy's `generator` says how values are made. */
 export class GeneratedSettings {}
 
-const TYPES: readonly CredentialType[] = ['password', 'api_key', 'shared_secret'];
+/** The types the policy's generator can make a value for. */
+export const GENERATED_TYPES: readonly CredentialType[] = ['password', 'api_key', 'shared_secret'];
+
+/**
+ * A fresh value from the policy's generator spec (the type's default without one), in the secret
+ * field of the credential's type; every rotator that makes its own values uses this.
+ */
+export function generatedValue(context: RotationContext): SecretValue {
+  const type = context.credential.type;
+  const spec = context.generator ?? DEFAULT_GENERATOR[type];
+  return { [GENERATED_FIELD[type]]: generateSecret(spec) };
+}
 
 /**
  * A new random value from the policy's generator spec, for secrets that live only in Custos
@@ -21,16 +32,14 @@ export class GeneratedRotator implements Rotator<GeneratedSettings> {
     return {
       kind: this.kind,
       summary: "A fresh random value from the policy's generator spec",
-      types: TYPES,
+      types: GENERATED_TYPES,
       usesGenerator: true,
       settings: {},
     };
   }
 
   create(context: RotationContext<GeneratedSettings>): Promise<SecretValue> {
-    const type = context.credential.type;
-    const spec = context.generator ?? DEFAULT_GENERATOR[type];
-    return Promise.resolve({ [GENERATED_FIELD[type]]: generateSecret(spec) });
+    return Promise.resolve(generatedValue(context));
   }
 
   apply(): Promise<void> {

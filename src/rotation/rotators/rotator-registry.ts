@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { RequestValidationError } from '../../common/validation/request-validation.error';
@@ -9,8 +9,14 @@ import { GeneratedRotator } from './generated.rotator';
 import { ManualRotator } from './manual.rotator';
 import { PermanentRotationError, Rotator, RotatorDescription } from './rotator';
 
-/** Every rotator Custos has: the one place a new one is registered. */
-const ROTATORS: readonly Rotator[] = [new GeneratedRotator(), new ManualRotator()];
+/** The rotators that need nothing but their settings. */
+const BUILT_IN: readonly Rotator[] = [new GeneratedRotator(), new ManualRotator()];
+
+/**
+ * The rotators that reach other systems: providers, because they need the outbound client and
+ * stored credentials. rotation.module.ts lists them; with BUILT_IN, every rotator Custos has.
+ */
+export const CONNECTED_ROTATORS = Symbol('CONNECTED_ROTATORS');
 
 export interface RotatorChoice {
   rotator: Rotator;
@@ -20,7 +26,11 @@ export interface RotatorChoice {
 
 @Injectable()
 export class RotatorRegistry {
-  private readonly byKind = new Map<string, Rotator>(ROTATORS.map((r) => [r.kind, r]));
+  private readonly byKind: Map<string, Rotator>;
+
+  constructor(@Optional() @Inject(CONNECTED_ROTATORS) connected: readonly Rotator[] | null = null) {
+    this.byKind = new Map([...BUILT_IN, ...(connected ?? [])].map((r) => [r.kind, r]));
+  }
 
   kinds(): string[] {
     return [...this.byKind.keys()];
