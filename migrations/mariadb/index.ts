@@ -9,6 +9,7 @@ import { AuditHeadsGuardEd25519Checkpoints1764000000700 } from './1764000000700-
 import { Rotation1764000001000 } from './1764000001000-rotation';
 import { RotationPolicyDefaultGrace1764000001100 } from './1764000001100-rotation-policy-default-grace';
 import { NullSafeLiveChecks1764000001200 } from './1764000001200-null-safe-live-checks';
+import { VersionRetirement1764000001300 } from './1764000001300-version-retirement';
 
 /** MariaDB migrations in order. Never edit one that has shipped: add a new one. */
 export const MARIADB_MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MARIADB_MIGRATIONS = [
   Rotation1764000001000,
   RotationPolicyDefaultGrace1764000001100,
   NullSafeLiveChecks1764000001200,
+  VersionRetirement1764000001300,
 ];

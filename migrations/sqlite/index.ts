@@ -9,6 +9,7 @@ import { AuditHeadsGuardEd25519Checkpoints1764000000700 } from './1764000000700-
 import { Rotation1764000001000 } from './1764000001000-rotation';
 import { RotationPolicyDefaultGrace1764000001100 } from './1764000001100-rotation-policy-default-grace';
 import { NullSafeLiveChecks1764000001200 } from './1764000001200-null-safe-live-checks';
+import { VersionRetirement1764000001300 } from './1764000001300-version-retirement';
 
 /** SQLite migrations in order, mirroring the MariaDB ones. Never edit one that has shipped. */
 export const SQLITE_MIGRATIONS = [
@@ -23,4 +24,5 @@ export const SQLITE_MIGRATIONS = [
   Rotation1764000001000,
   RotationPolicyDefaultGrace1764000001100,
   NullSafeLiveChecks1764000001200,
+  VersionRetirement1764000001300,
 ];
