@@ -26,11 +26,18 @@ import { RotationPolicyValidator } from './policy/rotation-policy-validator';
 import { PolicySource } from './policy/policy-source';
 import { RotationScheduleController } from './http/rotation-schedule.controller';
 import { RotationMetrics } from './rotation-metrics';
+import { AdminLoginReader } from './rotators/mariadb/admin-login-reader';
+import { MariadbRotator } from './rotators/mariadb.rotator';
 import { RotatorRegistry } from './rotators/rotator-registry';
 import { RotationScheduleQuery } from './schedule/rotation-schedule.query';
 import { ExpiryWatch } from './sweeper/expiry-watch';
 import { GraceSweeper } from './sweeper/grace-sweeper';
+import { RetireSchedule } from './sweeper/retire-schedule';
 import { SweepSchedule } from './sweeper/sweep-schedule';
+import { VersionRetirer } from './sweeper/version-retirer';
+
+/** Rotators that need services (the registry is handed them) and what they share. */
+const ROTATOR_PROVIDERS = [RotatorRegistry, MariadbRotator, AdminLoginReader];
 
 const POLICY_PROVIDERS = [
   RotationPolicyService,
@@ -59,6 +66,8 @@ const SCHEDULE_PROVIDERS = [
   GraceSweeper,
   ExpiryWatch,
   SweepSchedule,
+  VersionRetirer,
+  RetireSchedule,
 ];
 
 /** Scheduled, crash-safe rotation of credentials (DESIGN.md §5). */
@@ -72,7 +81,7 @@ const SCHEDULE_PROVIDERS = [
     RotationsController,
   ],
   providers: [
-    RotatorRegistry,
+    ...ROTATOR_PROVIDERS,
     ...POLICY_PROVIDERS,
     { provide: PolicySource, useExisting: RotationPolicyService },
     ...ENGINE_PROVIDERS,

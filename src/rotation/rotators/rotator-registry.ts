@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { RequestValidationError } from '../../common/validation/request-validation.error';
@@ -6,11 +6,12 @@ import type { FieldError } from '../../common/errors/error-body';
 import type { CredentialType } from '../../credentials/secrets/credential-type';
 import type { RotatorSettings } from '../policy/effective-policy';
 import { GeneratedRotator } from './generated.rotator';
+import { MariadbRotator } from './mariadb.rotator';
 import { ManualRotator } from './manual.rotator';
 import { PermanentRotationError, Rotator, RotatorDescription } from './rotator';
 
-/** Every rotator Custos has: the one place a new one is registered. */
-const ROTATORS: readonly Rotator[] = [new GeneratedRotator(), new ManualRotator()];
+/** The rotators that need nothing but their settings. */
+const STATELESS_ROTATORS: readonly Rotator[] = [new GeneratedRotator(), new ManualRotator()];
 
 export interface RotatorChoice {
   rotator: Rotator;
@@ -18,9 +19,19 @@ export interface RotatorChoice {
   settings: object;
 }
 
+/**
+ * Every rotator Custos has: the one place a new one is registered. Rotators that talk to a
+ * target system through other services (the mariadb one reads its admin login) are Nest
+ * providers, handed in here; unit tests build the registry without them.
+ */
 @Injectable()
 export class RotatorRegistry {
-  private readonly byKind = new Map<string, Rotator>(ROTATORS.map((r) => [r.kind, r]));
+  private readonly byKind: Map<string, Rotator>;
+
+  constructor(@Optional() mariadb?: MariadbRotator) {
+    const rotators = [...STATELESS_ROTATORS, ...(mariadb ? [mariadb] : [])];
+    this.byKind = new Map(rotators.map((r) => [r.kind, r]));
+  }
 
   kinds(): string[] {
     return [...this.byKind.keys()];
@@ -35,6 +46,11 @@ export class RotatorRegistry {
     const rotator = this.byKind.get(kind);
     if (!rotator) throw new PermanentRotationError(`no rotator of kind ${kind}`);
     return rotator;
+  }
+
+  /** The rotator of a kind, if there is one (a job that handles a missing one itself). */
+  find(kind: string | undefined): Rotator | undefined {
+    return kind === undefined ? undefined : this.byKind.get(kind);
   }
 
   /**

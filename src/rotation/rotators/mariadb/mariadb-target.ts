@@ -144,8 +144,18 @@ export class MariadbAdminSession {
     }
   }
 
-  /** Fails for good unless every account exists (read from mysql.user: SELECT on it is needed). */
+  /** Fails for good unless every account exists. */
   async checkAccounts(accounts: readonly Account[]): Promise<void> {
+    const missing = await this.missingAccounts(accounts);
+    if (missing.length > 0) {
+      throw new PermanentRotationError(
+        `no such user on ${where(this.endpoint)}: ${missing.map(accountLabel).join(', ')}`,
+      );
+    }
+  }
+
+  /** The accounts that do not exist, read from mysql.user (SELECT on it is needed). */
+  async missingAccounts(accounts: readonly Account[]): Promise<Account[]> {
     let rows: RowOf<{ name: string; host: string }>[];
     try {
       [rows] = await this.connection.query<RowOf<{ name: string; host: string }>[]>(
@@ -160,14 +170,7 @@ export class MariadbAdminSession {
         true,
       );
     }
-    const missing = accounts.filter(
-      (a) => !rows.some((row) => row.name === a.name && row.host === a.host),
-    );
-    if (missing.length > 0) {
-      throw new PermanentRotationError(
-        `no such user on ${where(this.endpoint)}: ${missing.map(accountLabel).join(', ')}`,
-      );
-    }
+    return accounts.filter((a) => !rows.some((row) => row.name === a.name && row.host === a.host));
   }
 
   /** The account's new password, and unlocked when asked (a user rotated back into service). */
