@@ -125,12 +125,18 @@ describe('mariadb rotator (MariaDB target and store)', () => {
     return Object.fromEntries(rows.map((r) => [r.version, r.state]));
   }
 
-  async function auditDetails(resourceId: string, action: string) {
+  async function auditDetails(
+    resourceId: string,
+    action: string,
+  ): Promise<Record<string, unknown>[]> {
     const rows = await db.query<{ details: string; actor_type: string }[]>(
       'SELECT details, actor_type FROM audit_events WHERE resource_id = ? AND action = ? ORDER BY seq',
       [resourceId, action],
     );
-    return rows.map((r) => ({ actor: r.actor_type, ...(JSON.parse(r.details) as object) }));
+    return rows.map((r) => ({
+      actor: r.actor_type,
+      ...(JSON.parse(r.details) as Record<string, unknown>),
+    }));
   }
 
   /** A pass of the retirer (other credentials' versions may be retired by it too). */

@@ -101,26 +101,12 @@ export class MariadbAdminSession {
     }
     const session = new MariadbAdminSession(connection, endpoint);
     try {
-      await session.pinEscaping();
+      await pinBackslashEscapes(connection);
     } catch (error) {
       await session.close();
       throw targetFailure(error, 'reading the session sql_mode', true);
     }
     return session;
-  }
-
-  /**
-   * Takes NO_BACKSLASH_ESCAPES out of the session's sql_mode (a server may set it globally): with
-   * it, the backslashes mysql2 escapes quotes with would become part of the password.
-   */
-  async pinEscaping(): Promise<void> {
-    const [rows] = await this.connection.query<RowOf<{ mode: string }>[]>(
-      'SELECT @@SESSION.sql_mode AS mode',
-    );
-    const modes = String(rows[0]?.mode ?? '').split(',');
-    if (!modes.includes('NO_BACKSLASH_ESCAPES')) return;
-    const kept = modes.filter((mode) => mode !== 'NO_BACKSLASH_ESCAPES').join(',');
-    await this.connection.execute('SET SESSION sql_mode = ?', [kept]);
   }
 
   /**
@@ -203,6 +189,20 @@ export class MariadbAdminSession {
   close(): Promise<void> {
     return close(this.connection);
   }
+}
+
+/**
+ * Takes NO_BACKSLASH_ESCAPES out of a session's sql_mode (a server may set it globally): with it,
+ * the backslashes mysql2 escapes quotes and backslashes with would become part of a password.
+ */
+export async function pinBackslashEscapes(connection: Connection): Promise<void> {
+  const [rows] = await connection.query<RowOf<{ mode: string }>[]>(
+    'SELECT @@SESSION.sql_mode AS mode',
+  );
+  const modes = String(rows[0]?.mode ?? '').split(',');
+  if (!modes.includes('NO_BACKSLASH_ESCAPES')) return;
+  const kept = modes.filter((mode) => mode !== 'NO_BACKSLASH_ESCAPES').join(',');
+  await connection.execute('SET SESSION sql_mode = ?', [kept]);
 }
 
 /** A mysql2 result row typed by its columns. */
