@@ -10,7 +10,8 @@ import { until } from './helpers/rotation-checks';
 import { bearerFor, scratchMariadb, startApp, TestApp } from './helpers/test-app';
 
 const API = '/api/v1';
-const ENV = { THROTTLE_LIMIT: '100000', ROTATION_TICK: 'PT1S', ROTATION_RETRY_BACKOFF: 'PT1S' };
+// A long backoff: a failed retirement must still be backing off when a test looks again.
+const ENV = { THROTTLE_LIMIT: '100000', ROTATION_TICK: 'PT1S', ROTATION_RETRY_BACKOFF: 'PT30S' };
 const ADMIN_GRANTS = ['CREATE USER ON *.*', 'SELECT ON mysql.user'];
 
 interface Run {
@@ -279,6 +280,89 @@ describe('mariadb rotator (MariaDB target and store)', () => {
     expect(await retiredVersions(id)).toEqual([1]);
     expect(await canLogin(a)).toBe(false);
     expect(await users.isLocked(a.user)).toBe(false);
+  });
+
+  describe('retirement', () => {
+    it('should retire a version once however many passes run at the same time', async () => {
+      const { id, a, b } = await pair('race');
+      await putPolicy(id, settings({ users: [a.user, b.user] }), 'PT1H').expect(200);
+      await rotate(id, { emergency: true });
+
+      await Promise.all([retire(), retire(), retire()]);
+
+      expect(await retiredVersions(id)).toEqual([1]);
+      expect(await canLogin(a)).toBe(false);
+    });
+
+    it('should back off after a failure and retire once the admin login works again', async () => {
+      const { id, a, b } = await pair('backoff');
+      const own = await createCredential(sut, admin, {
+        path: 'db/backoff-admin',
+        username: adminLogin.user,
+        secret: { password: adminLogin.password },
+      });
+      await putPolicy(
+        id,
+        settings({ users: [a.user, b.user], adminCredentialId: own.id }),
+        'PT1H',
+      ).expect(200);
+      await rotate(id, { emergency: true });
+      const setAdminPassword = (password: string) =>
+        sut.http
+          .put(`${API}/credentials/${own.id}/secret`)
+          .set(admin)
+          .send({ secret: { password } })
+          .expect(200);
+      await setAdminPassword('wrong-admin-password');
+
+      await retire();
+      await retire();
+
+      const failures = await auditDetails(id, 'rotation.retire_failed');
+      expect(failures).toEqual([
+        expect.objectContaining({
+          version: 1,
+          account: a.user,
+          failures: 1,
+          error: expect.stringMatching(/admin login .* was refused/),
+        }),
+      ]);
+      expect(JSON.stringify(failures)).not.toContain('wrong-admin-password');
+      expect(await canLogin(a)).toBe(true);
+
+      await setAdminPassword(adminLogin.password);
+      await db.query(
+        'UPDATE credential_versions SET retire_after = UTC_TIMESTAMP(3) WHERE credential_id = ?',
+        [id],
+      );
+      await retire();
+
+      expect(await retiredVersions(id)).toEqual([1]);
+      expect(await canLogin(a)).toBe(false);
+    });
+
+    it('should wait while a run is open, and give up once no rotator can retire the version', async () => {
+      const { id, a, b } = await pair('manual');
+      await putPolicy(id, settings({ users: [a.user, b.user] }), 'PT1H').expect(200);
+      await rotate(id, { emergency: true });
+      await putPolicy(id, { kind: 'manual' }, 'PT1H').expect(200);
+      expect(await rotate(id)).toMatchObject({ status: 'waiting' });
+
+      await retire();
+      expect(await auditDetails(id, 'rotation.retire_skipped')).toEqual([]);
+      await sut.http
+        .put(`${API}/credentials/${id}/secret`)
+        .set(admin)
+        .send({ secret: { password: 'typed-by-a-person' } })
+        .expect(200);
+      await retire();
+
+      expect(await auditDetails(id, 'rotation.retire_skipped')).toEqual([
+        expect.objectContaining({ version: 1, account: a.user, reason: expect.any(String) }),
+      ]);
+      expect(await retiredVersions(id)).toEqual([]);
+      expect(await canLogin(a)).toBe(true);
+    });
   });
 
   describe('single user', () => {
