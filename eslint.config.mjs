@@ -39,6 +39,11 @@ const moduleBoundaries = [
     message: 'database knows no domain module',
   },
   {
+    target: './src/outbound',
+    from: src('database', 'crypto', 'logging', 'http', 'cli', ...DOMAIN),
+    message: 'outbound (the SSRF guard and its HTTP client) depends on config and common only',
+  },
+  {
     target: './src/crypto',
     from: src('http', 'cli', ...DOMAIN),
     message: 'crypto knows nothing of HTTP or domain modules',

@@ -17,6 +17,7 @@ import { LOGIN_THROTTLED } from './common/auth/auth.decorators';
 import { AuthGuard } from './auth/guards/auth.guard';
 import { cryptoConfig } from './config/crypto.config';
 import { databaseConfig } from './config/database.config';
+import { outboundConfig } from './config/outbound.config';
 import { rotationConfig } from './config/rotation.config';
 import { CredentialsModule } from './credentials/credentials.module';
 import { CryptoModule } from './crypto/crypto.module';
@@ -42,6 +43,7 @@ import { RotationModule } from './rotation/rotation.module';
         authConfig,
         credentialsConfig,
         rotationConfig,
+        outboundConfig,
       ],
     }),
     LoggerModule.forRootAsync({
