@@ -15,7 +15,7 @@ const HOSTILE = `a'b"c\\d\\\\'e\\`;
 describe('mariadb target session (MariaDB)', () => {
   const users = new TestUsers();
   const { host, port, url } = targetServer();
-  const endpoint = { host, port };
+  const endpoint = { host, address: host, port };
   let admin: DbLogin;
   let app: DbLogin;
 
@@ -117,7 +117,7 @@ describe('mariadb target session (MariaDB)', () => {
   });
 
   it('should let the engine retry when the server cannot be reached', async () => {
-    const closed = { host: '127.0.0.1', port: await freePort() };
+    const closed = { host: '127.0.0.1', address: '127.0.0.1', port: await freePort() };
 
     await expect(loginAccepted(closed, app)).rejects.toThrow(MariadbTargetError);
     await expect(MariadbAdminSession.open(closed, admin)).rejects.toThrow(/ECONNREFUSED/);

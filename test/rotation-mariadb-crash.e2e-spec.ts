@@ -52,6 +52,8 @@ describe('mariadb rotator after a crash (spawned processes, MariaDB)', () => {
       THROTTLE_LIMIT: '100000',
       ROTATION_TICK: 'PT1S',
       ROTATION_CLAIM_TTL: 'PT2S',
+      // The test server is on this machine.
+      CUSTOS_OUTBOUND_ALLOW_LOOPBACK: 'true',
     };
     const seed = await start();
     admin = await bootstrapAdmin(seed.baseUrl, dataDirs[0]);

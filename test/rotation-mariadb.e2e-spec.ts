@@ -11,7 +11,13 @@ import { bearerFor, scratchMariadb, startApp, TestApp } from './helpers/test-app
 
 const API = '/api/v1';
 // A long backoff: a failed retirement must still be backing off when a test looks again.
-const ENV = { THROTTLE_LIMIT: '100000', ROTATION_TICK: 'PT1S', ROTATION_RETRY_BACKOFF: 'PT30S' };
+// The test server is on this machine: the outbound guard lets loopback through for tests only.
+const ENV = {
+  THROTTLE_LIMIT: '100000',
+  ROTATION_TICK: 'PT1S',
+  ROTATION_RETRY_BACKOFF: 'PT30S',
+  CUSTOS_OUTBOUND_ALLOW_LOOPBACK: 'true',
+};
 const ADMIN_GRANTS = ['CREATE USER ON *.*', 'SELECT ON mysql.user'];
 
 interface Run {
@@ -523,6 +529,7 @@ describe('mariadb rotator (MariaDB target and store)', () => {
       const pair2 = settings({ users: [a.user, b.user] });
       await refused({ ...pair2, database: 'x' }, 'rotator.database', /should not exist/);
       await refused({ ...pair2, host: 'db host;' }, 'rotator.host', /host name/);
+      await refused({ ...pair2, host: '169.254.169.254' }, 'rotator.host', /Outbound call refused/);
       await refused({ ...pair2, port: 70000 }, 'rotator.port', /65535/);
       await refused({ ...pair2, tls: { verify: true } }, 'rotator.tls', /unknown fields/);
       await refused({ ...pair2, accountHost: "%'" }, 'rotator.accountHost', /accountHost/);

@@ -4,6 +4,7 @@ import { CredentialChangeHooks } from '../credentials/credential-change-hooks';
 import { CredentialsModule } from '../credentials/credentials.module';
 import { CryptoModule } from '../crypto/crypto.module';
 import { MetricsModule } from '../metrics/metrics.module';
+import { OutboundModule } from '../outbound/outbound.module';
 import { DueStarter } from './engine/due-starter';
 import { EmergencyRotations } from './engine/emergency-rotation.service';
 import { ManualWriteHook } from './engine/manual-write.hook';
@@ -72,7 +73,7 @@ const SCHEDULE_PROVIDERS = [
 
 /** Scheduled, crash-safe rotation of credentials (DESIGN.md §5). */
 @Module({
-  imports: [CredentialsModule, CryptoModule, AuthModule, MetricsModule],
+  imports: [CredentialsModule, CryptoModule, AuthModule, MetricsModule, OutboundModule],
   controllers: [
     CredentialRotationPolicyController,
     RotationPoliciesController,

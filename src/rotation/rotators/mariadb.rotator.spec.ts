@@ -6,6 +6,8 @@ import type { CredentialAccess } from '../../credentials/credential-access';
 import { CredentialNotFoundError } from '../../credentials/credential.errors';
 import { Credential } from '../../credentials/entities/credential.entity';
 import type { TransactionRunner } from '../../database/transaction-runner';
+import { loadOutboundConfig } from '../../config/outbound.config';
+import { OutboundGuard } from '../../outbound/outbound-guard';
 import type { AdminLoginReader } from './mariadb/admin-login-reader';
 import type { RotatorSettings } from '../policy/effective-policy';
 import { MariadbSettings } from './mariadb/mariadb-settings';
@@ -45,16 +47,26 @@ function refusal(work: () => unknown): Record<string, string[]> {
 
 describe('MariadbRotator', () => {
   const byId = strictFn('CredentialAccess.byId');
+  const read = strictFn('AdminLoginReader.read');
+  const pendingValue = strictFn('RotationContext.pendingValue');
+  /** What every name resolves to for the outbound guard (the real one, default configuration). */
+  let resolved = '203.0.113.10';
   const sut = new MariadbRotator(
     {} as TransactionRunner,
-    {} as AdminLoginReader,
+    { read } as unknown as AdminLoginReader,
     { byId } as unknown as CredentialAccess,
+    new OutboundGuard(loadOutboundConfig({}), () =>
+      Promise.resolve([{ address: resolved, family: 4 }]),
+    ),
   );
   const registry = new RotatorRegistry(sut);
   const settingsOf = (rotator: RotatorSettings) =>
     registry.resolve(rotator, 'password').settings as MariadbSettings;
 
-  beforeEach(() => jest.resetAllMocks());
+  beforeEach(() => {
+    jest.resetAllMocks();
+    resolved = '203.0.113.10';
+  });
 
   describe('settings', () => {
     it('should fill in the defaults', () => {
@@ -112,7 +124,6 @@ describe('MariadbRotator', () => {
 
     it('should give the new password to the user not in service, the other staying as it is', () => {
       expect(planOf(alternating(), credential({ username: 'app_b' }))).toEqual({
-        endpoint: { host: 'db.internal', port: 3306, tls: undefined },
         target: { name: 'app_a', host: '%' },
         previous: { name: 'app_b', host: '%' },
       });
@@ -207,6 +218,47 @@ describe('MariadbRotator', () => {
       );
 
       expect(review).toEqual({ warnings: [] });
+    });
+  });
+
+  describe('outbound guard', () => {
+    it.each(['127.0.0.1', '169.254.169.254', '::1', 'localhost', '10.1.2.3'])(
+      'should refuse the host %s in the policy, before reading any credential',
+      async (host) => {
+        await expect(
+          sut.reviewPolicy(
+            settingsOf({ ...BASE, host, users: ['app_a', 'app_b'] }),
+            { credential: credential(), principal: PRINCIPAL },
+            MANAGER,
+          ),
+        ).rejects.toMatchObject({
+          fields: [
+            { field: 'rotator.host', errors: [expect.stringMatching(/^Outbound call refused/)] },
+          ],
+        });
+      },
+    );
+
+    it('should fail a run for good when the host resolves to a forbidden address, touching nothing', async () => {
+      resolved = '169.254.169.254';
+      const context = {
+        credential: credential(),
+        run: {
+          id: 'run-1',
+          attempt: 1,
+          trigger: 'manual',
+          emergency: false,
+          graceSeconds: 0,
+          pendingVersion: 2,
+        },
+        settings: settingsOf({ ...BASE, users: ['app_a', 'app_b'] }),
+        generator: null,
+        currentValue: strictFn('RotationContext.currentValue'),
+        pendingValue,
+      } as const;
+
+      await expect(sut.apply(context)).rejects.toThrow(PermanentRotationError);
+      await expect(sut.test(context)).rejects.toThrow(/db.internal resolves to/);
     });
   });
 });

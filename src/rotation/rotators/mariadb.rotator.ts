@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isIPv6 } from 'node:net';
 import { EntityManager } from 'typeorm';
 import { RequestValidationError } from '../../common/validation/request-validation.error';
 import { CredentialAccess } from '../../credentials/credential-access';
@@ -8,6 +9,8 @@ import {
 } from '../../credentials/credential.errors';
 import { Credential } from '../../credentials/entities/credential.entity';
 import { TransactionRunner } from '../../database/transaction-runner';
+import { OutboundGuard } from '../../outbound/outbound-guard';
+import { OutboundRefusedError, OutboundRequestError } from '../../outbound/outbound.errors';
 import { generateSecret } from '../generator/generate-secret';
 import { DEFAULT_GENERATOR } from '../generator/generator-defaults';
 import { isBeingRetired, recordAccounts } from '../sweeper/version-retirements';
@@ -29,7 +32,6 @@ import {
 
 /** What a run does on the target, from its settings and the credential as it is now. */
 interface Plan {
-  endpoint: TargetEndpoint;
   /** The user that gets the new password. */
   target: Account;
   /** The user in service until the switch (alternating-users only; it keeps its password). */
@@ -56,6 +58,7 @@ export class MariadbRotator implements Rotator<MariadbSettings> {
     private readonly transactions: TransactionRunner,
     private readonly adminLogins: AdminLoginReader,
     private readonly access: CredentialAccess,
+    private readonly guard: OutboundGuard,
   ) {}
 
   describe(): RotatorDescription {
@@ -94,16 +97,17 @@ export class MariadbRotator implements Rotator<MariadbSettings> {
    */
   async apply(context: RotationContext<MariadbSettings>): Promise<void> {
     const plan = planOf(context.settings, context.credential);
+    const endpoint = await this.endpointOf(context.settings);
     const password = await pendingPassword(context);
     if (plan.previous) await this.refuseWhileRetiring(context.credential.id, plan.target);
-    const admin = await this.openAdmin(context.settings, {
+    const admin = await this.openAdmin(endpoint, context.settings, {
       rotatedCredentialId: context.credential.id,
       runId: context.run.id,
     });
     try {
       await admin.checkPrivileges();
       await admin.checkAccounts(plan.previous ? [plan.target, plan.previous] : [plan.target]);
-      if (await loginAccepted(plan.endpoint, { user: plan.target.name, password })) return;
+      if (await loginAccepted(endpoint, { user: plan.target.name, password })) return;
       // A user rotated back into service was locked when its last version was revoked.
       await admin.setPassword(plan.target, password, plan.previous !== undefined);
     } finally {
@@ -114,8 +118,9 @@ export class MariadbRotator implements Rotator<MariadbSettings> {
   /** Logs in as the target user with the pending password and runs SELECT 1. */
   async test(context: RotationContext<MariadbSettings>): Promise<void> {
     const plan = planOf(context.settings, context.credential);
+    const endpoint = await this.endpointOf(context.settings);
     const password = await pendingPassword(context);
-    if (!(await loginAccepted(plan.endpoint, { user: plan.target.name, password }))) {
+    if (!(await loginAccepted(endpoint, { user: plan.target.name, password }))) {
       throw new MariadbTargetError(`${accountLabel(plan.target)} does not accept the new password`);
     }
   }
@@ -155,7 +160,8 @@ export class MariadbRotator implements Rotator<MariadbSettings> {
       throw new PermanentRotationError('the recorded account is not a valid MariaDB user name');
     }
     const account = { name: context.account, host: context.settings.accountHost };
-    const admin = await this.openAdmin(context.settings, {
+    const endpoint = await this.endpointOf(context.settings);
+    const admin = await this.openAdmin(endpoint, context.settings, {
       rotatedCredentialId: context.credential.id,
       retiredVersion: context.version,
     });
@@ -179,6 +185,7 @@ export class MariadbRotator implements Rotator<MariadbSettings> {
     { credential, principal }: PolicyReviewTarget,
     manager: EntityManager,
   ): Promise<PolicyReview> {
+    this.checkHost(settings.host);
     if (credential && settings.adminCredentialId === credential.id) {
       invalid('rotator.adminCredentialId', 'must name another credential than the one rotated');
     }
@@ -229,17 +236,45 @@ export class MariadbRotator implements Rotator<MariadbSettings> {
     }
   }
 
+  /**
+   * What the outbound guard says of the host without asking DNS (DESIGN.md invariant 8): the
+   * allowlist, an address given literally, a loopback name. Names are resolved and checked at
+   * every step, where the connection is made.
+   */
+  private checkHost(host: string): void {
+    try {
+      this.guard.checkUrl(`https://${isIPv6(host) ? `[${host}]` : host}/`);
+    } catch (error) {
+      if (error instanceof OutboundRefusedError) invalid('rotator.host', error.message);
+      throw error;
+    }
+  }
+
+  /**
+   * The policy's host resolved and checked by the outbound guard: every connection of the step
+   * dials the address checked here. A refused host fails the run for good, before anything is
+   * read or changed; a name that does not resolve may on the next attempt.
+   */
+  private async endpointOf(settings: MariadbSettings): Promise<TargetEndpoint> {
+    let addresses: string[];
+    try {
+      addresses = await this.guard.resolveChecked(settings.host);
+    } catch (error) {
+      if (error instanceof OutboundRefusedError) throw new PermanentRotationError(error.message);
+      if (error instanceof OutboundRequestError) throw new MariadbTargetError(error.message);
+      throw error;
+    }
+    return { host: settings.host, address: addresses[0], port: settings.port, tls: settings.tls };
+  }
+
   private async openAdmin(
+    endpoint: TargetEndpoint,
     settings: MariadbSettings,
     purpose: AdminLoginPurpose,
   ): Promise<MariadbAdminSession> {
     const login = await this.adminLogins.read(settings.adminCredentialId, purpose);
-    return MariadbAdminSession.open(endpointOf(settings), login);
+    return MariadbAdminSession.open(endpoint, login);
   }
-}
-
-function endpointOf(settings: MariadbSettings): TargetEndpoint {
-  return { host: settings.host, port: settings.port, tls: settings.tls };
 }
 
 /**
@@ -247,7 +282,6 @@ function endpointOf(settings: MariadbSettings): TargetEndpoint {
  * settings (edited since the policy was written): nothing is changed then.
  */
 export function planOf(settings: MariadbSettings, credential: Readonly<Credential>): Plan {
-  const endpoint = endpointOf(settings);
   const host = settings.accountHost;
   const current = credential.username;
   if (settings.strategy === 'single-user') {
@@ -256,7 +290,7 @@ export function planOf(settings: MariadbSettings, credential: Readonly<Credentia
         'the credential’s username must be a MariaDB user name (letters, digits, _ . $ -, at most 80)',
       );
     }
-    return { endpoint, target: { name: current, host } };
+    return { target: { name: current, host } };
   }
   const users = settings.users!;
   const next = nextUser(users, current);
@@ -265,7 +299,7 @@ export function planOf(settings: MariadbSettings, credential: Readonly<Credentia
       `the credential’s username (${current ?? 'none'}) must be one of the users ${users.join(', ')}: the one in service now`,
     );
   }
-  return { endpoint, target: { name: next, host }, previous: { name: current!, host } };
+  return { target: { name: next, host }, previous: { name: current!, host } };
 }
 
 async function pendingPassword(context: RotationContext<MariadbSettings>): Promise<string> {

@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
+import { connect as dial } from 'node:net';
 import type { RowDataPacket } from 'mysql2';
 import { Connection, ConnectionOptions, createConnection } from 'mysql2/promise';
 import { PermanentRotationError } from '../rotator';
 import { Account, accountLabel, accountSql } from './mariadb-account';
 import { isLoginRefused, targetFailure } from './mariadb-errors';
 import type { TlsSetting } from './mariadb-settings';
-import { resolveTarget } from './target-address';
 
 /** Where the target server is and how to reach it (from the policy's settings). */
 export interface TargetEndpoint {
+  /** As the policy names it: in messages, and the name TLS checks the certificate against. */
   host: string;
+  /** The address the outbound guard checked `host` resolves to: the one connected to. */
+  address: string;
   port: number;
   tls?: boolean | TlsSetting;
 }
@@ -37,11 +40,16 @@ function sslOf(tls: TargetEndpoint['tls']): ConnectionOptions['ssl'] {
   };
 }
 
-/** A connection as `login`; the driver's own errors are thrown as they are (callers map them). */
-async function connect(endpoint: TargetEndpoint, login: Login): Promise<Connection> {
-  const host = await resolveTarget(endpoint.host);
+/**
+ * A connection as `login` to the checked address (the socket is dialled here, so mysql2 never
+ * resolves the name itself); the driver's own errors are thrown as they are (callers map them).
+ */
+function connect(endpoint: TargetEndpoint, login: Login): Promise<Connection> {
+  const socket = dial({ host: endpoint.address, port: endpoint.port });
+  socket.setNoDelay(true);
   return createConnection({
-    host,
+    host: endpoint.host,
+    stream: socket,
     port: endpoint.port,
     user: login.user,
     password: login.password,
