@@ -82,7 +82,7 @@ export class RotationPolicyWriteDto {
     additionalProperties: true,
     example: { kind: 'generated' },
     description:
-      'The rotator and its settings: {"kind": "generated"} (new random value from generator) or {"kind": "manual"} (a person writes it)',
+      'The rotator and its settings: {"kind": "generated"} (new random value from generator), {"kind": "manual"} (a person writes it) or {"kind": "mariadb", "adminCredentialId", "host", "users": [userA, userB], …} (a MariaDB user’s password, two users taking turns); every rotator’s settings are listed by GET /rotations/rotators',
   })
   @IsRotatorSettings()
   rotator!: RotatorSettings;

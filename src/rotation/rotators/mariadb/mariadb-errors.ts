@@ -29,6 +29,8 @@ export const ER = {
   CANNOT_USER: 1396,
   NOT_VALID_PASSWORD: 1819,
   ACCOUNT_LOCKED: 4151,
+  /** MySQL's number for a locked account. */
+  MYSQL_ACCOUNT_LOCKED: 3118,
 } as const;
 
 const PRIVILEGE_ERRORS: ReadonlySet<number> = new Set([
@@ -50,7 +52,9 @@ function codeOf(error: unknown): string {
 /** A login refused for its password or because the account is locked (not a network failure). */
 export function isLoginRefused(error: unknown): boolean {
   const errno = errnoOf(error);
-  return errno === ER.ACCESS_DENIED || errno === ER.ACCOUNT_LOCKED;
+  return (
+    errno === ER.ACCESS_DENIED || errno === ER.ACCOUNT_LOCKED || errno === ER.MYSQL_ACCOUNT_LOCKED
+  );
 }
 
 /**
