@@ -122,7 +122,7 @@ export class VersionRetirer {
     const credential = await credentialById(manager, due.credentialId, true);
     const now = await databaseNow(manager);
     const open = await manager.query<unknown[]>(
-      "SELECT 1 AS open FROM rotation_runs WHERE credential_id = ? AND open_slot = 'open'",
+      "SELECT 1 AS found FROM rotation_runs WHERE credential_id = ? AND open_slot = 'open'",
       [credential.id],
     );
     if (open.length > 0) return { kind: 'left' };
