@@ -11,7 +11,8 @@ import { OutboundGuard } from '../../outbound/outbound-guard';
 import type { AdminLoginReader } from './mariadb/admin-login-reader';
 import type { RotatorSettings } from '../policy/effective-policy';
 import { MariadbSettings } from './mariadb/mariadb-settings';
-import { MariadbRotator, planOf } from './mariadb.rotator';
+import { planOf } from './mariadb/mariadb-plan';
+import { MariadbRotator } from './mariadb.rotator';
 import { PermanentRotationError } from './rotator';
 import { RotatorRegistry } from './rotator-registry';
 

@@ -15,8 +15,9 @@ import { generateSecret } from '../generator/generate-secret';
 import { DEFAULT_GENERATOR } from '../generator/generator-defaults';
 import { isBeingRetired, recordAccounts } from '../sweeper/version-retirements';
 import { AdminLoginPurpose, AdminLoginReader } from './mariadb/admin-login-reader';
-import { Account, accountLabel, isAccountName, nextUser } from './mariadb/mariadb-account';
+import { Account, accountLabel, isAccountName } from './mariadb/mariadb-account';
 import { MariadbTargetError } from './mariadb/mariadb-errors';
+import { planOf } from './mariadb/mariadb-plan';
 import { MariadbSettings } from './mariadb/mariadb-settings';
 import { loginAccepted, MariadbAdminSession, TargetEndpoint } from './mariadb/mariadb-target';
 import {
@@ -29,14 +30,6 @@ import {
   RotatorDescription,
   SecretValue,
 } from './rotator';
-
-/** What a run does on the target, from its settings and the credential as it is now. */
-interface Plan {
-  /** The user that gets the new password. */
-  target: Account;
-  /** The user in service until the switch (alternating-users only; it keeps its password). */
-  previous?: Account;
-}
 
 const SINGLE_USER_WARNING =
   'single-user: MariaDB keeps one password per user, so the old password stops working as soon as the new one is applied; gracePeriod is PT0S whatever was asked (use alternating-users for a grace)';
@@ -275,31 +268,6 @@ export class MariadbRotator implements Rotator<MariadbSettings> {
     const login = await this.adminLogins.read(settings.adminCredentialId, purpose);
     return MariadbAdminSession.open(endpoint, login);
   }
-}
-
-/**
- * The users a run touches. Fails for good when the credential's username does not fit the
- * settings (edited since the policy was written): nothing is changed then.
- */
-export function planOf(settings: MariadbSettings, credential: Readonly<Credential>): Plan {
-  const host = settings.accountHost;
-  const current = credential.username;
-  if (settings.strategy === 'single-user') {
-    if (!isAccountName(current)) {
-      throw new PermanentRotationError(
-        'the credential’s username must be a MariaDB user name (letters, digits, _ . $ -, at most 80)',
-      );
-    }
-    return { target: { name: current, host } };
-  }
-  const users = settings.users!;
-  const next = nextUser(users, current);
-  if (!next) {
-    throw new PermanentRotationError(
-      `the credential’s username (${current ?? 'none'}) must be one of the users ${users.join(', ')}: the one in service now`,
-    );
-  }
-  return { target: { name: next, host }, previous: { name: current!, host } };
 }
 
 async function pendingPassword(context: RotationContext<MariadbSettings>): Promise<string> {
