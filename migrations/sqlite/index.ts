@@ -9,6 +9,7 @@ import { AuditHeadsGuardEd25519Checkpoints1764000000700 } from './1764000000700-
 import { Rotation1764000001000 } from './1764000001000-rotation';
 import { RotationPolicyDefaultGrace1764000001100 } from './1764000001100-rotation-policy-default-grace';
 import { NullSafeLiveChecks1764000001200 } from './1764000001200-null-safe-live-checks';
+import { VersionRetirement1764000001300 } from './1764000001300-version-retirement';
 import { Webhooks1764000001400 } from './1764000001400-webhooks';
 import { EventStreamSeq1764000001500 } from './1764000001500-event-stream-seq';
 
@@ -25,6 +26,7 @@ export const SQLITE_MIGRATIONS = [
   Rotation1764000001000,
   RotationPolicyDefaultGrace1764000001100,
   NullSafeLiveChecks1764000001200,
+  VersionRetirement1764000001300,
   Webhooks1764000001400,
   EventStreamSeq1764000001500,
 ];

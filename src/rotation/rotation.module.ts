@@ -30,10 +30,16 @@ import { RotationMetrics } from './rotation-metrics';
 import type { Rotator } from './rotators/rotator';
 import { CONNECTED_ROTATORS, RotatorRegistry } from './rotators/rotator-registry';
 import { WebhookRotator } from './rotators/webhook.rotator';
+import { AdminLoginReader } from './rotators/mariadb/admin-login-reader';
+import { MariadbRotator } from './rotators/mariadb.rotator';
 import { RotationScheduleQuery } from './schedule/rotation-schedule.query';
 import { ExpiryWatch } from './sweeper/expiry-watch';
 import { GraceSweeper } from './sweeper/grace-sweeper';
+import { RetireSchedule } from './sweeper/retire-schedule';
 import { SweepSchedule } from './sweeper/sweep-schedule';
+import { VersionRetirer } from './sweeper/version-retirer';
+
+/** Rotators that need services (the registry is handed them) and what they share. */
 
 const POLICY_PROVIDERS = [
   RotationPolicyService,
@@ -62,6 +68,8 @@ const SCHEDULE_PROVIDERS = [
   GraceSweeper,
   ExpiryWatch,
   SweepSchedule,
+  VersionRetirer,
+  RetireSchedule,
 ];
 
 /** Scheduled, crash-safe rotation of credentials (DESIGN.md §5). */
@@ -76,9 +84,11 @@ const SCHEDULE_PROVIDERS = [
   ],
   providers: [
     WebhookRotator,
+    MariadbRotator,
+    AdminLoginReader,
     {
       provide: CONNECTED_ROTATORS,
-      inject: [WebhookRotator],
+      inject: [WebhookRotator, MariadbRotator],
       useFactory: (...rotators: Rotator[]) => rotators,
     },
     RotatorRegistry,

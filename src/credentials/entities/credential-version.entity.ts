@@ -27,6 +27,7 @@ export const LIVE_STATE_CHECK =
 @Index('uq_credential_versions_live', ['credentialId', 'liveState'], { unique: true })
 @Index('idx_credential_versions_state_grace', ['state', 'graceUntil'])
 @Index('idx_credential_versions_state_revoked', ['state', 'revokedAt'])
+@Index('idx_credential_versions_retire', ['retiredAt', 'account'])
 @Check('chk_credential_versions_live', LIVE_STATE_CHECK)
 export class CredentialVersion {
   @PrimaryColumn({ name: 'credential_id', type: 'varchar', length: 36 })
@@ -74,6 +75,30 @@ export class CredentialVersion {
 
   @Column({ name: 'created_by', type: 'varchar', length: 36, nullable: true })
   createdBy!: string | null;
+
+  /**
+   * The account in the target system this version's value belongs to (a MariaDB user of an
+   * alternating pair), written by the rotator that must retire that account once the version
+   * leaves service; null when there is nothing to retire. The retire columns below are the
+   * rotation module's bookkeeping of that (see rotation/sweeper/version-retirements.ts).
+   */
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  account!: string | null;
+
+  /** When the account was retired (or found to need nothing); null while it is due or n/a. */
+  @Column({ name: 'retired_at', type: 'datetime', precision: 3, nullable: true })
+  retiredAt!: Date | null;
+
+  /** The token of the instance retiring it right now, until `retireAfter`. */
+  @Column({ name: 'retire_claim', type: 'varchar', length: 36, nullable: true })
+  retireClaim!: string | null;
+
+  /** Not retired before then: a live claim's expiry, or the backoff after a failure. */
+  @Column({ name: 'retire_after', type: 'datetime', precision: 3, nullable: true })
+  retireAfter!: Date | null;
+
+  @Column({ name: 'retire_failures', type: 'int', default: 0 })
+  retireFailures!: number;
 
   @CreateDateColumn({ name: 'created_at' })
   createdAt!: Date;

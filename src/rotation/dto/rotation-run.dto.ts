@@ -50,6 +50,13 @@ export class RotationRunDto {
   @ApiPropertyOptional({ nullable: true, type: String, description: 'Why the last attempt failed' })
   error!: string | null;
 
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    description: 'What the rotator wants known, e.g. that the old password stopped working at once',
+  })
+  notes!: string | null;
+
   @ApiProperty({ format: 'date-time' })
   startedAt!: string;
 
@@ -77,6 +84,7 @@ export class RotationRunDto {
       pendingVersion: run.pendingVersion,
       reason: run.reason,
       error: run.error,
+      notes: run.notes ?? null,
       startedAt: run.startedAt.toISOString(),
       nextAttemptAt: run.nextAttemptAt.toISOString(),
       overdueAt: run.overdueAt?.toISOString() ?? null,

@@ -78,6 +78,10 @@ export class RotationRun {
   @Column({ type: 'varchar', length: 1000, nullable: true })
   error!: string | null;
 
+  /** What the rotator wants known about the run (that the old password stopped at once, say). */
+  @Column({ type: 'varchar', length: 500, nullable: true })
+  notes!: string | null;
+
   /** Which instance works on it, until when: an expired claim may be taken over. */
   @Column({ name: 'claimed_by', type: 'varchar', length: 128, nullable: true })
   claimedBy!: string | null;

@@ -112,7 +112,10 @@ describe('CredentialRotationPolicyController behind the AuthGuard and the access
     effective: strictFn('RotationPolicyService.effective'),
     applyPolicyChange: strictFn('RotationPolicyService.applyPolicyChange'),
   };
-  const validator = { check: strictFn('RotationPolicyValidator.check') };
+  const validator = {
+    check: strictFn('RotationPolicyValidator.check'),
+    review: strictFn('RotationPolicyValidator.review'),
+  };
   const audit = { record: strictFn('AuditWriter.record') };
   const writes = {
     insert: strictFn('EntityManager.insert'),
@@ -185,7 +188,7 @@ describe('CredentialRotationPolicyController behind the AuthGuard and the access
   function expectNothingDone(): void {
     for (const method of [
       ...Object.values(policies),
-      validator.check,
+      ...Object.values(validator),
       audit.record,
       ...Object.values(writes),
     ]) {
@@ -309,6 +312,7 @@ describe('CredentialRotationPolicyController behind the AuthGuard and the access
       'should let %s set it, check it against the credential type and answer it',
       async (_who, headers, creator) => {
         validator.check.mockReturnValueOnce(FIELDS);
+        validator.review.mockResolvedValueOnce(['a warning from the rotator']);
         writes.insert.mockResolvedValueOnce(undefined);
         policies.applyPolicyChange.mockResolvedValueOnce(undefined);
         policies.effective.mockResolvedValueOnce(EFFECTIVE);
@@ -317,11 +321,23 @@ describe('CredentialRotationPolicyController behind the AuthGuard and the access
         const response = await app.inject({ method: 'PUT', url: URL, payload: BODY, headers });
 
         expect(response.statusCode).toBe(200);
-        expect(response.json()).toEqual({ ...RESPONSE, policyId: POLICY_ID });
+        expect(response.json()).toEqual({
+          ...RESPONSE,
+          policyId: POLICY_ID,
+          warnings: ['a warning from the rotator'],
+        });
         expect(validator.check).toHaveBeenCalledWith(
           expect.objectContaining(BODY),
           { type: 'password' },
           NOW,
+        );
+        expect(validator.review).toHaveBeenCalledWith(
+          FIELDS,
+          {
+            credential: expect.objectContaining({ id: CREDENTIAL_ID }),
+            principal: expect.objectContaining({ id: creator }),
+          },
+          manager,
         );
         expect(writes.insert).toHaveBeenCalledWith(
           RotationPolicy,
@@ -354,6 +370,7 @@ describe('CredentialRotationPolicyController behind the AuthGuard and the access
         credentialId: CREDENTIAL_ID,
       });
       validator.check.mockReturnValueOnce(FIELDS);
+      validator.review.mockResolvedValueOnce([]);
       writes.update.mockResolvedValueOnce(undefined);
       policies.applyPolicyChange.mockResolvedValueOnce(undefined);
       policies.effective.mockResolvedValueOnce(EFFECTIVE);

@@ -145,12 +145,12 @@ describe('RotationPoliciesController behind the AuthGuard', () => {
 
   describe('PUT /api/v1/rotation-policies', () => {
     it('should pass the validated body and the admin, and answer the stored policy', async () => {
-      policies.put.mockResolvedValueOnce(policy());
+      policies.put.mockResolvedValueOnce({ policy: policy(), warnings: [] });
 
       const response = await call(ROUTES.put, bearerOf('admin'));
 
       expect(response.statusCode).toBe(200);
-      expect(response.json()).toEqual(POLICY_BODY);
+      expect(response.json()).toEqual({ ...POLICY_BODY, warnings: [] });
       const [body, principal] = policies.put.mock.calls[0] as [PatternPolicyWriteDto, unknown];
       expect(body).toBeInstanceOf(PatternPolicyWriteDto);
       expect(body).toEqual(BODY);

@@ -45,7 +45,8 @@ export class RotationPoliciesController {
     @CurrentPrincipal() principal: Principal,
     @AuditCtx() context: AuditRequestContext,
   ): Promise<PatternPolicyResponseDto> {
-    return PatternPolicyResponseDto.from(await this.policies.put(body, principal, context));
+    const { policy, warnings } = await this.policies.put(body, principal, context);
+    return PatternPolicyResponseDto.from(policy, warnings);
   }
 
   @Get()

@@ -20,6 +20,8 @@ import { RotationPolicyValidator } from './rotation-policy-validator';
 export interface CredentialPolicyView {
   credential: Credential;
   policy: EffectivePolicy;
+  /** What a PUT changed on its own or wants known (a grace the rotator forced, say). */
+  warnings?: string[];
 }
 
 /**
@@ -63,6 +65,7 @@ export class CredentialPolicyService {
       const credential = await this.access.byId(manager, principal, id, 'rotate', { lock: true });
       const now = await databaseNow(manager);
       const fields = this.validator.check(input, { type: credential.type }, now);
+      const warnings = await this.validator.review(fields, { credential, principal }, manager);
       const existing = await this.ownPolicy(manager, id);
       const policyId = existing?.id ?? randomUUID();
       if (existing) await manager.update(RotationPolicy, { id: policyId }, policyColumns(fields));
@@ -96,7 +99,7 @@ export class CredentialPolicyService {
         },
         manager,
       );
-      return { credential, policy };
+      return { credential, policy, warnings };
     }, 'READ COMMITTED');
   }
 

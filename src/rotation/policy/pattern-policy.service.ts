@@ -18,6 +18,12 @@ import { RotationPolicyValidator } from './rotation-policy-validator';
 
 export const PATTERN_POLICY_PAGE_DEFAULT = 100;
 
+/** A pattern policy as a PUT stored it, and what the PUT wants known (a forced grace, say). */
+export interface PatternPolicyWritten {
+  policy: RotationPolicy;
+  warnings: string[];
+}
+
 /**
  * Path-pattern rotation policies: one per pattern, for every credential under it without a policy
  * of its own. A change reschedules every credential it governs in the same transaction.
@@ -62,7 +68,7 @@ export class PatternPolicyService {
     input: PolicyInput & { pathPattern: string },
     principal: Principal,
     context?: AuditRequestContext,
-  ): Promise<RotationPolicy> {
+  ): Promise<PatternPolicyWritten> {
     const attempt = () =>
       this.transactions.run((manager) => this.upsert(manager, input, principal, context));
     try {
@@ -109,9 +115,10 @@ export class PatternPolicyService {
     input: PolicyInput & { pathPattern: string },
     principal: Principal,
     context?: AuditRequestContext,
-  ): Promise<RotationPolicy> {
+  ): Promise<PatternPolicyWritten> {
     const now = await databaseNow(manager);
     const fields = this.validator.check(input, { type: null }, now);
+    const warnings = await this.validator.review(fields, { credential: null, principal }, manager);
     const existing = await manager.findOne(RotationPolicy, {
       where: { pathPattern: input.pathPattern },
       lock: rowLock(manager),
@@ -150,6 +157,6 @@ export class PatternPolicyService {
       },
       manager,
     );
-    return manager.findOneByOrFail(RotationPolicy, { id });
+    return { policy: await manager.findOneByOrFail(RotationPolicy, { id }), warnings };
   }
 }

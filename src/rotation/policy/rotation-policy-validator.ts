@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
+import { EntityManager } from 'typeorm';
 import { durationSecondsFrom } from '../../common/duration';
 import type { CredentialType } from '../../common/credential-types';
 import { RequestValidationError } from '../../common/validation/request-validation.error';
@@ -7,6 +8,7 @@ import { rotationConfig } from '../../config/rotation.config';
 import type { RotationWindow } from '../entities/rotation-policy.entity';
 import type { GeneratorSpec } from '../generator/generator-spec';
 import { RotatorRegistry } from '../rotators/rotator-registry';
+import type { PolicyReviewTarget } from '../rotators/rotator';
 import { shortestRotationGapSeconds } from '../schedule/next-rotation';
 import type { PolicyFields, PolicyInput } from './policy-input';
 
@@ -48,6 +50,26 @@ export class RotationPolicyValidator {
     const types = target.type ? [target.type] : description.types;
     for (const type of types) this.checkGrace(fields, type, target.type === null, now);
     return fields;
+  }
+
+  /**
+   * The rotator's own review of checked fields, in the policy write's transaction (settings that
+   * name another credential, the credential's fields): throws a 400 naming the field, may force
+   * the grace (applied to `fields`), and returns warnings for the response.
+   */
+  async review(
+    fields: PolicyFields,
+    target: PolicyReviewTarget,
+    manager: EntityManager,
+  ): Promise<string[]> {
+    const { rotator, settings } = this.registry.resolve(
+      fields.rotator,
+      target.credential?.type ?? null,
+    );
+    if (!rotator.reviewPolicy) return [];
+    const review = await rotator.reviewPolicy(settings, target, manager);
+    if (review.gracePeriod !== undefined) fields.gracePeriod = review.gracePeriod;
+    return review.warnings;
   }
 
   private checkGrace(fields: PolicyFields, type: CredentialType, anyType: boolean, now: Date) {

@@ -24,6 +24,11 @@ export interface RotatorChoice {
   settings: object;
 }
 
+/**
+ * Every rotator Custos has: the one place a new one is registered. Rotators that talk to a
+ * target system through other services (the mariadb one reads its admin login) are Nest
+ * providers, handed in here; unit tests build the registry without them.
+ */
 @Injectable()
 export class RotatorRegistry {
   private readonly byKind: Map<string, Rotator>;
@@ -45,6 +50,11 @@ export class RotatorRegistry {
     const rotator = this.byKind.get(kind);
     if (!rotator) throw new PermanentRotationError(`no rotator of kind ${kind}`);
     return rotator;
+  }
+
+  /** The rotator of a kind, if there is one (a job that handles a missing one itself). */
+  find(kind: string | undefined): Rotator | undefined {
+    return kind === undefined ? undefined : this.byKind.get(kind);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions } from '@nestjs/swagger';
 import { ROTATION_STATUSES } from '../../../credentials/entities/credential.entity';
 import type { RotationStatus } from '../../../credentials/entities/credential.entity';
 import type { RotationPolicy, RotationWindow } from '../../entities/rotation-policy.entity';
@@ -7,6 +7,13 @@ import type { CredentialPolicyView } from '../credential-policy.service';
 import type { RotatorSettings } from '../effective-policy';
 import { GeneratorSpecDto } from './generator-spec.dto';
 import { RotationWindowDto } from './rotation-window.dto';
+
+const WARNINGS: ApiPropertyOptions = {
+  type: [String],
+  description:
+    'PUT only: what the server changed on its own or wants known, e.g. a grace forced to PT0S by a single-user mariadb rotator',
+  example: [],
+};
 
 const ROTATOR_SCHEMA = {
   type: 'object',
@@ -42,8 +49,13 @@ export class CredentialRotationPolicyResponseDto {
   })
   nextRotationAt!: string | null;
   @ApiProperty({ enum: ROTATION_STATUSES, example: 'scheduled' }) rotationStatus!: RotationStatus;
+  @ApiPropertyOptional(WARNINGS) warnings?: string[];
 
-  static from({ credential, policy }: CredentialPolicyView): CredentialRotationPolicyResponseDto {
+  static from({
+    credential,
+    policy,
+    warnings,
+  }: CredentialPolicyView): CredentialRotationPolicyResponseDto {
     return {
       credentialId: credential.id,
       policyId: policy.policyId,
@@ -59,6 +71,7 @@ export class CredentialRotationPolicyResponseDto {
       generator: policy.generator,
       nextRotationAt: credential.nextRotationAt?.toISOString() ?? null,
       rotationStatus: credential.rotationStatus,
+      ...(warnings ? { warnings } : {}),
     };
   }
 }
@@ -90,8 +103,9 @@ export class PatternPolicyResponseDto {
   @ApiProperty({ nullable: true, type: String, format: 'uuid' }) createdBy!: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+  @ApiPropertyOptional(WARNINGS) warnings?: string[];
 
-  static from(policy: RotationPolicy): PatternPolicyResponseDto {
+  static from(policy: RotationPolicy, warnings?: string[]): PatternPolicyResponseDto {
     return {
       id: policy.id,
       pathPattern: policy.pathPattern!,
@@ -106,6 +120,7 @@ export class PatternPolicyResponseDto {
       createdBy: policy.createdBy,
       createdAt: policy.createdAt.toISOString(),
       updatedAt: policy.updatedAt.toISOString(),
+      ...(warnings ? { warnings } : {}),
     };
   }
 }

@@ -82,7 +82,7 @@ export class RotationPolicyWriteDto {
     additionalProperties: true,
     example: { kind: 'generated' },
     description:
-      'The rotator and its settings: {"kind": "generated"} (new random value from generator), {"kind": "manual"} (a person writes it) or {"kind": "webhook", "url", "verifyUrl"?, "verifyMethod"?, "secretCredentialId", "timeoutMs"?} (a generated value delivered to a signed HTTPS endpoint); GET /rotations/rotators lists them',
+      'The rotator and its settings: {"kind": "generated"} (new random value from generator), {"kind": "manual"} (a person writes it), {"kind": "mariadb", "adminCredentialId", "host", "users": [userA, userB], …} (a MariaDB user’s password, two users taking turns) or {"kind": "webhook", "url", "verifyUrl"?, "verifyMethod"?, "secretCredentialId", "timeoutMs"?} (a generated value delivered to a signed HTTPS endpoint); every rotator’s settings are listed by GET /rotations/rotators',
   })
   @IsRotatorSettings()
   rotator!: RotatorSettings;

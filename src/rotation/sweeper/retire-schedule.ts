@@ -1,0 +1,55 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { Interval } from '@nestjs/schedule';
+import { loggableError } from '../../common/errors/loggable-error';
+import { rotationConfig } from '../../config/rotation.config';
+import { KeyringService } from '../../crypto/keyring.service';
+import { SWEEP_TICK_MS } from './sweep-schedule';
+import { RetirePass, VersionRetirer } from './version-retirer';
+
+/**
+ * Runs the version retirer every ROTATION_SWEEP_INTERVAL on every instance (they share the rows
+ * through claims, see VersionRetirer), one pass at a time here and apart from the grace sweep: a
+ * slow target server must not hold up revoking and expiry warnings. Off with the rotation
+ * scheduler and while sealed (no admin login could be read, no audit event written).
+ */
+@Injectable()
+export class RetireSchedule implements OnApplicationShutdown {
+  private readonly logger = new Logger(RetireSchedule.name);
+  private lastAt = Date.now();
+  private running?: Promise<RetirePass>;
+  private stopping = false;
+
+  constructor(
+    private readonly retirer: VersionRetirer,
+    private readonly keyring: KeyringService,
+    @Inject(rotationConfig.KEY) private readonly config: ConfigType<typeof rotationConfig>,
+  ) {}
+
+  @Interval('rotation-retire', SWEEP_TICK_MS)
+  tick(now = Date.now()): Promise<RetirePass> | null {
+    if (this.stopping || !this.config.schedulerEnabled || this.running) return null;
+    if (now - this.lastAt < this.config.sweepIntervalMs) return null;
+    if (this.keyring.isSealed()) return null;
+    this.lastAt = now;
+    this.running = this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    await this.running;
+  }
+
+  /** Never throws: a failing pass is logged and the next one tries again. */
+  private async pass(): Promise<RetirePass> {
+    try {
+      const pass = await this.retirer.retireDue();
+      if (pass.retired + pass.failed > 0) this.logger.log({ retire: pass }, 'Retired accounts');
+      return pass;
+    } catch (error) {
+      this.logger.error({ err: loggableError(error) }, 'Retiring accounts failed');
+      return { retired: 0, failed: 0 };
+    }
+  }
+}
