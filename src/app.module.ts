@@ -23,6 +23,7 @@ import { CredentialsModule } from './credentials/credentials.module';
 import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
 import { EventsModule } from './events/events.module';
+import { EventStreamModule } from './events/stream/event-stream.module';
 import { HealthModule } from './health/health.module';
 import { KeysModule } from './keys/keys.module';
 import { loggerOptions } from './logging/logger-options';
@@ -76,6 +77,7 @@ import { RotationModule } from './rotation/rotation.module';
     AuthModule,
     CredentialsModule,
     RotationModule,
+    EventStreamModule,
     KeysModule,
     HealthModule,
     MetricsModule,
