@@ -8,6 +8,7 @@ import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { WindowThrottlerStorage } from './common/http/window-throttler-storage';
 import { createValidationPipe } from './common/validation/validation-pipe';
 import { AuditModule } from './audit/audit.module';
+import { adoptionConfig } from './config/adoption.config';
 import { appConfig } from './config/app.config';
 import { auditConfig } from './config/audit.config';
 import { authConfig } from './config/auth.config';
@@ -45,6 +46,7 @@ import { RotationModule } from './rotation/rotation.module';
         credentialsConfig,
         rotationConfig,
         eventsConfig,
+        adoptionConfig,
       ],
     }),
     LoggerModule.forRootAsync({

@@ -10,6 +10,7 @@ import { Rotation1764000001000 } from './1764000001000-rotation';
 import { RotationPolicyDefaultGrace1764000001100 } from './1764000001100-rotation-policy-default-grace';
 import { NullSafeLiveChecks1764000001200 } from './1764000001200-null-safe-live-checks';
 import { EventStreamSeq1764000001500 } from './1764000001500-event-stream-seq';
+import { RotationAdoption1764000001510 } from './1764000001510-rotation-adoption';
 
 /** SQLite migrations in order, mirroring the MariaDB ones. Never edit one that has shipped. */
 export const SQLITE_MIGRATIONS = [
@@ -25,4 +26,5 @@ export const SQLITE_MIGRATIONS = [
   RotationPolicyDefaultGrace1764000001100,
   NullSafeLiveChecks1764000001200,
   EventStreamSeq1764000001500,
+  RotationAdoption1764000001510,
 ];

@@ -1,22 +1,9 @@
 import { registerAs } from '@nestjs/config';
-import { IsInt, Max, Min, ValidateBy } from 'class-validator';
-import { durationSeconds, isIsoDuration } from '../common/duration';
+import { IsInt, Max, Min } from 'class-validator';
+import { durationSeconds } from '../common/duration';
+import { IsDurationBetween } from './env-duration';
 import { EnvInteger } from './env-transforms';
 import { Env, validateEnv } from './validate-env';
-
-/** An ISO 8601 duration from `min` to `max` seconds. */
-function IsDurationBetween(min: number, max: number): PropertyDecorator {
-  const fits = (value: unknown) =>
-    isIsoDuration(value) && durationSeconds(value) >= min && durationSeconds(value) <= max;
-  return ValidateBy({
-    name: 'isDurationBetween',
-    validator: {
-      validate: fits,
-      defaultMessage: () =>
-        `must be an ISO 8601 duration from ${min} to ${max} seconds, e.g. PT15S`,
-    },
-  });
-}
 
 class EventsEnv {
   /**
@@ -40,7 +27,7 @@ class EventsEnv {
    * A comment line this often keeps proxies from closing a quiet stream; the listener's key or
    * token is checked again at each, so a revoked one stops the stream within this time.
    */
-  @IsDurationBetween(1, 300)
+  @IsDurationBetween(1, 300, 'PT15S')
   EVENTS_STREAM_HEARTBEAT = 'PT15S';
 }
 

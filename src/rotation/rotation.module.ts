@@ -4,6 +4,10 @@ import { CredentialChangeHooks } from '../credentials/credential-change-hooks';
 import { CredentialsModule } from '../credentials/credentials.module';
 import { CryptoModule } from '../crypto/crypto.module';
 import { MetricsModule } from '../metrics/metrics.module';
+import { AdoptionMetrics } from './adoption/adoption-metrics';
+import { AdoptionService } from './adoption/adoption.service';
+import { AdoptionTracker } from './adoption/adoption-tracker';
+import { AdoptionWatch } from './adoption/adoption-watch';
 import { DueStarter } from './engine/due-starter';
 import { EmergencyRotations } from './engine/emergency-rotation.service';
 import { ManualWriteHook } from './engine/manual-write.hook';
@@ -15,6 +19,7 @@ import { RunExecutor } from './engine/run-executor';
 import { RunStore } from './engine/run-store';
 import { CredentialRotationsController } from './http/credential-rotations.controller';
 import { RotationsController } from './http/rotations.controller';
+import { RotationAdoptionController } from './http/rotation-adoption.controller';
 import { CredentialRotationPolicyController } from './http/credential-rotation-policy.controller';
 import { RotationPoliciesController } from './http/rotation-policies.controller';
 import { CredentialPolicyService } from './policy/credential-policy.service';
@@ -53,6 +58,8 @@ const ENGINE_PROVIDERS = [
   ManualWriteHook,
 ];
 
+const ADOPTION_PROVIDERS = [AdoptionTracker, AdoptionService, AdoptionWatch, AdoptionMetrics];
+
 const SCHEDULE_PROVIDERS = [
   RotationMetrics,
   RotationScheduleQuery,
@@ -70,6 +77,7 @@ const SCHEDULE_PROVIDERS = [
     CredentialRotationsController,
     RotationScheduleController,
     RotationsController,
+    RotationAdoptionController,
   ],
   providers: [
     RotatorRegistry,
@@ -77,6 +85,7 @@ const SCHEDULE_PROVIDERS = [
     { provide: PolicySource, useExisting: RotationPolicyService },
     ...ENGINE_PROVIDERS,
     ...SCHEDULE_PROVIDERS,
+    ...ADOPTION_PROVIDERS,
   ],
   exports: [
     RotatorRegistry,

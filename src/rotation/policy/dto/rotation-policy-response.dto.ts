@@ -8,6 +8,9 @@ import type { RotatorSettings } from '../effective-policy';
 import { GeneratorSpecDto } from './generator-spec.dto';
 import { RotationWindowDto } from './rotation-window.dto';
 
+const ADOPTION_HELP =
+  "The old value's grace ends early once every known consumer has revealed the new one";
+
 const ROTATOR_SCHEMA = {
   type: 'object',
   additionalProperties: true,
@@ -33,6 +36,7 @@ export class CredentialRotationPolicyResponseDto {
   @ApiProperty({ nullable: true, type: String, example: null }) offset!: string | null;
   @ApiProperty(ROTATOR_SCHEMA) rotator!: RotatorSettings;
   @ApiProperty({ nullable: true, type: GeneratorSpecDto }) generator!: GeneratorSpec | null;
+  @ApiProperty({ example: false, description: ADOPTION_HELP }) endGraceOnFullAdoption!: boolean;
   @ApiProperty({
     nullable: true,
     type: String,
@@ -57,6 +61,7 @@ export class CredentialRotationPolicyResponseDto {
       offset: policy.offset,
       rotator: policy.rotator,
       generator: policy.generator,
+      endGraceOnFullAdoption: policy.endGraceOnFullAdoption,
       nextRotationAt: credential.nextRotationAt?.toISOString() ?? null,
       rotationStatus: credential.rotationStatus,
     };
@@ -87,6 +92,7 @@ export class PatternPolicyResponseDto {
   @ApiProperty({ nullable: true, type: String, example: null }) offset!: string | null;
   @ApiProperty(ROTATOR_SCHEMA) rotator!: RotatorSettings;
   @ApiProperty({ nullable: true, type: GeneratorSpecDto }) generator!: GeneratorSpec | null;
+  @ApiProperty({ example: false, description: ADOPTION_HELP }) endGraceOnFullAdoption!: boolean;
   @ApiProperty({ nullable: true, type: String, format: 'uuid' }) createdBy!: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
@@ -103,6 +109,7 @@ export class PatternPolicyResponseDto {
       offset: policy.offset,
       rotator: policy.rotator,
       generator: policy.generator as GeneratorSpec | null,
+      endGraceOnFullAdoption: policy.endGraceOnFullAdoption,
       createdBy: policy.createdBy,
       createdAt: policy.createdAt.toISOString(),
       updatedAt: policy.updatedAt.toISOString(),
