@@ -1,6 +1,7 @@
 import { strictFn } from '../../../test/helpers/controller-app';
 import type { OutboxReader, StreamEvent } from '../outbox-reader';
 import { EventStreamHub, STREAM_PAGE } from './event-stream-hub';
+import { EventStreamClosingError } from './event-stream.errors';
 
 function event(seq: number): StreamEvent {
   return {
@@ -140,6 +141,6 @@ describe('EventStreamHub', () => {
 
     await wait.promise;
     expect(one.close).toHaveBeenCalledWith('the server is shutting down');
-    expect(() => sut.join(listener())).toThrow('shutting down');
+    expect(() => sut.join(listener())).toThrow(EventStreamClosingError);
   });
 });

@@ -4,6 +4,7 @@ import { Interval } from '@nestjs/schedule';
 import { loggableError } from '../../common/errors/loggable-error';
 import { eventsConfig } from '../../config/events.config';
 import { OutboxReader, StreamEvent } from '../outbox-reader';
+import { EventStreamClosingError } from './event-stream.errors';
 
 /** How often the hub looks whether EVENTS_STREAM_POLL_MS has passed. */
 export const STREAM_TICK_MS = 50;
@@ -60,7 +61,7 @@ export class EventStreamHub implements OnModuleDestroy {
    * event: what the hub kept from before is stale, and "now" must mean now.
    */
   join(listener: StreamListener): void {
-    if (this.closing) throw new Error('the event stream is shutting down');
+    if (this.closing) throw new EventStreamClosingError();
     if (this.listeners.size === 0) {
       this.head = null;
       this.recent = [];

@@ -27,6 +27,7 @@ export class EventStreamSession implements StreamListener {
   private readonly logger = new Logger(EventStreamSession.name);
   private cursor = 0n;
   private closed = false;
+  private started = false;
   private interrupt?: NewsWait;
 
   constructor(
@@ -44,6 +45,7 @@ export class EventStreamSession implements StreamListener {
    */
   async run(after: bigint): Promise<void> {
     this.cursor = after;
+    this.started = true;
     try {
       await this.write(readyFrame(this.cursor.toString()));
       let beatAt = Date.now() + this.options.heartbeatMs;
@@ -65,11 +67,19 @@ export class EventStreamSession implements StreamListener {
     }
   }
 
-  /** Ends the stream from the server's side, with the reason as a last comment. */
+  /** Closed before it started (the server shutting down) or since; nothing more is written. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Ends the stream from the server's side, with the reason as a last comment. Before the
+   * stream started the response is not the stream's yet: it is left to the caller to answer.
+   */
   close(reason: string): void {
     if (this.closed) return;
     this.stop();
-    if (!this.response.writableEnded && !this.response.destroyed) {
+    if (this.started && !this.response.writableEnded && !this.response.destroyed) {
       this.response.end(closingFrame(reason));
     }
   }

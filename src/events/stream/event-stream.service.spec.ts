@@ -7,6 +7,7 @@ import type { AuthGuard } from '../../auth/guards/auth.guard';
 import type { Principal } from '../../common/auth/principal';
 import type { EventStreamHub } from './event-stream-hub';
 import { EventStreamService } from './event-stream.service';
+import { EventStreamClosingError } from './event-stream.errors';
 
 const SERVICE: Principal = { type: 'service', id: 'svc-1', name: 'billing' };
 
@@ -79,6 +80,23 @@ describe('EventStreamService', () => {
     expect(hub.position).not.toHaveBeenCalled();
     expect(raw.write.mock.calls[0][0]).toContain('id: 7\n');
     raw.emit('close');
+  });
+
+  it('should answer 503 and send nothing when the server starts shutting down while it opens', async () => {
+    hub.position.mockResolvedValueOnce(41n);
+    audit.record.mockImplementationOnce(() => {
+      // The hub closes its listeners, this one included, while the event is being written.
+      (hub.join.mock.calls[0][0] as { close(reason: string): void }).close('shutting down');
+      return Promise.resolve();
+    });
+
+    await expect(
+      sut.open(request, reply as unknown as FastifyReply, SERVICE, {}),
+    ).rejects.toBeInstanceOf(EventStreamClosingError);
+
+    expect(reply.hijack).not.toHaveBeenCalled();
+    expect(raw.end).not.toHaveBeenCalled();
+    expect(raw.write).not.toHaveBeenCalled();
   });
 
   it('should send nothing and open no stream when the audit event cannot be written (fail closed)', async () => {

@@ -10,6 +10,7 @@ import { eventsConfig } from '../../config/events.config';
 import { typeFilterOf } from '../event-type-filter';
 import { EventStreamHub } from './event-stream-hub';
 import { EventStreamSession } from './event-stream-session';
+import { EventStreamClosingError } from './event-stream.errors';
 
 export interface StreamRequest {
   /** Resume after this stream sequence (Last-Event-ID); absent: from now on. */
@@ -52,6 +53,8 @@ export class EventStreamService {
     try {
       after = options.after !== undefined ? BigInt(options.after) : await this.hub.position();
       await this.audit.record(request, 200);
+      // The server began shutting down meanwhile: answer 503, the client connects again.
+      if (session.isClosed) throw new EventStreamClosingError();
     } catch (error) {
       this.hub.leave(session);
       throw error;
