@@ -234,6 +234,39 @@ describe('Rotation adoption (MariaDB, two instances)', () => {
     });
   });
 
+  it('should end the grace early under a path-pattern policy that says so', async () => {
+    const put = await a.http
+      .put(`${API}/rotation-policies`)
+      .set(admin)
+      .send({
+        pathPattern: 'acme/flagged/**',
+        enabled: true,
+        interval: 'P30D',
+        gracePeriod: 'PT2H',
+        rotator: { kind: 'generated' },
+        endGraceOnFullAdoption: true,
+      })
+      .expect(200);
+    expect(put.body).toMatchObject({ endGraceOnFullAdoption: true });
+    const { id } = await createCredential(a, admin, { path: 'acme/flagged/db' });
+    const flagged = await serviceWithGrants(a, admin.authorization, [
+      { pathPattern: 'acme/flagged/**', capabilities: ['read', 'reveal'] },
+    ]);
+    await a.http.get(`${API}/secrets/acme/flagged/db`).set(flagged.headers).expect(200);
+    await rotate(a, admin, id);
+    await a.http.get(`${API}/secrets/acme/flagged/db`).set(flagged.headers).expect(200);
+
+    const passes = await watchBoth();
+
+    expect(passes.reduce((sum, pass) => sum + pass.graceEnded, 0)).toBe(1);
+    await b.app.get(GraceSweeper).sweep();
+    await b.http
+      .post(`${API}/credentials/${id}/reveal`)
+      .set(flagged.headers)
+      .send({ version: 1 })
+      .expect(409);
+  });
+
   it('should raise rotation.adoption_lagging once when the grace is about to end with consumers behind', async () => {
     const id = await rotatable(a, admin, 'acme/prod/queue');
     await byPath(billing, 'acme/prod/queue');
