@@ -8,6 +8,7 @@ import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { WindowThrottlerStorage } from './common/http/window-throttler-storage';
 import { createValidationPipe } from './common/validation/validation-pipe';
 import { AuditModule } from './audit/audit.module';
+import { adoptionConfig } from './config/adoption.config';
 import { appConfig } from './config/app.config';
 import { auditConfig } from './config/audit.config';
 import { authConfig } from './config/auth.config';
@@ -25,6 +26,7 @@ import { CredentialsModule } from './credentials/credentials.module';
 import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
 import { EventsModule } from './events/events.module';
+import { EventStreamModule } from './events/stream/event-stream.module';
 import { HealthModule } from './health/health.module';
 import { KeysModule } from './keys/keys.module';
 import { loggerOptions } from './logging/logger-options';
@@ -49,6 +51,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
         outboundConfig,
         eventsConfig,
         webhooksConfig,
+        adoptionConfig,
       ],
     }),
     LoggerModule.forRootAsync({
@@ -82,6 +85,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     CredentialsModule,
     RotationModule,
     WebhooksModule,
+    EventStreamModule,
     KeysModule,
     HealthModule,
     MetricsModule,

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { ScratchDatabase } from '../src/database/cli/scratch-database';
 import { bearerFor, scratchMariadb, startApp, TestApp } from './helpers/test-app';
 
@@ -11,6 +12,8 @@ interface Operation {
   roles: string[] | null;
   /** Checked per object by the service (role or grant), not by role at the route. */
   capability: string | null;
+  /** Answers a Server-Sent Events stream, which lasts until the client hangs up. */
+  streams: boolean;
 }
 
 /**
@@ -50,7 +53,7 @@ describe('Access matrix over every documented route (MariaDB)', () => {
           {
             'x-custos-public'?: boolean;
             'x-custos-capability'?: string;
-            responses: Record<string, { description?: string }>;
+            responses: Record<string, { description?: string; content?: Record<string, unknown> }>;
           }
         >
       >;
@@ -65,6 +68,7 @@ describe('Access matrix over every documented route (MariaDB)', () => {
           public: operation['x-custos-public'] === true,
           roles,
           capability: operation['x-custos-capability'] ?? null,
+          streams: Object.hasOwn(operation.responses['200']?.content ?? {}, 'text/event-stream'),
         };
       }),
     );
@@ -82,6 +86,17 @@ describe('Access matrix over every documented route (MariaDB)', () => {
     const request = (
       sut.http as unknown as Record<string, (url: string) => import('supertest').Test>
     )[operation.method](url);
+    if (operation.streams) {
+      // A stream that is let through never ends by itself: take its status and hang up.
+      return request
+        .set(headers[caller]!)
+        .buffer(false)
+        .parse((response, done) => {
+          // Superagent hands the Node response to a custom parser.
+          (response as unknown as IncomingMessage).destroy();
+          done(null, undefined);
+        });
+    }
     return request.set(headers[caller]!).send({});
   };
 
@@ -89,6 +104,9 @@ describe('Access matrix over every documented route (MariaDB)', () => {
     expect(operations.length).toBeGreaterThan(25);
     expect(operations.filter((o) => !o.public && !o.roles && !o.capability)).toEqual([]);
     expect(operations.filter((o) => o.capability).length).toBeGreaterThan(8);
+    expect(operations.filter((o) => o.streams).map((o) => `${o.method} ${o.path}`)).toEqual([
+      'get /api/v1/events',
+    ]);
   });
 
   it('should refuse anonymous callers on every non-public route with 401', async () => {

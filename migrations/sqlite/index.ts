@@ -12,6 +12,7 @@ import { NullSafeLiveChecks1764000001200 } from './1764000001200-null-safe-live-
 import { VersionRetirement1764000001300 } from './1764000001300-version-retirement';
 import { Webhooks1764000001400 } from './1764000001400-webhooks';
 import { EventStreamSeq1764000001500 } from './1764000001500-event-stream-seq';
+import { RotationAdoption1764000001510 } from './1764000001510-rotation-adoption';
 
 /** SQLite migrations in order, mirroring the MariaDB ones. Never edit one that has shipped. */
 export const SQLITE_MIGRATIONS = [
@@ -29,4 +30,5 @@ export const SQLITE_MIGRATIONS = [
   VersionRetirement1764000001300,
   Webhooks1764000001400,
   EventStreamSeq1764000001500,
+  RotationAdoption1764000001510,
 ];

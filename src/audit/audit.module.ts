@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { CryptoModule } from '../crypto/crypto.module';
 import { MetricsModule } from '../metrics/metrics.module';
+import { AuditActivityQuery } from './audit-activity.query';
 import { AuditCheckpointer } from './audit-checkpointer';
 import { AuditController } from './audit.controller';
 import { AuditMetrics } from './audit-metrics';
@@ -26,11 +27,12 @@ import { OutboxRelay } from './outbox/outbox-relay';
     AuditCheckpointer,
     AuditMetrics,
     AuditQueryService,
+    AuditActivityQuery,
     AuditVerificationService,
     AuditSigningKeys,
     HttpAuditRecorder,
     { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
   ],
-  exports: [AuditWriter, HttpAuditRecorder, OutboxRelay, AuditCheckpointer],
+  exports: [AuditWriter, HttpAuditRecorder, OutboxRelay, AuditCheckpointer, AuditActivityQuery],
 })
 export class AuditModule {}

@@ -378,6 +378,38 @@ export class VersionStore {
   }
 
   /**
+   * Ends a previous version's grace now (database clock), so the sweep revokes it: for a
+   * rotation whose consumers have all picked up the new value. Only a `previous` version whose
+   * grace is still running changes, so of several instances deciding the same at once, one
+   * does; returns the grace it had, or null when it changed nothing.
+   */
+  async endGrace(
+    manager: EntityManager,
+    credentialId: string,
+    version: number,
+  ): Promise<{ graceUntil: Date; endedAt: Date } | null> {
+    const dialect = dialectOf(manager);
+    const now = await databaseNow(manager);
+    const [row] = await manager.query<{ graceUntil: unknown }[]>(
+      'SELECT grace_until AS graceUntil FROM credential_versions ' +
+        "WHERE credential_id = ? AND version = ? AND state = 'previous'",
+      [credentialId, version],
+    );
+    const result = await manager
+      .createQueryBuilder()
+      .update(CredentialVersion)
+      .set({ graceUntil: now })
+      .where("credential_id = :credentialId AND version = :version AND state = 'previous'", {
+        credentialId,
+        version,
+      })
+      .andWhere('grace_until > :now', { now: timestampParam(dialect, now) })
+      .execute();
+    if (!row?.graceUntil || (result.affected ?? 0) === 0) return null;
+    return { graceUntil: toDate(row.graceUntil as Date | string), endedAt: now };
+  }
+
+  /**
    * Revoked versions older than `retentionSeconds` (database clock), up to `limit`: secret
    * material wiped, `destroyed`. Each is returned by exactly one transaction, as in revokeExpired.
    */

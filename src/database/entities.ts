@@ -13,6 +13,7 @@ import { CredentialVersion } from '../credentials/entities/credential-version.en
 import { KeyringEntry } from '../crypto/keyring-entry.entity';
 import { OutboxEvent } from '../events/event-outbox.entity';
 import { EventStreamHead } from '../events/event-stream-head.entity';
+import { RotationAdoptionWarning } from '../rotation/entities/rotation-adoption-warning.entity';
 import { RotationPolicy } from '../rotation/entities/rotation-policy.entity';
 import { RotationRun } from '../rotation/entities/rotation-run.entity';
 import { WebhookDelivery } from '../webhooks/entities/webhook-delivery.entity';
@@ -43,4 +44,5 @@ export const ENTITIES = [
   WebhookSubscription,
   WebhookDelivery,
   WebhookFanoutCursor,
+  RotationAdoptionWarning,
 ];

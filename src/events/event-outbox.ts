@@ -8,6 +8,7 @@ export const EVENT_TYPES = [
   'rotation.succeeded',
   'rotation.failed',
   'rotation.due',
+  'rotation.adoption_lagging',
   'credential.expiring',
   'credential.version.revoked',
 ] as const;

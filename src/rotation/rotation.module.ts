@@ -5,6 +5,10 @@ import { CredentialsModule } from '../credentials/credentials.module';
 import { CryptoModule } from '../crypto/crypto.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { OutboundModule } from '../outbound/outbound.module';
+import { AdoptionMetrics } from './adoption/adoption-metrics';
+import { AdoptionService } from './adoption/adoption.service';
+import { AdoptionTracker } from './adoption/adoption-tracker';
+import { AdoptionWatch } from './adoption/adoption-watch';
 import { DueStarter } from './engine/due-starter';
 import { EmergencyRotations } from './engine/emergency-rotation.service';
 import { ManualWriteHook } from './engine/manual-write.hook';
@@ -16,6 +20,7 @@ import { RunExecutor } from './engine/run-executor';
 import { RunStore } from './engine/run-store';
 import { CredentialRotationsController } from './http/credential-rotations.controller';
 import { RotationsController } from './http/rotations.controller';
+import { RotationAdoptionController } from './http/rotation-adoption.controller';
 import { CredentialRotationPolicyController } from './http/credential-rotation-policy.controller';
 import { RotationPoliciesController } from './http/rotation-policies.controller';
 import { CredentialPolicyService } from './policy/credential-policy.service';
@@ -62,6 +67,8 @@ const ENGINE_PROVIDERS = [
   ManualWriteHook,
 ];
 
+const ADOPTION_PROVIDERS = [AdoptionTracker, AdoptionService, AdoptionWatch, AdoptionMetrics];
+
 const SCHEDULE_PROVIDERS = [
   RotationMetrics,
   RotationScheduleQuery,
@@ -81,6 +88,7 @@ const SCHEDULE_PROVIDERS = [
     CredentialRotationsController,
     RotationScheduleController,
     RotationsController,
+    RotationAdoptionController,
   ],
   providers: [
     WebhookRotator,
@@ -96,6 +104,7 @@ const SCHEDULE_PROVIDERS = [
     { provide: PolicySource, useExisting: RotationPolicyService },
     ...ENGINE_PROVIDERS,
     ...SCHEDULE_PROVIDERS,
+    ...ADOPTION_PROVIDERS,
   ],
   exports: [
     RotatorRegistry,

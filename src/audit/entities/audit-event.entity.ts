@@ -15,6 +15,8 @@ export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 @Index('idx_audit_events_action', ['action'])
 @Index('idx_audit_events_actor', ['actorId'])
 @Index('idx_audit_events_resource', ['resourceType', 'resourceId'])
+// Who revealed a credential in a time range (rotation adoption), without reading its history.
+@Index('idx_audit_events_resource_action_time', ['resourceId', 'action', 'occurredAt'])
 export class AuditEvent {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   seq!: string;

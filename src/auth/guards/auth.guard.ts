@@ -86,6 +86,20 @@ export class AuthGuard implements CanActivate {
   }
 
   /**
+   * Whether the key or token a request came with still authenticates `principal`: for a response
+   * that lasts (the event stream), which must stop once the key is revoked, the token has expired
+   * or the account is disabled. Any failure counts as no.
+   */
+  async stillAuthenticates(request: FastifyRequest, principal: Principal): Promise<boolean> {
+    try {
+      const current = await this.authenticate(request);
+      return current.type === principal.type && current.id === principal.id;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
    * A strategy's own error (bad key, bad token) as it is; no credential at all: one message.
    * With a callback, passport answers nothing itself, so the reply may be absent.
    */

@@ -65,6 +65,10 @@ export class RotationPolicy {
   @Column({ type: 'simple-json', nullable: true })
   generator!: JsonObject | null;
 
+  /** End the old version's grace once every known consumer has revealed the new one. */
+  @Column({ name: 'end_grace_on_full_adoption', type: 'boolean', default: false })
+  endGraceOnFullAdoption!: boolean;
+
   @Column({ name: 'created_by', type: 'varchar', length: 36, nullable: true })
   createdBy!: string | null;
 

@@ -70,6 +70,7 @@ const EFFECTIVE: EffectivePolicy = {
   graceSeconds: 172_800,
   rotator: { kind: 'generated' },
   generator: null,
+  endGraceOnFullAdoption: true,
 };
 
 const FIELDS: PolicyFields = {
@@ -81,6 +82,7 @@ const FIELDS: PolicyFields = {
   offset: null,
   rotator: { kind: 'generated' },
   generator: null,
+  endGraceOnFullAdoption: true,
 };
 
 const RESPONSE = {
@@ -96,6 +98,7 @@ const RESPONSE = {
   offset: null,
   rotator: { kind: 'generated' },
   generator: null,
+  endGraceOnFullAdoption: true,
   nextRotationAt: DUE.toISOString(),
   rotationStatus: 'scheduled',
 };

@@ -29,6 +29,7 @@ const BODY = {
   gracePeriod: 'PT24H',
   rotator: { kind: 'generated' },
   generator: { format: 'api_key', length: 40, prefix: 'ck_' },
+  endGraceOnFullAdoption: true,
 };
 
 function policy(): RotationPolicy {
@@ -44,6 +45,7 @@ function policy(): RotationPolicy {
     offset: null,
     rotator: { kind: 'generated' },
     generator: { format: 'api_key', length: 40, prefix: 'ck_' },
+    endGraceOnFullAdoption: true,
     createdBy: userIdOf('admin'),
     createdAt: new Date('2026-11-01T00:00:00.000Z'),
     updatedAt: new Date('2026-11-02T00:00:00.000Z'),
@@ -61,6 +63,7 @@ const POLICY_BODY = {
   offset: null,
   rotator: { kind: 'generated' },
   generator: { format: 'api_key', length: 40, prefix: 'ck_' },
+  endGraceOnFullAdoption: true,
   createdBy: userIdOf('admin'),
   createdAt: '2026-11-01T00:00:00.000Z',
   updatedAt: '2026-11-02T00:00:00.000Z',
@@ -163,6 +166,16 @@ describe('RotationPoliciesController behind the AuthGuard', () => {
       ['an unknown field', { ...BODY, credentialId: POLICY_ID }, 'credentialId'],
       ['both interval and schedule', { ...BODY, schedule: '0 3 * * *' }, 'schedule'],
       ['an interval under a minute', { ...BODY, interval: 'PT30S' }, 'interval'],
+      [
+        'a null endGraceOnFullAdoption',
+        { ...BODY, endGraceOnFullAdoption: null },
+        'endGraceOnFullAdoption',
+      ],
+      [
+        'a string endGraceOnFullAdoption',
+        { ...BODY, endGraceOnFullAdoption: 'yes' },
+        'endGraceOnFullAdoption',
+      ],
       [
         'a window under an hour',
         { ...BODY, window: { start: '02:00', duration: 'PT30M' } },

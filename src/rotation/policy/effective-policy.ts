@@ -21,4 +21,6 @@ export interface EffectivePolicy {
   graceSeconds: number;
   rotator: RotatorSettings;
   generator: GeneratorSpec | null;
+  /** End the old version's grace once every known consumer has revealed the new one. */
+  endGraceOnFullAdoption: boolean;
 }

@@ -16,5 +16,6 @@ export function policyAuditDetails(fields: PolicyFields): Record<string, unknown
     generator: fields.generator
       ? { format: fields.generator.format, length: fields.generator.length }
       : null,
+    endGraceOnFullAdoption: fields.endGraceOnFullAdoption,
   };
 }

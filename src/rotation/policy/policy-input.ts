@@ -12,6 +12,7 @@ export interface PolicyInput {
   offset?: string | null;
   rotator: RotatorSettings;
   generator?: Partial<GeneratorSpec> | null;
+  endGraceOnFullAdoption?: boolean;
 }
 
 /** A policy as stored: null where the credential type's default applies. */
@@ -24,6 +25,7 @@ export interface PolicyFields {
   offset: string | null;
   rotator: RotatorSettings;
   generator: GeneratorSpec | null;
+  endGraceOnFullAdoption: boolean;
 }
 
 /** The fields as the entity's columns (JSON columns are typed as plain JSON there). */

@@ -24,6 +24,7 @@ function policy(overrides: Partial<RotationPolicy>): RotationPolicy {
     offset: null,
     rotator: { kind: 'generated' },
     generator: null,
+    endGraceOnFullAdoption: false,
     createdBy: null,
     createdAt: NOW,
     updatedAt: NOW,
@@ -108,12 +109,19 @@ describe('toEffective', () => {
       graceSeconds: 172_800,
       rotator: { kind: 'generated' },
       generator: null,
+      endGraceOnFullAdoption: false,
     });
     expect(toEffective(pattern('id-1', 'acme/**'), 'api_key', DEFAULTS)).toMatchObject({
       rotateEvery: 'P90D',
       gracePeriod: 'PT24H',
       graceSeconds: 86_400,
     });
+  });
+
+  it("should carry a pattern policy's endGraceOnFullAdoption to the credentials under it", () => {
+    const governing = pattern('id-1', 'acme/**', { endGraceOnFullAdoption: true });
+
+    expect(toEffective(governing, 'password', DEFAULTS).endGraceOnFullAdoption).toBe(true);
   });
 
   it('should keep what the policy gives, and no interval beside a schedule', () => {

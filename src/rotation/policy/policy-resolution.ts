@@ -61,5 +61,6 @@ export function toEffective(
     graceSeconds: durationSecondsFrom(new Date(), gracePeriod),
     rotator: policy.rotator,
     generator: policy.generator as GeneratorSpec | null,
+    endGraceOnFullAdoption: policy.endGraceOnFullAdoption,
   };
 }

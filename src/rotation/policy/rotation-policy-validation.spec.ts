@@ -255,6 +255,7 @@ describe('RotationPolicyValidator', () => {
       offset: null,
       rotator: { kind: 'generated' },
       generator: null,
+      endGraceOnFullAdoption: false,
     });
   });
 
@@ -270,6 +271,7 @@ describe('RotationPolicyValidator', () => {
           offset: 'PT5M',
           rotator: { kind: 'generated' },
           generator: { format: 'uuid', prefix: 'tok_' },
+          endGraceOnFullAdoption: true,
         },
         { type: 'shared_secret' },
         NOW,
@@ -283,6 +285,7 @@ describe('RotationPolicyValidator', () => {
       offset: 'PT5M',
       rotator: { kind: 'generated' },
       generator: { format: 'uuid', length: 36, prefix: 'tok_' },
+      endGraceOnFullAdoption: true,
     });
   });
 

@@ -45,6 +45,7 @@ export class RotationPolicyValidator {
       offset: input.offset ?? null,
       rotator: { ...input.rotator, kind: rotator.kind },
       generator: input.generator ? generatorOf(input.generator) : null,
+      endGraceOnFullAdoption: input.endGraceOnFullAdoption ?? false,
     };
     // A pattern policy may govern any type its rotator can rotate: each type's defaults must fit.
     const types = target.type ? [target.type] : description.types;

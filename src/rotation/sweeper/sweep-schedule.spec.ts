@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { strictFn } from '../../../test/helpers/controller-app';
 import type { KeyringService } from '../../crypto/keyring.service';
+import type { AdoptionWatch } from '../adoption/adoption-watch';
 import type { ExpiryWatch } from './expiry-watch';
 import type { GraceSweeper } from './grace-sweeper';
 import { SweepSchedule } from './sweep-schedule';
@@ -9,12 +10,14 @@ describe('SweepSchedule', () => {
   const INTERVAL_MS = 60_000;
   const sweep = strictFn('GraceSweeper.sweep');
   const watch = strictFn('ExpiryWatch.watch');
+  const adopt = strictFn('AdoptionWatch.watch');
   const isSealed = jest.fn(() => false);
 
   const schedule = (schedulerEnabled = true) =>
     new SweepSchedule(
       { sweep } as unknown as GraceSweeper,
       { watch } as unknown as ExpiryWatch,
+      { watch: adopt } as unknown as AdoptionWatch,
       { isSealed } as unknown as KeyringService,
       { schedulerEnabled, sweepIntervalMs: INTERVAL_MS } as never,
     );
@@ -29,6 +32,7 @@ describe('SweepSchedule', () => {
   beforeEach(() => {
     jest.resetAllMocks();
     isSealed.mockReturnValue(false);
+    adopt.mockResolvedValue({ graceEnded: 0, warned: 0 });
   });
 
   it('should sweep and watch once the configured interval has passed, and not before', async () => {
@@ -39,7 +43,13 @@ describe('SweepSchedule', () => {
     expect(sut.tick(Date.now() + INTERVAL_MS - 1000)).toBeNull();
     const pass = await sut.tick(Date.now() + INTERVAL_MS);
 
-    expect(pass).toEqual({ revoked: 2, destroyed: 1, expiring: 3 });
+    expect(pass).toEqual({
+      revoked: 2,
+      destroyed: 1,
+      expiring: 3,
+      graceEnded: 0,
+      adoptionWarned: 0,
+    });
     expect(sweep).toHaveBeenCalledTimes(1);
     expect(watch).toHaveBeenCalledTimes(1);
   });
@@ -67,6 +77,37 @@ describe('SweepSchedule', () => {
       revoked: 0,
       destroyed: 0,
       expiring: 1,
+      graceEnded: 0,
+      adoptionWarned: 0,
+    });
+  });
+
+  it('should watch adoption before sweeping, so a grace it ends is revoked in the same pass', async () => {
+    const order: string[] = [];
+    adopt.mockImplementation(() => {
+      order.push('adoption');
+      return Promise.resolve({ graceEnded: 1, warned: 2 });
+    });
+    sweep.mockImplementation(() => {
+      order.push('sweep');
+      return Promise.resolve({ revoked: 1, destroyed: 0 });
+    });
+    watch.mockResolvedValue(0);
+
+    const pass = await schedule().tick(Date.now() + INTERVAL_MS);
+
+    expect(order).toEqual(['adoption', 'sweep']);
+    expect(pass).toMatchObject({ revoked: 1, graceEnded: 1, adoptionWarned: 2 });
+  });
+
+  it('should still sweep when the adoption watch fails', async () => {
+    adopt.mockRejectedValue(new Error('audit query failed'));
+    sweep.mockResolvedValue({ revoked: 1, destroyed: 0 });
+    watch.mockResolvedValue(0);
+
+    await expect(schedule().tick(Date.now() + INTERVAL_MS)).resolves.toMatchObject({
+      revoked: 1,
+      graceEnded: 0,
     });
   });
 

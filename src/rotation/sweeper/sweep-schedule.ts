@@ -4,6 +4,7 @@ import { Interval } from '@nestjs/schedule';
 import { loggableError } from '../../common/errors/loggable-error';
 import { rotationConfig } from '../../config/rotation.config';
 import { KeyringService } from '../../crypto/keyring.service';
+import { AdoptionWatch } from '../adoption/adoption-watch';
 import { ExpiryWatch } from './expiry-watch';
 import { GraceSweeper } from './grace-sweeper';
 
@@ -14,10 +15,15 @@ export interface SweepPass {
   revoked: number;
   destroyed: number;
   expiring: number;
+  /** Graces ended early because every consumer adopted (revoked by the same pass). */
+  graceEnded: number;
+  /** Rotations announced as lagging in adoption. */
+  adoptionWarned: number;
 }
 
 /**
- * Runs the grace sweep and the expiry watch every ROTATION_SWEEP_INTERVAL on every instance
+ * Runs the adoption watch, the grace sweep and the expiry watch every ROTATION_SWEEP_INTERVAL
+ * on every instance
  * (they share the rows, see GraceSweeper), one pass at a time here. Off with the rotation
  * scheduler (ROTATION_SCHEDULER_ENABLED=false) and while sealed, when no audit event could be
  * written; reveal never relies on the sweep, it checks the grace itself.
@@ -32,6 +38,7 @@ export class SweepSchedule implements OnApplicationShutdown {
   constructor(
     private readonly sweeper: GraceSweeper,
     private readonly expiry: ExpiryWatch,
+    private readonly adoption: AdoptionWatch,
     private readonly keyring: KeyringService,
     @Inject(rotationConfig.KEY) private readonly config: ConfigType<typeof rotationConfig>,
   ) {}
@@ -55,8 +62,15 @@ export class SweepSchedule implements OnApplicationShutdown {
     await this.running;
   }
 
-  /** Both jobs, each on its own: one failing does not hold up the other. Never throws. */
+  /**
+   * The jobs, each on its own: one failing does not hold up the others. Never throws. Adoption
+   * first: a grace it ends is revoked by the sweep right after.
+   */
   private async pass(): Promise<SweepPass> {
+    const adoption = await this.adoption.watch().catch((error: unknown) => {
+      this.logger.error({ err: loggableError(error) }, 'Adoption watch failed');
+      return { graceEnded: 0, warned: 0 };
+    });
     const swept = await this.sweeper.sweep().catch((error: unknown) => {
       this.logger.error({ err: loggableError(error) }, 'Grace sweep failed');
       return { revoked: 0, destroyed: 0 };
@@ -65,8 +79,13 @@ export class SweepSchedule implements OnApplicationShutdown {
       this.logger.error({ err: loggableError(error) }, 'Expiry watch failed');
       return 0;
     });
-    const pass = { ...swept, expiring };
-    if (pass.revoked + pass.destroyed + pass.expiring > 0)
+    const pass = {
+      ...swept,
+      expiring,
+      graceEnded: adoption.graceEnded,
+      adoptionWarned: adoption.warned,
+    };
+    if (pass.revoked + pass.destroyed + pass.expiring + pass.graceEnded + pass.adoptionWarned > 0)
       this.logger.log({ sweep: pass }, 'Swept');
     return pass;
   }

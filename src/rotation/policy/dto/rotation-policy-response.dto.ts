@@ -15,6 +15,9 @@ const WARNINGS: ApiPropertyOptions = {
   example: [],
 };
 
+const ADOPTION_HELP =
+  "The old value's grace ends early once every known consumer has revealed the new one";
+
 const ROTATOR_SCHEMA = {
   type: 'object',
   additionalProperties: true,
@@ -40,6 +43,7 @@ export class CredentialRotationPolicyResponseDto {
   @ApiProperty({ nullable: true, type: String, example: null }) offset!: string | null;
   @ApiProperty(ROTATOR_SCHEMA) rotator!: RotatorSettings;
   @ApiProperty({ nullable: true, type: GeneratorSpecDto }) generator!: GeneratorSpec | null;
+  @ApiProperty({ example: false, description: ADOPTION_HELP }) endGraceOnFullAdoption!: boolean;
   @ApiProperty({
     nullable: true,
     type: String,
@@ -69,6 +73,7 @@ export class CredentialRotationPolicyResponseDto {
       offset: policy.offset,
       rotator: policy.rotator,
       generator: policy.generator,
+      endGraceOnFullAdoption: policy.endGraceOnFullAdoption,
       nextRotationAt: credential.nextRotationAt?.toISOString() ?? null,
       rotationStatus: credential.rotationStatus,
       ...(warnings ? { warnings } : {}),
@@ -100,6 +105,7 @@ export class PatternPolicyResponseDto {
   @ApiProperty({ nullable: true, type: String, example: null }) offset!: string | null;
   @ApiProperty(ROTATOR_SCHEMA) rotator!: RotatorSettings;
   @ApiProperty({ nullable: true, type: GeneratorSpecDto }) generator!: GeneratorSpec | null;
+  @ApiProperty({ example: false, description: ADOPTION_HELP }) endGraceOnFullAdoption!: boolean;
   @ApiProperty({ nullable: true, type: String, format: 'uuid' }) createdBy!: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
@@ -117,6 +123,7 @@ export class PatternPolicyResponseDto {
       offset: policy.offset,
       rotator: policy.rotator,
       generator: policy.generator as GeneratorSpec | null,
+      endGraceOnFullAdoption: policy.endGraceOnFullAdoption,
       createdBy: policy.createdBy,
       createdAt: policy.createdAt.toISOString(),
       updatedAt: policy.updatedAt.toISOString(),

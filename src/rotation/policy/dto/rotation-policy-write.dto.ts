@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
 import { MAX_PATH_LENGTH } from '../../../auth/grants/path-pattern';
+import { IsOptionalNotNull } from '../../../common/validation/is-optional-not-null';
 import { IsPathPattern, PATH_PATTERN_HELP } from '../../../auth/grants/is-path-pattern';
 import type { RotatorSettings } from '../effective-policy';
 import { GeneratorSpecDto } from './generator-spec.dto';
@@ -96,6 +97,16 @@ export class RotationPolicyWriteDto {
   @ValidateNested()
   @Type(() => GeneratorSpecDto)
   generator?: GeneratorSpecDto | null;
+
+  @ApiPropertyOptional({
+    example: false,
+    default: false,
+    description:
+      "End the old value's grace early once every known consumer (a principal that revealed the credential in the adoption window before the rotation) has revealed the new one; the sweep then revokes it",
+  })
+  @IsOptionalNotNull()
+  @IsBoolean()
+  endGraceOnFullAdoption?: boolean;
 }
 
 /** A policy for every credential under a path pattern that has no policy of its own. */

@@ -1,0 +1,39 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci';
+
+/**
+ * Adoption tracking: a policy may end the grace early once every consumer has the new value;
+ * `rotation_adoption_warnings` holds one row per run whose lagging adoption was announced, so
+ * that however many instances watch, each run is announced once; and the index that finds a
+ * credential's reveals in a time range without reading its whole history.
+ */
+export class RotationAdoption1764000001510 implements MigrationInterface {
+  name = 'RotationAdoption1764000001510';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(
+      'ALTER TABLE `rotation_policies` ADD `end_grace_on_full_adoption` tinyint NOT NULL DEFAULT 0',
+    );
+    await queryRunner.query(
+      'CREATE TABLE `rotation_adoption_warnings` (`run_id` varchar(36) NOT NULL, ' +
+        '`credential_id` varchar(36) NOT NULL, `warned_at` datetime(3) NOT NULL, ' +
+        'PRIMARY KEY (`run_id`)) ' +
+        TABLE_OPTIONS,
+    );
+    await queryRunner.query(
+      'ALTER TABLE `audit_events` ADD INDEX `idx_audit_events_resource_action_time` ' +
+        '(`resource_id`, `action`, `occurred_at`)',
+    );
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(
+      'ALTER TABLE `audit_events` DROP INDEX `idx_audit_events_resource_action_time`',
+    );
+    await queryRunner.query('DROP TABLE `rotation_adoption_warnings`');
+    await queryRunner.query(
+      'ALTER TABLE `rotation_policies` DROP COLUMN `end_grace_on_full_adoption`',
+    );
+  }
+}
