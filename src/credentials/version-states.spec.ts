@@ -76,6 +76,19 @@ describe('version states', () => {
       expect(versionsToPrune(ended, 3, now)).toEqual([1, 2]);
     });
 
+    it('should keep a version whose account is still to be retired, and those above it', () => {
+      const versions = numbered([
+        [1, 'revoked'],
+        [2, 'revoked'],
+        [3, 'revoked'],
+        [4, 'current'],
+      ]).map((v) => ({ ...v, account: `user_${v.version % 2}`, retiredAt: now }));
+      const unretired = versions.map((v) => (v.version === 2 ? { ...v, retiredAt: null } : v));
+      expect(versionsToPrune(unretired, 1, now)).toEqual([1]);
+      // Retired at last: the next switch catches up.
+      expect(versionsToPrune(versions, 1, now)).toEqual([1, 2, 3]);
+    });
+
     it('should take the versions in any order', () => {
       const versions = numbered([
         [3, 'current'],

@@ -19,8 +19,15 @@ export function isRevealable(version: StateFields, now: Date): boolean {
   return state === 'current' || state === 'previous';
 }
 
-/** Versions that pruning may delete: nothing revealable or pending. */
-export function isPrunable(version: StateFields, now: Date): boolean {
+/** A version's account in a target system, and whether it has been retired there. */
+type RetireFields = Partial<Pick<CredentialVersion, 'account' | 'retiredAt'>>;
+
+/**
+ * Versions that pruning may delete: nothing revealable or pending, and nothing whose account in
+ * a target system is still to be retired (the row is what tells the retirer to lock it).
+ */
+export function isPrunable(version: StateFields & RetireFields, now: Date): boolean {
+  if (version.account && !version.retiredAt) return false;
   const state = effectiveState(version, now);
   return state === 'revoked' || state === 'destroyed';
 }
@@ -32,7 +39,7 @@ export function isPrunable(version: StateFields, now: Date): boolean {
  * there; the next switch, once it is revoked, catches up.
  */
 export function versionsToPrune(
-  versions: readonly (StateFields & Pick<CredentialVersion, 'version'>)[],
+  versions: readonly (StateFields & RetireFields & Pick<CredentialVersion, 'version'>)[],
   keep: number,
   now: Date,
 ): number[] {

@@ -69,7 +69,10 @@ export interface Switch {
 }
 
 /** What is known of a version while switching: enough to decide states and pruning. */
-type VersionSnapshot = Pick<CredentialVersion, 'version' | 'state' | 'graceUntil'>;
+type VersionSnapshot = Pick<
+  CredentialVersion,
+  'version' | 'state' | 'graceUntil' | 'account' | 'retiredAt'
+>;
 
 /** The current and pending values of a batch, opened on demand. */
 export interface LiveValues {
@@ -465,9 +468,17 @@ export class VersionStore {
     credentialIds: readonly string[],
   ): Promise<Map<string, VersionSnapshot[]>> {
     const rows = await manager.query<
-      { credentialId: string; version: unknown; state: string; graceUntil: unknown }[]
+      {
+        credentialId: string;
+        version: unknown;
+        state: string;
+        graceUntil: unknown;
+        account: string | null;
+        retiredAt: unknown;
+      }[]
     >(
-      'SELECT credential_id AS credentialId, version, state, grace_until AS graceUntil ' +
+      'SELECT credential_id AS credentialId, version, state, grace_until AS graceUntil, ' +
+        'account, retired_at AS retiredAt ' +
         `FROM credential_versions WHERE credential_id IN (${placeholders(credentialIds)}) ` +
         'ORDER BY credential_id, version',
       [...credentialIds],
@@ -479,6 +490,8 @@ export class VersionStore {
         version: Number(row.version),
         state: row.state as VersionState,
         graceUntil: row.graceUntil === null ? null : toDate(row.graceUntil as Date | string),
+        account: row.account,
+        retiredAt: row.retiredAt === null ? null : toDate(row.retiredAt as Date | string),
       });
       byCredential.set(row.credentialId, versions);
     }
@@ -537,7 +550,7 @@ export class VersionStore {
   private async prune(
     manager: EntityManager,
     credentialId: string,
-    versions: readonly Pick<CredentialVersion, 'version' | 'state' | 'graceUntil'>[],
+    versions: readonly VersionSnapshot[],
     now: Date,
   ): Promise<number[]> {
     const doomed = versionsToPrune(versions, this.config.maxVersions, now);
