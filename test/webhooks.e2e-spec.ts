@@ -372,12 +372,18 @@ describe('Webhook subscriptions (MariaDB, HTTPS receiver)', () => {
         .expect(201);
       const id = (created.body as Subscription).id;
       const credential = await createCredential(strict, strictAdmin, { path: 'strict/rotated' });
-      await strict.http
+      const rotation = await strict.http
         .post(`${API}/credentials/${credential.id}/rotate`)
         .set(strictAdmin)
         .send({})
         .expect(202);
-      // Without a policy the run is manual: a person's write finishes it.
+      // Without a policy the run is manual: once it waits for a value, a person's write
+      // finishes it (before that, the write is refused as a rotation in flight).
+      const runId = (rotation.body as { runId: string }).runId;
+      await until(async () => {
+        const run = await strict.http.get(`${API}/rotations/${runId}`).set(strictAdmin).expect(200);
+        return (run.body as { status: string }).status === 'waiting' ? true : undefined;
+      });
       await strict.http
         .put(`${API}/credentials/${credential.id}/secret`)
         .set(strictAdmin)
