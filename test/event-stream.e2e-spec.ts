@@ -5,7 +5,15 @@ import { createCredential, Headers } from './helpers/credential-fixtures';
 import { serviceWithGrants } from './helpers/principals';
 import { until } from './helpers/rotation-checks';
 import { SseClient } from './helpers/sse-client';
-import { bearerFor, randomMasterKey, scratchMariadb, startApp, TestApp } from './helpers/test-app';
+import {
+  bearerFor,
+  listening,
+  Listening,
+  randomMasterKey,
+  scratchMariadb,
+  startApp,
+  TestApp,
+} from './helpers/test-app';
 
 const API = '/api/v1';
 const ENV = {
@@ -18,16 +26,6 @@ const ENV = {
   EVENTS_STREAM_POLL_MS: '50',
   EVENTS_STREAM_HEARTBEAT: 'PT1S',
 };
-
-interface Listening {
-  sut: TestApp;
-  url: string;
-}
-
-async function listening(sut: TestApp): Promise<Listening> {
-  await sut.app.listen({ port: 0, host: '127.0.0.1' });
-  return { sut, url: (await sut.app.getUrl()).replace('[::1]', '127.0.0.1') };
-}
 
 /** A credential with a generated policy, so that POST …/rotate runs at once. */
 async function rotatable(sut: TestApp, admin: Headers, path: string): Promise<string> {

@@ -80,8 +80,15 @@ describe('mariadb rotator with the store on SQLite', () => {
       .send({ reason: 'test' })
       .expect(200);
     const password = (revealed.body as { secret: { password: string } }).secret.password;
+    expect(revealed.body).toMatchObject({ version: 2, username: b.user });
     expect(await canLogin({ user: b.user, password })).toBe(true);
     expect(await canLogin(a)).toBe(true);
+    const previous = await sut.http
+      .post(`${API}/credentials/${id}/reveal`)
+      .set(admin)
+      .send({ version: 1, reason: 'test' })
+      .expect(200);
+    expect(previous.body).toMatchObject({ version: 1, username: a.user });
 
     await new Promise((resolve) => setTimeout(resolve, 1_200));
     expect(await sut.app.get(VersionRetirer).retireDue()).toEqual({ retired: 1, failed: 0 });

@@ -119,6 +119,20 @@ describe('mariadb rotator (MariaDB target and store)', () => {
     return { version: body.version, password: body.secret.password };
   }
 
+  /** What a service reads by path: the current password and the user it goes with. */
+  async function revealedByPath(
+    path: string,
+    as: Headers,
+  ): Promise<{ version: number; username: string; password: string }> {
+    const response = await sut.http.get(`${API}/secrets/${path}`).set(as).expect(200);
+    const body = response.body as {
+      version: number;
+      username: string;
+      secret: { password: string };
+    };
+    return { version: body.version, username: body.username, password: body.secret.password };
+  }
+
   async function usernameOf(id: string): Promise<string> {
     const response = await sut.http.get(`${API}/credentials/${id}`).set(admin).expect(200);
     return (response.body as { username: string }).username;
@@ -161,9 +175,13 @@ describe('mariadb rotator (MariaDB target and store)', () => {
     let id: string;
     let a: DbLogin;
     let b: DbLogin;
+    let reader: { headers: Headers };
 
     beforeAll(async () => {
       ({ id, a, b } = await pair('alt'));
+      reader = await serviceWithGrants(sut, admin.authorization, [
+        { pathPattern: 'db/alt', capabilities: ['read', 'reveal'] },
+      ]);
       const policy = await putPolicy(id, settings({ users: [a.user, b.user] })).expect(200);
       expect(policy.body).toMatchObject({ gracePeriod: 'PT2S', warnings: [] });
     });
@@ -171,6 +189,23 @@ describe('mariadb rotator (MariaDB target and store)', () => {
     it('should switch to the other user, keeping the old one working through the grace', async () => {
       const run = await rotate(id);
 
+      // Read within the grace (PT2S): the old version is still revealable. A service that took the
+      // user from the metadata and the password from a reveal, in two requests, could pair them
+      // wrongly across the switch: each reveal answers the user its password belongs to.
+      const byPath = await revealedByPath('db/alt', reader.headers);
+      const previous = await sut.http
+        .post(`${API}/credentials/${id}/reveal`)
+        .set(reader.headers)
+        .send({ version: 1 })
+        .expect(200);
+      expect(byPath).toMatchObject({ version: 2, username: b.user });
+      expect(await canLogin({ user: byPath.username, password: byPath.password })).toBe(true);
+      expect(previous.body).toMatchObject({
+        version: 1,
+        state: 'previous',
+        username: a.user,
+        secret: { password: a.password },
+      });
       expect(run).toMatchObject({ status: 'succeeded', attempt: 1, pendingVersion: 2 });
       expect(run.notes).toContain(`${b.user} is in service now`);
       expect(await usernameOf(id)).toBe(b.user);

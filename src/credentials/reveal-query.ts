@@ -8,11 +8,16 @@ export type RevealCredential = Pick<
   'id' | 'path' | 'type' | 'status' | 'currentVersion'
 >;
 
-/** A version with its sealed value: only the reveal ever loads these columns. */
+/**
+ * A version with its sealed value: only the reveal ever loads these columns. `username` is the
+ * login its value goes with: the credential's for the current version, the account a rotator
+ * recorded for an older one (an alternating pair switches users), read in the same statement so
+ * that a service never gets one version's password with another's user.
+ */
 export type RevealVersion = Pick<
   CredentialVersion,
   'version' | 'state' | 'graceUntil' | 'ciphertext' | 'iv' | 'tag' | 'wrappedDek' | 'kekId'
->;
+> & { username: string | null };
 
 export interface RevealLoad {
   credential: RevealCredential | null;
@@ -37,6 +42,7 @@ interface Row {
   tag: string | null;
   wrappedDek: string | null;
   kekId: string | null;
+  username: string | null;
   grants?: unknown;
 }
 
@@ -55,7 +61,9 @@ export function revealQuery(
   const sql =
     'SELECT c.id, c.path, c.type, c.status, c.current_version AS currentVersion, ' +
     'v.version, v.state, v.grace_until AS graceUntil, v.ciphertext, v.iv, v.tag, ' +
-    `v.wrapped_dek AS wrappedDek, v.kek_id AS kekId${grants ? `, ${grants.sql} AS grants` : ''} ` +
+    'v.wrapped_dek AS wrappedDek, v.kek_id AS kekId, ' +
+    'CASE WHEN v.version = c.current_version THEN c.username ' +
+    `ELSE COALESCE(v.account, c.username) END AS username${grants ? `, ${grants.sql} AS grants` : ''} ` +
     'FROM credentials c LEFT JOIN credential_versions v ' +
     `ON v.credential_id = c.id AND v.version = ${version} ` +
     `WHERE ${'id' in where ? 'c.id' : 'c.path'} = ?`;
@@ -91,6 +99,7 @@ export function revealQuery(
               tag: found.tag,
               wrappedDek: found.wrappedDek,
               kekId: found.kekId,
+              username: found.username,
             };
       return {
         credential,

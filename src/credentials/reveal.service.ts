@@ -28,6 +28,8 @@ export interface RevealedSecret {
   type: Credential['type'];
   version: number;
   state: VersionState;
+  /** The login that goes with this version's secret, when the credential has one. */
+  username?: string;
   secret: Record<string, unknown>;
 }
 
@@ -141,6 +143,14 @@ export class RevealService {
       details: { path: found.path, version, state, via, ...(reason ? { reason } : {}) },
       context,
     });
-    return { id: found.id, path: found.path, type: found.type, version, state, secret };
+    return {
+      id: found.id,
+      path: found.path,
+      type: found.type,
+      version,
+      state,
+      ...(row.username ? { username: row.username } : {}),
+      secret,
+    };
   }
 }

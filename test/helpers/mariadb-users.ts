@@ -15,12 +15,14 @@ export interface DbLogin {
 }
 
 /**
- * MariaDB users of one test file on the test server, each named `cus_<random>_<name>` so files
- * running side by side never meet, all `@'%'`, dropped together by drop().
+ * MariaDB users (and databases) of one test file on the test server, each named
+ * `cus_<random>_<name>` so files running side by side never meet, users all `@'%'`, dropped
+ * together by drop().
  */
 export class TestUsers {
   readonly prefix = `cus_${randomBytes(4).toString('hex')}`;
   private readonly created: string[] = [];
+  private readonly databases: string[] = [];
 
   name(suffix: string): string {
     return `${this.prefix}_${suffix}`;
@@ -38,6 +40,21 @@ export class TestUsers {
     return { user, password };
   }
 
+  /**
+   * A database of the file's own, `statements` run in it as root (tables for the users to
+   * query: create it before granting on it); returns its name.
+   */
+  async createDatabase(suffix: string, statements: string[] = []): Promise<string> {
+    const name = this.name(suffix);
+    await this.root(async (root) => {
+      await root.query(`CREATE DATABASE \`${name}\``);
+      this.databases.push(name);
+      await root.query(`USE \`${name}\``);
+      for (const statement of statements) await root.query(statement);
+    });
+    return name;
+  }
+
   /** Whether the account is locked (mysql.global_priv, MariaDB 10.4+). */
   async isLocked(user: string): Promise<boolean> {
     return this.root(async (root) => {
@@ -53,6 +70,7 @@ export class TestUsers {
   async drop(): Promise<void> {
     await this.root(async (root) => {
       for (const user of this.created) await root.query('DROP USER IF EXISTS ?@?', [user, '%']);
+      for (const name of this.databases) await root.query(`DROP DATABASE IF EXISTS \`${name}\``);
     });
   }
 
@@ -66,19 +84,33 @@ export class TestUsers {
   }
 }
 
+/**
+ * What a service does with its login: connects (to `database`) and runs `sql`; the rows, or
+ * the error the server gave.
+ */
+export async function queryAs(
+  login: DbLogin,
+  sql: string,
+  database?: string,
+): Promise<mysql.RowDataPacket[]> {
+  const { host, port } = targetServer();
+  const connection = await mysql.createConnection({ host, port, database, ...login });
+  try {
+    const [rows] = await connection.query<mysql.RowDataPacket[]>(sql);
+    return rows;
+  } finally {
+    await connection.end();
+  }
+}
+
 /** Whether `login` gets in and can run SELECT 1 (false when refused or locked). */
 export async function canLogin(login: DbLogin): Promise<boolean> {
-  const { host, port } = targetServer();
-  let connection: mysql.Connection | undefined;
   try {
-    connection = await mysql.createConnection({ host, port, ...login });
-    await connection.query('SELECT 1');
+    await queryAs(login, 'SELECT 1');
     return true;
   } catch (error) {
     const errno = (error as { errno?: number }).errno;
     if (errno === 1045 || errno === 4151) return false;
     throw error;
-  } finally {
-    await connection?.end();
   }
 }

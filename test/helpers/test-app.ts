@@ -61,6 +61,21 @@ export async function startApp(
   };
 }
 
+export interface Listening {
+  sut: TestApp;
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+}
+
+/**
+ * The app listening on a free loopback port, for clients that need a socket of their own (an
+ * event stream); supertest's `http` keeps working beside it.
+ */
+export async function listening(sut: TestApp): Promise<Listening> {
+  await sut.app.listen({ port: 0, host: '127.0.0.1' });
+  return { sut, url: (await sut.app.getUrl()).replace('[::1]', '127.0.0.1') };
+}
+
 /** A scratch MariaDB database for one test file; drop it in afterAll. */
 export function scratchMariadb(): Promise<ScratchDatabase> {
   return createScratchMariadb();

@@ -28,6 +28,11 @@ export class RevealResponseDto {
   @ApiProperty({ enum: CREDENTIAL_TYPES }) type!: CredentialType;
   @ApiProperty() version!: number;
   @ApiProperty({ enum: VERSION_STATES }) state!: VersionState;
+  @ApiPropertyOptional({
+    description:
+      'The login this version’s secret goes with, when the credential has a username: the credential’s for the current version; for an older one, the user it belonged to (the mariadb rotator’s alternating users switch the username). Use it rather than the metadata’s, which may already name the next user.',
+  })
+  username?: string;
   @ApiProperty({
     type: 'object',
     additionalProperties: true,
