@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { Interval } from '@nestjs/schedule';
 import { loggableError } from '../../common/errors/loggable-error';
 import { rotationConfig } from '../../config/rotation.config';
 import { KeyringService } from '../../crypto/keyring.service';
+import { PeriodicPass } from './periodic-pass';
 import { SWEEP_TICK_MS } from './sweep-schedule';
 import { RetirePass, VersionRetirer } from './version-retirer';
 
@@ -14,35 +15,24 @@ import { RetirePass, VersionRetirer } from './version-retirer';
  * scheduler and while sealed (no admin login could be read, no audit event written).
  */
 @Injectable()
-export class RetireSchedule implements OnApplicationShutdown {
+export class RetireSchedule extends PeriodicPass<RetirePass> {
   private readonly logger = new Logger(RetireSchedule.name);
-  private lastAt = Date.now();
-  private running?: Promise<RetirePass>;
-  private stopping = false;
 
   constructor(
     private readonly retirer: VersionRetirer,
-    private readonly keyring: KeyringService,
-    @Inject(rotationConfig.KEY) private readonly config: ConfigType<typeof rotationConfig>,
-  ) {}
+    keyring: KeyringService,
+    @Inject(rotationConfig.KEY) config: ConfigType<typeof rotationConfig>,
+  ) {
+    super(keyring, config);
+  }
 
   @Interval('rotation-retire', SWEEP_TICK_MS)
   tick(now = Date.now()): Promise<RetirePass> | null {
-    if (this.stopping || !this.config.schedulerEnabled || this.running) return null;
-    if (now - this.lastAt < this.config.sweepIntervalMs) return null;
-    if (this.keyring.isSealed()) return null;
-    this.lastAt = now;
-    this.running = this.pass().finally(() => (this.running = undefined));
-    return this.running;
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    await this.running;
+    return this.due(now);
   }
 
   /** Never throws: a failing pass is logged and the next one tries again. */
-  private async pass(): Promise<RetirePass> {
+  protected async pass(): Promise<RetirePass> {
     try {
       const pass = await this.retirer.retireDue();
       if (pass.retired + pass.failed > 0) this.logger.log({ retire: pass }, 'Retired accounts');

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { Interval } from '@nestjs/schedule';
 import { loggableError } from '../../common/errors/loggable-error';
@@ -7,6 +7,7 @@ import { KeyringService } from '../../crypto/keyring.service';
 import { AdoptionWatch } from '../adoption/adoption-watch';
 import { ExpiryWatch } from './expiry-watch';
 import { GraceSweeper } from './grace-sweeper';
+import { PeriodicPass } from './periodic-pass';
 
 /** How often the schedule asks whether a pass is due; the interval itself is configured. */
 export const SWEEP_TICK_MS = 1000;
@@ -22,51 +23,33 @@ export interface SweepPass {
 }
 
 /**
- * Runs the adoption watch, the grace sweep and the expiry watch every ROTATION_SWEEP_INTERVAL
- * on every instance
- * (they share the rows, see GraceSweeper), one pass at a time here. Off with the rotation
- * scheduler (ROTATION_SCHEDULER_ENABLED=false) and while sealed, when no audit event could be
- * written; reveal never relies on the sweep, it checks the grace itself.
+ * Runs the adoption watch, the grace sweep and the expiry watch (a PeriodicPass; instances share
+ * the rows, see GraceSweeper). Reveal never relies on the sweep, it checks the grace itself.
  */
 @Injectable()
-export class SweepSchedule implements OnApplicationShutdown {
+export class SweepSchedule extends PeriodicPass<SweepPass> {
   private readonly logger = new Logger(SweepSchedule.name);
-  private lastAt = Date.now();
-  private running?: Promise<SweepPass>;
-  private stopping = false;
 
   constructor(
     private readonly sweeper: GraceSweeper,
     private readonly expiry: ExpiryWatch,
     private readonly adoption: AdoptionWatch,
-    private readonly keyring: KeyringService,
-    @Inject(rotationConfig.KEY) private readonly config: ConfigType<typeof rotationConfig>,
-  ) {}
-
-  /**
-   * A fixed schedule that checks the configured interval: @Interval takes a constant, and the
-   * tick costs nothing until a pass is due.
-   */
-  @Interval('rotation-sweep', SWEEP_TICK_MS)
-  tick(now = Date.now()): Promise<SweepPass> | null {
-    if (this.stopping || !this.config.schedulerEnabled || this.running) return null;
-    if (now - this.lastAt < this.config.sweepIntervalMs) return null;
-    if (this.keyring.isSealed()) return null;
-    this.lastAt = now;
-    this.running = this.pass().finally(() => (this.running = undefined));
-    return this.running;
+    keyring: KeyringService,
+    @Inject(rotationConfig.KEY) config: ConfigType<typeof rotationConfig>,
+  ) {
+    super(keyring, config);
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    await this.running;
+  @Interval('rotation-sweep', SWEEP_TICK_MS)
+  tick(now = Date.now()): Promise<SweepPass> | null {
+    return this.due(now);
   }
 
   /**
    * The jobs, each on its own: one failing does not hold up the others. Never throws. Adoption
    * first: a grace it ends is revoked by the sweep right after.
    */
-  private async pass(): Promise<SweepPass> {
+  protected async pass(): Promise<SweepPass> {
     const adoption = await this.adoption.watch().catch((error: unknown) => {
       this.logger.error({ err: loggableError(error) }, 'Adoption watch failed');
       return { graceEnded: 0, warned: 0 };
