@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { DataSource } from 'typeorm';
+import { DataSource, QueryResult } from 'typeorm';
 import { databaseNow, dialectOf, timestampParam } from './dialect';
 import { Lease } from './lease.entity';
 
@@ -34,12 +34,20 @@ export class LeaseService {
     // Held by another instance (or taken by one just now) is the common answer, not an error:
     // the ignoring insert says so by changing nothing, where a failed insert would log an error.
     const dialect = dialectOf(this.dataSource);
-    const raw = await this.dataSource.query<{ affectedRows?: number; changes?: number }>(
-      `${dialect === 'mariadb' ? 'INSERT IGNORE' : 'INSERT OR IGNORE'} INTO leases ` +
-        '(name, holder, expires_at) VALUES (?, ?, ?)',
-      [name, this.holder, timestampParam(dialect, expiresAt)],
-    );
-    return (raw.affectedRows ?? raw.changes ?? 0) > 0;
+    // The structured result's `affected` is the row count on both drivers; a plain query()
+    // answers SQLite's last insert id instead, which an ignored insert leaves as it was.
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      const inserted: QueryResult = await runner.query(
+        `${dialect === 'mariadb' ? 'INSERT IGNORE' : 'INSERT OR IGNORE'} INTO leases ` +
+          '(name, holder, expires_at) VALUES (?, ?, ?)',
+        [name, this.holder, timestampParam(dialect, expiresAt)],
+        true,
+      );
+      return (inserted.affected ?? 0) > 0;
+    } finally {
+      await runner.release();
+    }
   }
 
   async release(name: string): Promise<void> {
