@@ -1,0 +1,53 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { dialectOf, timestampParam, toDate } from '../../database/dialect';
+
+export interface CursorState {
+  lastSeq: string;
+  ranAt: Date | null;
+}
+
+/**
+ * Where each detector stopped reading the audit log. The row is created on first use; moving it
+ * is a compare-and-set on the seq it was read at, so two passes that both think they hold the
+ * lease (one whose lease ran out mid-pass) cannot both report the same events.
+ */
+@Injectable()
+export class DetectorCursorStore {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async read(detector: string): Promise<CursorState> {
+    const dialect = dialectOf(this.dataSource);
+    await this.dataSource.query(
+      `${dialect === 'mariadb' ? 'INSERT IGNORE' : 'INSERT OR IGNORE'} INTO incident_detector_cursors ` +
+        '(detector, last_seq, ran_at) VALUES (?, 0, NULL)',
+      [detector],
+    );
+    const [row] = await this.dataSource.query<
+      { lastSeq: string | number; ranAt: Date | string | null }[]
+    >(
+      'SELECT last_seq AS lastSeq, ran_at AS ranAt FROM incident_detector_cursors WHERE detector = ?',
+      [detector],
+    );
+    return { lastSeq: String(row.lastSeq), ranAt: row.ranAt === null ? null : toDate(row.ranAt) };
+  }
+
+  /** Moves the cursor from `from` (as read) to `to`; false when another pass moved it first. */
+  async advance(
+    manager: EntityManager,
+    detector: string,
+    from: string,
+    to: string,
+    ranAt: Date,
+  ): Promise<boolean> {
+    const dialect = dialectOf(manager);
+    const result = await manager
+      .createQueryBuilder()
+      .update('incident_detector_cursors')
+      .set({ last_seq: to, ran_at: timestampParam(dialect, ranAt) })
+      .where('detector = :detector AND last_seq = :from', { detector, from })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+}
