@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { dialectOf, timestampParam, toDate } from '../../database/dialect';
+import { dialectOf, toDate } from '../../database/dialect';
+import { DetectorCursor } from './detector-cursor.entity';
 
 export interface CursorState {
   lastSeq: string;
@@ -41,11 +42,10 @@ export class DetectorCursorStore {
     to: string,
     ranAt: Date,
   ): Promise<boolean> {
-    const dialect = dialectOf(manager);
     const result = await manager
       .createQueryBuilder()
-      .update('incident_detector_cursors')
-      .set({ last_seq: to, ran_at: timestampParam(dialect, ranAt) })
+      .update(DetectorCursor)
+      .set({ lastSeq: to, ranAt })
       .where('detector = :detector AND last_seq = :from', { detector, from })
       .execute();
     return (result.affected ?? 0) > 0;

@@ -6,12 +6,11 @@ import { AuditVerificationService } from '../../audit/audit-verification.service
 import { loggableError } from '../../common/errors/loggable-error';
 import { detectorsConfig } from '../../config/detectors.config';
 import { KeyringService } from '../../crypto/keyring.service';
-import { databaseNow, rowLock } from '../../database/dialect';
+import { databaseNow } from '../../database/dialect';
 import { LeaseService } from '../../database/lease.service';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { DataSource } from 'typeorm';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Incident } from '../entities/incident.entity';
 import { IncidentRecorder } from '../incident-recorder';
 import { AUDIT_LOG_DETECTORS, AuditLogDetector } from './audit-log-detectors';
 import { auditTamperFinding } from './audit-tamper.rules';
@@ -203,11 +202,7 @@ export class DetectorRunner implements OnApplicationShutdown {
       for (const principal of finding.principals) {
         const outcome = await this.suspender.suspend(principal);
         await this.transactions.run(async (manager) => {
-          // The timeline is written with the incident's row locked, as the core does.
-          await manager.findOne(Incident, {
-            where: { id: incidentId },
-            lock: rowLock(manager),
-          });
+          await this.recorder.lock(manager, incidentId);
           await this.recorder.appendTimeline(manager, incidentId, {
             kind: 'action',
             text: `Detector ${outcome === 'suspended' ? 'suspended' : 'did not suspend'} ${principal.type} ${principal.id}`,
