@@ -6,13 +6,13 @@ import { massRevealFindings } from './mass-reveal.rules';
 import { rotationFailureFindings } from './rotation-failure.rules';
 
 /**
- * A detector over one audit action: which events it reads, how it narrows the history to the
+ * A detector over some audit actions: which events it reads, how it narrows the history to the
  * subjects the new events touch, and its rule. The runner does the reading, the lease and the
  * cursor; these say only what differs.
  */
 export interface AuditLogDetector {
   name: DetectorName;
-  action: string;
+  actions: string[];
   outcome?: string;
   enabled(config: DetectorsConfig): boolean;
   windowSeconds(config: DetectorsConfig): number;
@@ -37,7 +37,9 @@ function idsOf(events: DetectorEvent[], id: (e: DetectorEvent) => string | null)
 
 export const BRUTE_FORCE: AuditLogDetector = {
   name: 'brute_force',
-  action: 'auth.login.failed',
+  // An attempt on a locked account is answered without checking the password, and the lockout
+  // resets the failure count: an attacker going on past the lockout is still counted.
+  actions: ['auth.login.failed', 'auth.login.locked'],
   enabled: (config) => config.bruteForce.enabled,
   windowSeconds: (config) => config.bruteForce.windowSeconds,
   // By IP as well as by account: the whole window of failures, which the login throttle and the
@@ -63,7 +65,7 @@ export const BRUTE_FORCE: AuditLogDetector = {
 
 export const MASS_REVEAL: AuditLogDetector = {
   name: 'mass_reveal',
-  action: 'credential.reveal',
+  actions: ['credential.reveal'],
   outcome: 'success',
   enabled: (config) => config.massReveal.enabled,
   windowSeconds: (config) => config.massReveal.windowSeconds,
@@ -90,7 +92,7 @@ export const MASS_REVEAL: AuditLogDetector = {
 
 export const ROTATION_FAILURE: AuditLogDetector = {
   name: 'rotation_failure',
-  action: 'rotation.failed',
+  actions: ['rotation.failed'],
   enabled: (config) => config.rotationFailure.enabled,
   windowSeconds: (config) => config.rotationFailure.windowSeconds,
   subjects: (events) => ({ column: 'resource_id', ids: idsOf(events, (e) => e.resourceId) }),

@@ -1,7 +1,7 @@
 import type { DetectorFinding } from './detector-finding';
 import { distinctValues, groupBy, latestBurst, Timed } from './sliding-window';
 
-/** One `auth.login.failed` event. */
+/** One `auth.login.failed` event, or an attempt on a locked account (`auth.login.locked`). */
 export interface LoginFailure extends Timed {
   ip: string | null;
   /** The account tried, when it exists. */

@@ -38,7 +38,7 @@ const COLUMNS =
 export type SubjectColumn = 'actor_id' | 'resource_id';
 
 /**
- * The audit log as detectors read it: new events of one action after a cursor (over the index on
+ * The audit log as detectors read it: new events of some actions after a cursor (over the index on
  * action, whose entries carry the seq), then the history of the subjects those events touch, over
  * the (actor_id | resource_id, action, occurred_at) indexes.
  */
@@ -46,9 +46,9 @@ export type SubjectColumn = 'actor_id' | 'resource_id';
 export class DetectorEventsQuery {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Events of `action` after `afterSeq` that are older than `settleMs`, in seq order. */
+  /** Events of the actions after `afterSeq` that are older than `settleMs`, in seq order. */
   async after(
-    action: string,
+    actions: string[],
     afterSeq: string,
     settleMs: number,
     limit: number,
@@ -57,18 +57,18 @@ export class DetectorEventsQuery {
     const dialect = dialectOf(this.dataSource);
     const settled = new Date((await databaseNow(this.dataSource)).getTime() - settleMs);
     return this.select(
-      `WHERE action = ? AND seq > ? AND occurred_at <= ?${outcome ? ' AND outcome = ?' : ''} ` +
-        `ORDER BY seq LIMIT ${Math.trunc(limit)}`,
-      [action, afterSeq, timestampParam(dialect, settled), ...(outcome ? [outcome] : [])],
+      `WHERE action IN (${placeholders(actions)}) AND seq > ? AND occurred_at <= ?` +
+        `${outcome ? ' AND outcome = ?' : ''} ORDER BY seq LIMIT ${Math.trunc(limit)}`,
+      [...actions, afterSeq, timestampParam(dialect, settled), ...(outcome ? [outcome] : [])],
     );
   }
 
   /**
-   * Events of `action` in [from, upToSeq]; with `subjects`, only those of the subjects (by the
+   * Events of the actions in [from, upToSeq]; with `subjects`, only those of the subjects (by the
    * given column), otherwise all of them (a short window of failed logins, grouped by IP).
    */
   history(
-    action: string,
+    actions: string[],
     from: Date,
     upToSeq: string,
     subjects?: { column: SubjectColumn; ids: string[] },
@@ -77,11 +77,11 @@ export class DetectorEventsQuery {
     const dialect = dialectOf(this.dataSource);
     const bySubject = subjects ? `${subjects.column} IN (${placeholders(subjects.ids)}) AND ` : '';
     return this.select(
-      `WHERE ${bySubject}action = ? AND occurred_at >= ? AND seq <= ?` +
+      `WHERE ${bySubject}action IN (${placeholders(actions)}) AND occurred_at >= ? AND seq <= ?` +
         `${outcome ? ' AND outcome = ?' : ''} ORDER BY occurred_at, seq`,
       [
         ...(subjects?.ids ?? []),
-        action,
+        ...actions,
         timestampParam(dialect, from),
         upToSeq,
         ...(outcome ? [outcome] : []),

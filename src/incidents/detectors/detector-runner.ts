@@ -109,7 +109,7 @@ export class DetectorRunner implements OnApplicationShutdown {
     try {
       const cursor = await this.cursors.read(detector.name);
       const fresh = await this.events.after(
-        detector.action,
+        detector.actions,
         cursor.lastSeq,
         this.config.settleMs,
         BATCH,
@@ -119,7 +119,7 @@ export class DetectorRunner implements OnApplicationShutdown {
       const upTo = fresh[fresh.length - 1].seq;
       const windowMs = detector.windowSeconds(this.config) * 1000;
       const history = await this.events.history(
-        detector.action,
+        detector.actions,
         new Date(fresh[0].at.getTime() - windowMs),
         upTo,
         detector.subjects(fresh),
