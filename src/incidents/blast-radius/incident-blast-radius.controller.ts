@@ -21,7 +21,7 @@ export class IncidentBlastRadiusController {
   constructor(private readonly exports: IncidentExportService) {}
 
   @Get(':id/blast-radius')
-  @Audit('incident.blast_radius', { resourceType: 'incident' })
+  @Audit('incident.blast_radius', { resourceType: 'incident', resourceIdParam: 'id' })
   @ApiOperation({
     summary:
       "Who revealed the incident's credentials, who may now, and what its principals revealed",
@@ -36,7 +36,7 @@ export class IncidentBlastRadiusController {
   }
 
   @Get(':id/export')
-  @Audit('incident.export', { resourceType: 'incident' })
+  @Audit('incident.export', { resourceType: 'incident', resourceIdParam: 'id' })
   @ApiOperation({
     summary:
       'The incident, its timeline and blast radius, with the audit chain heads read with them',
