@@ -217,17 +217,28 @@ describe('Incident detectors (MariaDB)', () => {
       // Suspended: its key stops working.
       await reveal('mass/d').expect(401);
       const entries = await timeline(incidentId);
-      expect(entries.at(-1)?.details).toMatchObject({ action: 'suspend', outcome: 'suspended' });
+      expect(entries.at(-1)?.details).toMatchObject({
+        action: 'suspend',
+        type: 'service_account',
+        suspended: true,
+        apiKeysRevoked: 1,
+      });
       expect(JSON.stringify(entries)).not.toContain('s-mass/');
     });
 
     it('should add to the open incident when the principal goes on within the window', async () => {
-      // Someone re-enables it too early; it goes on revealing.
+      // Someone re-enables it too early, with a new key; it goes on revealing.
       await sut.http
         .patch(`/api/v1/service-accounts/${thief.id}`)
         .set('authorization', admin)
         .send({ status: 'active' })
         .expect(200);
+      const key = await sut.http
+        .post(`/api/v1/service-accounts/${thief.id}/keys`)
+        .set('authorization', admin)
+        .send({})
+        .expect(201);
+      thief.headers = { 'x-api-key': (key.body as { apiKey: string }).apiKey };
       await reveal('mass/d').expect(200);
 
       const [again] = await runner.runLogDetector(MASS_REVEAL);

@@ -11,6 +11,7 @@ import { CredentialQueryService } from './credential-query.service';
 import { CredentialsService } from './credentials.service';
 import { CredentialsController } from './http/credentials.controller';
 import { SecretsController } from './http/secrets.controller';
+import { RevealGuardHooks } from './reveal-guard-hooks';
 import { RevealService } from './reveal.service';
 import { SecretVersionsService } from './secret-versions.service';
 import { SecretWriteHooks } from './secret-write-hooks';
@@ -33,6 +34,7 @@ import { VersionStore } from './version-store';
     SecretVersionsService,
     CredentialLifecycleService,
     RevealService,
+    RevealGuardHooks,
     VersionRewrapParticipant,
   ],
   exports: [
@@ -42,6 +44,7 @@ import { VersionStore } from './version-store';
     SecretWriteHooks,
     CredentialChangeHooks,
     RevealService,
+    RevealGuardHooks,
   ],
 })
 export class CredentialsModule {}

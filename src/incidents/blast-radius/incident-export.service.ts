@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { TransactionRunner } from '../../database/transaction-runner';
-import { Incident } from '../entities/incident.entity';
+import { IncidentResponseDto } from '../dto/incident.dto';
+import { TimelineEntryDto } from '../dto/incident-workflow.dto';
 import { IncidentTimelineEntry } from '../entities/incident-timeline-entry.entity';
 import { AuditLaneHead, readAuditHeads } from './audit-heads.query';
 import { BlastRadiusService } from './blast-radius.service';
@@ -10,8 +11,9 @@ import { readIncidentScope } from './incident-scope.reader';
 
 export interface IncidentExport {
   exportedAt: string;
-  incident: Record<string, unknown>;
-  timeline: Record<string, unknown>[];
+  /** As GET /incidents/:id and its timeline answer them. */
+  incident: IncidentResponseDto;
+  timeline: TimelineEntryDto[];
   blastRadius: BlastRadius;
   /** The audit chain as it stood when the export was read: every lane's head. */
   auditHeads: AuditLaneHead[];
@@ -44,8 +46,8 @@ export class IncidentExportService {
       const blastRadius = await this.blastRadius.compute(manager, scope, since);
       return {
         exportedAt: blastRadius.until,
-        incident: incidentJson(incident),
-        timeline: await timelineJson(manager, incidentId),
+        incident: IncidentResponseDto.from(incident),
+        timeline: await timelineOf(manager, incidentId),
         blastRadius,
         auditHeads,
       };
@@ -53,45 +55,11 @@ export class IncidentExportService {
   }
 }
 
-function incidentJson(incident: Incident): Record<string, unknown> {
-  // The dedupe slot and row version are bookkeeping, not part of the incident's story.
-  return {
-    id: incident.id,
-    type: incident.type,
-    severity: incident.severity,
-    status: incident.status,
-    title: incident.title,
-    description: incident.description,
-    findings: incident.findings,
-    remediation: incident.remediation,
-    affected: incident.affected,
-    assigneeId: incident.assigneeId,
-    dedupeKey: incident.dedupeKey,
-    freeze: incident.freeze,
-    createdBy: incident.createdBy,
-    detectedAt: incident.detectedAt.toISOString(),
-    containedAt: incident.containedAt?.toISOString() ?? null,
-    resolvedAt: incident.resolvedAt?.toISOString() ?? null,
-    createdAt: incident.createdAt.toISOString(),
-    updatedAt: incident.updatedAt.toISOString(),
-  };
-}
-
-async function timelineJson(
-  manager: EntityManager,
-  incidentId: string,
-): Promise<Record<string, unknown>[]> {
+/** The timeline in order, in the shape of GET /incidents/:id/timeline. */
+async function timelineOf(manager: EntityManager, incidentId: string): Promise<TimelineEntryDto[]> {
   const entries = await manager.find(IncidentTimelineEntry, {
     where: { incidentId },
     order: { seq: 'ASC' },
   });
-  return entries.map((entry) => ({
-    seq: entry.seq,
-    kind: entry.kind,
-    actor: { type: entry.actorType, id: entry.actorId, display: entry.actorDisplay },
-    text: entry.text,
-    details: JSON.parse(entry.details) as unknown,
-    auditSeq: String(entry.auditSeq),
-    occurredAt: entry.occurredAt.toISOString(),
-  }));
+  return entries.map((entry) => TimelineEntryDto.from(entry));
 }

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { Interval } from '@nestjs/schedule';
-import { SYSTEM } from '../../audit/audit-context';
+import { AuditRequestContext, SYSTEM } from '../../audit/audit-context';
+import { PrincipalSuspension } from '../../auth/principal-suspension';
 import { AuditVerificationService } from '../../audit/audit-verification.service';
 import { loggableError } from '../../common/errors/loggable-error';
 import { detectorsConfig } from '../../config/detectors.config';
@@ -9,7 +10,7 @@ import { KeyringService } from '../../crypto/keyring.service';
 import { databaseNow } from '../../database/dialect';
 import { LeaseService } from '../../database/lease.service';
 import { TransactionRunner } from '../../database/transaction-runner';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { IncidentRecorder } from '../incident-recorder';
 import { AUDIT_LOG_DETECTORS, AuditLogDetector } from './audit-log-detectors';
@@ -17,7 +18,6 @@ import { auditTamperFinding } from './audit-tamper.rules';
 import { DetectorCursorStore } from './detector-cursor.store';
 import { DetectorEventsQuery } from './detector-events.query';
 import type { DetectorFinding } from './detector-finding';
-import { PrincipalSuspender } from './principal-suspender';
 
 /** How often the schedule asks whether a pass is due; the interval itself is configured. */
 export const DETECTOR_TICK_MS = 1000;
@@ -56,7 +56,7 @@ export class DetectorRunner implements OnApplicationShutdown {
     private readonly recorder: IncidentRecorder,
     private readonly verification: AuditVerificationService,
     private readonly keyring: KeyringService,
-    private readonly suspender: PrincipalSuspender,
+    private readonly suspension: PrincipalSuspension,
   ) {}
 
   @Interval('incident-detectors', DETECTOR_TICK_MS)
@@ -137,11 +137,13 @@ export class DetectorRunner implements OnApplicationShutdown {
             this.incidentInput(finding, detector.windowSeconds(this.config)),
             manager,
           );
+          if (finding.detector === 'mass_reveal' && this.config.massReveal.suspend) {
+            await this.suspendCaught(manager, finding, incident.id);
+          }
           recorded.push({ finding, incidentId: incident.id, opened });
         }
         return recorded;
       }, 'READ COMMITTED');
-      if (this.config.massReveal.suspend) await this.suspendCaught(reports);
       return reports;
     } finally {
       await this.leases.release(lease);
@@ -195,22 +197,29 @@ export class DetectorRunner implements OnApplicationShutdown {
     };
   }
 
-  /** Suspends the principals a mass reveal caught and writes the outcome to the incident. */
-  private async suspendCaught(reports: DetectorReport[]): Promise<void> {
-    for (const { finding, incidentId } of reports) {
-      if (finding.detector !== 'mass_reveal') continue;
-      for (const principal of finding.principals) {
-        const outcome = await this.suspender.suspend(principal);
-        await this.transactions.run(async (manager) => {
-          await this.recorder.lock(manager, incidentId);
-          await this.recorder.appendTimeline(manager, incidentId, {
-            kind: 'action',
-            text: `Detector ${outcome === 'suspended' ? 'suspended' : 'did not suspend'} ${principal.type} ${principal.id}`,
-            details: { action: 'suspend', principal, outcome },
-            actor: SYSTEM,
-          });
-        });
-      }
+  /**
+   * Cuts off the principal a mass reveal caught, in the transaction that records the finding, and
+   * says so in the incident's timeline (held locked by openOrAdd).
+   */
+  private async suspendCaught(
+    manager: EntityManager,
+    finding: DetectorFinding,
+    incidentId: string,
+  ): Promise<void> {
+    const context = new AuditRequestContext('incident-detector', null, null);
+    context.actor = SYSTEM;
+    const reason = `incident ${incidentId}: ${finding.title}`;
+    for (const principal of finding.principals) {
+      const outcome =
+        principal.type === 'user'
+          ? await this.suspension.suspendUser(manager, principal.id, reason, context)
+          : await this.suspension.suspendServiceAccount(manager, principal.id, reason, context);
+      await this.recorder.appendTimeline(manager, incidentId, {
+        kind: 'action',
+        text: `Detector ${outcome.suspended ? 'suspended' : 'did not suspend'} ${principal.type} ${principal.id}`,
+        details: { action: 'suspend', ...outcome },
+        actor: SYSTEM,
+      });
     }
   }
 }

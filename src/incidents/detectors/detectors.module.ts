@@ -7,12 +7,11 @@ import { IncidentsModule } from '../incidents.module';
 import { DetectorCursorStore } from './detector-cursor.store';
 import { DetectorEventsQuery } from './detector-events.query';
 import { DetectorRunner } from './detector-runner';
-import { PrincipalSuspender } from './principal-suspender';
 
 /** The scheduled detectors that open incidents from the audit log. */
 @Module({
   imports: [ConfigModule.forFeature(detectorsConfig), AuthModule, CryptoModule, IncidentsModule],
-  providers: [DetectorCursorStore, DetectorEventsQuery, PrincipalSuspender, DetectorRunner],
+  providers: [DetectorCursorStore, DetectorEventsQuery, DetectorRunner],
   exports: [DetectorRunner],
 })
 export class IncidentDetectorsModule {}
