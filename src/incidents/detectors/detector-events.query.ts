@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { TransactionRunner } from '../../database/transaction-runner';
 import {
   databaseNow,
   dialectOf,
@@ -44,7 +45,10 @@ export type SubjectColumn = 'actor_id' | 'resource_id';
  */
 @Injectable()
 export class DetectorEventsQuery {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly transactions: TransactionRunner,
+  ) {}
 
   /** Events of the actions after `afterSeq` that are older than `settleMs`, in seq order. */
   async after(
@@ -90,9 +94,10 @@ export class DetectorEventsQuery {
   }
 
   private async select(where: string, parameters: unknown[]): Promise<DetectorEvent[]> {
-    const rows = await this.dataSource.query<Row[]>(
-      `SELECT ${COLUMNS} FROM audit_events ${where}`,
-      parameters,
+    // Through the runner: on SQLite's one shared connection a bare read could see another unit
+    // of work's uncommitted events.
+    const rows = await this.transactions.read((manager) =>
+      manager.query<Row[]>(`SELECT ${COLUMNS} FROM audit_events ${where}`, parameters),
     );
     return rows.map((row) => ({ ...row, seq: String(row.seq), at: toDate(row.at) }));
   }

@@ -23,6 +23,10 @@ import type { DetectorFinding } from './detector-finding';
 export const DETECTOR_TICK_MS = 1000;
 /** New events one detector reads per pass; a backlog drains over the next passes. */
 const BATCH = 1000;
+/**
+ * The lease a detector's passes hold. It is kept and renewed by every pass rather than released,
+ * so one instance runs a detector while it lives; another takes over once it lapses.
+ */
 const PASS_LEASE_MS = 120_000;
 /** Verification reads the whole chain; its lease outlasts a long walk. */
 const VERIFY_LEASE_MS = 30 * 60_000;
@@ -106,48 +110,44 @@ export class DetectorRunner implements OnApplicationShutdown {
   async runLogDetector(detector: AuditLogDetector): Promise<DetectorReport[]> {
     const lease = `incident-detector:${detector.name}`;
     if (!(await this.leases.acquire(lease, PASS_LEASE_MS))) return [];
-    try {
-      const cursor = await this.cursors.read(detector.name);
-      const fresh = await this.events.after(
-        detector.actions,
-        cursor.lastSeq,
-        this.config.settleMs,
-        BATCH,
-        detector.outcome,
-      );
-      if (fresh.length === 0) return [];
-      const upTo = fresh[fresh.length - 1].seq;
-      const windowMs = detector.windowSeconds(this.config) * 1000;
-      const history = await this.events.history(
-        detector.actions,
-        new Date(fresh[0].at.getTime() - windowMs),
-        upTo,
-        detector.subjects(fresh),
-        detector.outcome,
-      );
-      const findings = detector.findings(history, this.config, cursor.lastSeq);
-      const now = await databaseNow(this.dataSource);
-      const reports = await this.transactions.run(async (manager) => {
-        if (!(await this.cursors.advance(manager, detector.name, cursor.lastSeq, upTo, now))) {
-          return [];
+    const cursor = await this.cursors.read(detector.name);
+    const fresh = await this.events.after(
+      detector.actions,
+      cursor.lastSeq,
+      this.config.settleMs,
+      BATCH,
+      detector.outcome,
+    );
+    if (fresh.length === 0) return [];
+    const upTo = fresh[fresh.length - 1].seq;
+    const windowMs = detector.windowSeconds(this.config) * 1000;
+    const history = await this.events.history(
+      detector.actions,
+      new Date(fresh[0].at.getTime() - windowMs),
+      upTo,
+      detector.subjects(fresh),
+      detector.outcome,
+    );
+    const findings = detector.findings(history, this.config, cursor.lastSeq);
+    const now = await databaseNow(this.dataSource);
+    const reports = await this.transactions.run(async (manager) => {
+      if (!(await this.cursors.advance(manager, detector.name, cursor.lastSeq, upTo, now))) {
+        return [];
+      }
+      const recorded: DetectorReport[] = [];
+      for (const finding of findings) {
+        const { incident, opened } = await this.recorder.openOrAdd(
+          this.incidentInput(finding, detector.windowSeconds(this.config)),
+          manager,
+        );
+        if (finding.detector === 'mass_reveal' && this.config.massReveal.suspend) {
+          await this.suspendCaught(manager, finding, incident.id);
         }
-        const recorded: DetectorReport[] = [];
-        for (const finding of findings) {
-          const { incident, opened } = await this.recorder.openOrAdd(
-            this.incidentInput(finding, detector.windowSeconds(this.config)),
-            manager,
-          );
-          if (finding.detector === 'mass_reveal' && this.config.massReveal.suspend) {
-            await this.suspendCaught(manager, finding, incident.id);
-          }
-          recorded.push({ finding, incidentId: incident.id, opened });
-        }
-        return recorded;
-      }, 'READ COMMITTED');
-      return reports;
-    } finally {
-      await this.leases.release(lease);
-    }
+        recorded.push({ finding, incidentId: incident.id, opened });
+      }
+      return recorded;
+    }, 'READ COMMITTED');
+    return reports;
   }
 
   /**
@@ -158,29 +158,25 @@ export class DetectorRunner implements OnApplicationShutdown {
   async verifyChain(now?: Date): Promise<DetectorReport[]> {
     const lease = 'incident-detector:audit_tamper';
     if (!(await this.leases.acquire(lease, VERIFY_LEASE_MS))) return [];
-    try {
-      const cursor = await this.cursors.read('audit_tamper');
-      const at = now ?? (await databaseNow(this.dataSource));
-      const interval = this.config.auditTamper.intervalMs;
-      if (cursor.ranAt && at.getTime() - cursor.ranAt.getTime() < interval) return [];
-      const result = await this.verification.verify();
-      const finding = auditTamperFinding(result);
-      return await this.transactions.run(async (manager) => {
-        const reached = result.headSeq ?? cursor.lastSeq;
-        if (!(await this.cursors.advance(manager, 'audit_tamper', cursor.lastSeq, reached, at))) {
-          return [];
-        }
-        if (!finding) return [];
-        const window = this.config.auditTamper.windowSeconds;
-        const { incident, opened } = await this.recorder.openOrAdd(
-          this.incidentInput(finding, window),
-          manager,
-        );
-        return [{ finding, incidentId: incident.id, opened }];
-      }, 'READ COMMITTED');
-    } finally {
-      await this.leases.release(lease);
-    }
+    const cursor = await this.cursors.read('audit_tamper');
+    const at = now ?? (await databaseNow(this.dataSource));
+    const interval = this.config.auditTamper.intervalMs;
+    if (cursor.ranAt && at.getTime() - cursor.ranAt.getTime() < interval) return [];
+    const result = await this.verification.verify();
+    const finding = auditTamperFinding(result);
+    return await this.transactions.run(async (manager) => {
+      const reached = result.headSeq ?? cursor.lastSeq;
+      if (!(await this.cursors.advance(manager, 'audit_tamper', cursor.lastSeq, reached, at))) {
+        return [];
+      }
+      if (!finding) return [];
+      const window = this.config.auditTamper.windowSeconds;
+      const { incident, opened } = await this.recorder.openOrAdd(
+        this.incidentInput(finding, window),
+        manager,
+      );
+      return [{ finding, incidentId: incident.id, opened }];
+    }, 'READ COMMITTED');
   }
 
   private incidentInput(finding: DetectorFinding, windowSeconds: number) {
