@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
+import { TransactionRunner } from '../../database/transaction-runner';
 import { dialectOf, toDate } from '../../database/dialect';
 import { DetectorCursor } from './detector-cursor.entity';
 
@@ -16,18 +16,21 @@ export interface CursorState {
  */
 @Injectable()
 export class DetectorCursorStore {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly transactions: TransactionRunner) {}
 
-  async read(detector: string): Promise<CursorState> {
-    const dialect = dialectOf(this.dataSource);
-    await this.dataSource.query(
+  /** In a unit of work of its own: on SQLite's shared connection it then never joins another. */
+  read(detector: string): Promise<CursorState> {
+    return this.transactions.run((manager) => this.readIn(manager, detector));
+  }
+
+  private async readIn(manager: EntityManager, detector: string): Promise<CursorState> {
+    const dialect = dialectOf(manager);
+    await manager.query(
       `${dialect === 'mariadb' ? 'INSERT IGNORE' : 'INSERT OR IGNORE'} INTO incident_detector_cursors ` +
         '(detector, last_seq, ran_at) VALUES (?, 0, NULL)',
       [detector],
     );
-    const [row] = await this.dataSource.query<
-      { lastSeq: string | number; ranAt: Date | string | null }[]
-    >(
+    const [row] = await manager.query<{ lastSeq: string | number; ranAt: Date | string | null }[]>(
       'SELECT last_seq AS lastSeq, ran_at AS ranAt FROM incident_detector_cursors WHERE detector = ?',
       [detector],
     );
