@@ -102,9 +102,8 @@ describe('Incidents (MariaDB)', () => {
       'incident.opened',
       ...Array(6).fill('incident.transitioned'),
     ]);
-    const verify = await sut.http.post(`${API}/audit/verify`).set(admin).send({});
-    expect(verify.status).toBeLessThan(300);
-    expect(JSON.stringify(verify.body)).toMatch(/"ok":true|"valid":true/);
+    const verify = await sut.http.post(`${API}/audit/verify`).set(admin).expect(200);
+    expect(verify.body).toMatchObject({ ok: true });
   });
 
   it('should let auditors read and refuse viewers and services', async () => {
