@@ -15,7 +15,7 @@ const READERS = 'Admins, operators and auditors.';
 @ApiTags('incidents')
 @ApiBearerAuth(JWT_SCHEME)
 @Roles('admin', 'operator', 'auditor')
-@ApiErrors(400, 401, 403, 404)
+@ApiErrors(400, 401, 404)
 @Controller('incidents')
 export class IncidentBlastRadiusController {
   constructor(private readonly exports: IncidentExportService) {}
