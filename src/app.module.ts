@@ -29,6 +29,8 @@ import { EventsModule } from './events/events.module';
 import { EventStreamModule } from './events/stream/event-stream.module';
 import { HealthModule } from './health/health.module';
 import { IncidentsModule } from './incidents/incidents.module';
+import { IncidentBlastRadiusModule } from './incidents/blast-radius/blast-radius.module';
+import { IncidentDetectorsModule } from './incidents/detectors/detectors.module';
 import { KeysModule } from './keys/keys.module';
 import { loggerOptions } from './logging/logger-options';
 import { MetricsModule } from './metrics/metrics.module';
@@ -86,6 +88,8 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     CredentialsModule,
     RotationModule,
     IncidentsModule,
+    IncidentBlastRadiusModule,
+    IncidentDetectorsModule,
     WebhooksModule,
     EventStreamModule,
     KeysModule,

@@ -133,6 +133,8 @@ describe('Access matrix over every documented route (MariaDB)', () => {
           ['post /api/v1/incidents/{id}/principals', WRITE],
           ['delete /api/v1/incidents/{id}/principals', WRITE],
           ['post /api/v1/incidents/{id}/contain', WRITE],
+          ['get /api/v1/incidents/{id}/blast-radius', READ],
+          ['get /api/v1/incidents/{id}/export', READ],
         ].map(([route, roles]) => ({ route, roles, public: false })),
       ),
     );

@@ -33,6 +33,13 @@ import { OutboxRelay } from './outbox/outbox-relay';
     HttpAuditRecorder,
     { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
   ],
-  exports: [AuditWriter, HttpAuditRecorder, OutboxRelay, AuditCheckpointer, AuditActivityQuery],
+  exports: [
+    AuditWriter,
+    HttpAuditRecorder,
+    OutboxRelay,
+    AuditCheckpointer,
+    AuditActivityQuery,
+    AuditVerificationService,
+  ],
 })
 export class AuditModule {}

@@ -24,6 +24,7 @@ import { WebhookDelivery } from '../webhooks/entities/webhook-delivery.entity';
 import { WebhookFanoutCursor } from '../webhooks/entities/webhook-fanout-cursor.entity';
 import { WebhookSubscription } from '../webhooks/entities/webhook-subscription.entity';
 import { Lease } from './lease.entity';
+import { DetectorCursor } from '../incidents/detectors/detector-cursor.entity';
 
 /** Every entity of the schema; the migrations must describe exactly these (see migration:check). */
 export const ENTITIES = [
@@ -53,4 +54,5 @@ export const ENTITIES = [
   IncidentCredential,
   IncidentPrincipal,
   IncidentTimelineEntry,
+  DetectorCursor,
 ];

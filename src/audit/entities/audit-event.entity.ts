@@ -17,6 +17,8 @@ export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 @Index('idx_audit_events_resource', ['resourceType', 'resourceId'])
 // Who revealed a credential in a time range (rotation adoption), without reading its history.
 @Index('idx_audit_events_resource_action_time', ['resourceId', 'action', 'occurredAt'])
+// What one principal revealed in a time range (incident blast radius, mass-reveal detector).
+@Index('idx_audit_events_actor_action_time', ['actorId', 'action', 'occurredAt'])
 export class AuditEvent {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   seq!: string;

@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { TransactionRunner } from '../../database/transaction-runner';
+import { IncidentResponseDto } from '../dto/incident.dto';
+import { TimelineEntryDto } from '../dto/incident-workflow.dto';
+import { IncidentTimelineEntry } from '../entities/incident-timeline-entry.entity';
+import { AuditLaneHead, readAuditHeads } from './audit-heads.query';
+import { BlastRadiusService } from './blast-radius.service';
+import type { BlastRadius } from './blast-radius.types';
+import { readIncidentScope } from './incident-scope.reader';
+
+export interface IncidentExport {
+  exportedAt: string;
+  /** As GET /incidents/:id and its timeline answer them. */
+  incident: IncidentResponseDto;
+  timeline: TimelineEntryDto[];
+  blastRadius: BlastRadius;
+  /** The audit chain as it stood when the export was read: every lane's head. */
+  auditHeads: AuditLaneHead[];
+}
+
+/**
+ * The blast radius of an incident, alone or in an export with the incident, its timeline and the
+ * audit chain heads. Everything is read in one REPEATABLE READ transaction, so the heads name
+ * exactly the chain state the blast radius was computed from.
+ */
+@Injectable()
+export class IncidentExportService {
+  constructor(
+    private readonly transactions: TransactionRunner,
+    private readonly blastRadius: BlastRadiusService,
+  ) {}
+
+  radius(incidentId: string, since?: Date): Promise<BlastRadius> {
+    return this.transactions.run(async (manager) => {
+      const { scope } = await readIncidentScope(manager, incidentId);
+      return this.blastRadius.compute(manager, scope, since);
+    }, 'REPEATABLE READ');
+  }
+
+  export(incidentId: string, since?: Date): Promise<IncidentExport> {
+    return this.transactions.run(async (manager) => {
+      // Heads first: the snapshot starts here, and every later read sees the same chain.
+      const auditHeads = await readAuditHeads(manager);
+      const { incident, scope } = await readIncidentScope(manager, incidentId);
+      const blastRadius = await this.blastRadius.compute(manager, scope, since);
+      return {
+        exportedAt: blastRadius.until,
+        incident: IncidentResponseDto.from(incident),
+        timeline: await timelineOf(manager, incidentId),
+        blastRadius,
+        auditHeads,
+      };
+    }, 'REPEATABLE READ');
+  }
+}
+
+/** The timeline in order, in the shape of GET /incidents/:id/timeline. */
+async function timelineOf(manager: EntityManager, incidentId: string): Promise<TimelineEntryDto[]> {
+  const entries = await manager.find(IncidentTimelineEntry, {
+    where: { incidentId },
+    order: { seq: 'ASC' },
+  });
+  return entries.map((entry) => TimelineEntryDto.from(entry));
+}
