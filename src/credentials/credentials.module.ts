@@ -11,6 +11,8 @@ import { CredentialQueryService } from './credential-query.service';
 import { CredentialsService } from './credentials.service';
 import { CredentialsController } from './http/credentials.controller';
 import { SecretsController } from './http/secrets.controller';
+import { LeakScanner } from './leak-scan/leak-scanner';
+import { RevealObservers } from './reveal-observers';
 import { RevealService } from './reveal.service';
 import { SecretVersionsService } from './secret-versions.service';
 import { SecretWriteHooks } from './secret-write-hooks';
@@ -33,6 +35,8 @@ import { VersionStore } from './version-store';
     SecretVersionsService,
     CredentialLifecycleService,
     RevealService,
+    RevealObservers,
+    LeakScanner,
     VersionRewrapParticipant,
   ],
   exports: [
@@ -42,6 +46,8 @@ import { VersionStore } from './version-store';
     SecretWriteHooks,
     CredentialChangeHooks,
     RevealService,
+    RevealObservers,
+    LeakScanner,
   ],
 })
 export class CredentialsModule {}
