@@ -9,6 +9,8 @@ import { CredentialChangeHooks } from './credential-change-hooks';
 import { CredentialLifecycleService } from './credential-lifecycle.service';
 import { CredentialQueryService } from './credential-query.service';
 import { CredentialsService } from './credentials.service';
+import { CredentialDecoyController } from './decoys/credential-decoy.controller';
+import { CredentialDecoyService } from './decoys/credential-decoy.service';
 import { CredentialsController } from './http/credentials.controller';
 import { SecretsController } from './http/secrets.controller';
 import { LeakScanner } from './leak-scan/leak-scanner';
@@ -22,7 +24,7 @@ import { VersionStore } from './version-store';
 
 @Module({
   imports: [CryptoModule, AuditModule, AuthModule, MetricsModule],
-  controllers: [CredentialsController, SecretsController],
+  controllers: [CredentialsController, SecretsController, CredentialDecoyController],
   providers: [
     CredentialAccess,
     CredentialMetrics,
@@ -37,6 +39,7 @@ import { VersionStore } from './version-store';
     RevealService,
     RevealObservers,
     LeakScanner,
+    CredentialDecoyService,
     VersionRewrapParticipant,
   ],
   exports: [
