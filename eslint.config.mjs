@@ -95,6 +95,11 @@ const moduleBoundaries = [
     message: 'webhooks listens to events; nothing imports it (events and rotation never do)',
   },
   {
+    target: src('rotation', 'events', 'keys', 'health', 'metrics'),
+    from: src('incidents'),
+    message: 'incidents sits above rotation; nothing but the app module imports it',
+  },
+  {
     target: src('keys', 'health', 'metrics', 'logging'),
     from: src('http', 'cli'),
     message: 'nothing imports http or the CLI',

@@ -28,6 +28,7 @@ import { DatabaseModule } from './database/database.module';
 import { EventsModule } from './events/events.module';
 import { EventStreamModule } from './events/stream/event-stream.module';
 import { HealthModule } from './health/health.module';
+import { IncidentsModule } from './incidents/incidents.module';
 import { KeysModule } from './keys/keys.module';
 import { loggerOptions } from './logging/logger-options';
 import { MetricsModule } from './metrics/metrics.module';
@@ -84,6 +85,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     AuthModule,
     CredentialsModule,
     RotationModule,
+    IncidentsModule,
     WebhooksModule,
     EventStreamModule,
     KeysModule,

@@ -13,6 +13,7 @@ import { VersionRetirement1764000001300 } from './1764000001300-version-retireme
 import { Webhooks1764000001400 } from './1764000001400-webhooks';
 import { EventStreamSeq1764000001500 } from './1764000001500-event-stream-seq';
 import { RotationAdoption1764000001510 } from './1764000001510-rotation-adoption';
+import { Incidents1764000001600 } from './1764000001600-incidents';
 import { LeakScan1764000001700 } from './1764000001700-leak-scan';
 
 /** SQLite migrations in order, mirroring the MariaDB ones. Never edit one that has shipped. */
@@ -32,5 +33,6 @@ export const SQLITE_MIGRATIONS = [
   Webhooks1764000001400,
   EventStreamSeq1764000001500,
   RotationAdoption1764000001510,
+  Incidents1764000001600,
   LeakScan1764000001700,
 ];

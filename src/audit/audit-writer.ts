@@ -100,7 +100,10 @@ export class AuditWriter implements OnModuleInit, OnApplicationBootstrap {
    * commit of its own event, so the fail-closed promise holds.
    */
   async record(input: AuditEventInput, manager?: EntityManager): Promise<void> {
-    if (manager) return this.append(manager, [input]);
+    if (manager) {
+      await this.append(manager, [input]);
+      return;
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ input, resolve, reject });
       this.flush();
@@ -109,10 +112,11 @@ export class AuditWriter implements OnModuleInit, OnApplicationBootstrap {
 
   /**
    * Several events in `manager`'s transaction under one lock of one lane: for jobs that change
-   * many rows in a batch and record an event for each.
+   * many rows in a batch and record an event for each. Answers the events' seqs, in order, so a
+   * row that tells the same story (an incident's timeline entry) can point at its event.
    */
-  async recordAll(inputs: AuditEventInput[], manager: EntityManager): Promise<void> {
-    if (inputs.length > 0) await this.append(manager, inputs);
+  async recordAll(inputs: AuditEventInput[], manager: EntityManager): Promise<string[]> {
+    return inputs.length > 0 ? this.append(manager, inputs) : [];
   }
 
   /** Called after each write, e.g. so the checkpointer can count events. */
@@ -153,7 +157,8 @@ export class AuditWriter implements OnModuleInit, OnApplicationBootstrap {
   private async runGroup(inputs: AuditEventInput[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.transactions.run((manager) => this.append(manager, inputs));
+        await this.transactions.run((manager) => this.append(manager, inputs));
+        return;
       } catch (error) {
         if (attempt >= GROUP_ATTEMPTS || !(error instanceof AuditHeadUnavailableError)) throw error;
         await new Promise((resolve) => setTimeout(resolve, randomInt(5, 5 + 20 * attempt)));
@@ -161,8 +166,8 @@ export class AuditWriter implements OnModuleInit, OnApplicationBootstrap {
     }
   }
 
-  /** Chains and inserts events under one lock of one lane head. */
-  private async append(manager: EntityManager, given: AuditEventInput[]): Promise<void> {
+  /** Chains and inserts events under one lock of one lane head; answers the seqs of `given`. */
+  private async append(manager: EntityManager, given: AuditEventInput[]): Promise<string[]> {
     const { keyId, key } = this.keyring.currentPurposeKey('audit-chain');
     const lane = this.laneFor(manager);
     const { head, recreatedFrom } = await this.lockHead(manager, lane);
@@ -197,6 +202,7 @@ export class AuditWriter implements OnModuleInit, OnApplicationBootstrap {
     );
     for (const input of inputs) this.metrics.events.inc({ outcome: input.outcome });
     for (const listener of this.listeners) listener(inputs.length);
+    return seqs.slice(inputs.length - given.length);
   }
 
   private markRecordedOnCommit(manager: EntityManager, contexts: AuditRequestContext[]): void {

@@ -10,6 +10,10 @@ import { User } from '../auth/users/user.entity';
 import { Credential } from '../credentials/entities/credential.entity';
 import { CredentialTag } from '../credentials/entities/credential-tag.entity';
 import { CredentialVersion } from '../credentials/entities/credential-version.entity';
+import { Incident } from '../incidents/entities/incident.entity';
+import { IncidentCredential } from '../incidents/entities/incident-credential.entity';
+import { IncidentPrincipal } from '../incidents/entities/incident-principal.entity';
+import { IncidentTimelineEntry } from '../incidents/entities/incident-timeline-entry.entity';
 import { KeyringEntry } from '../crypto/keyring-entry.entity';
 import { OutboxEvent } from '../events/event-outbox.entity';
 import { EventStreamHead } from '../events/event-stream-head.entity';
@@ -45,4 +49,8 @@ export const ENTITIES = [
   WebhookDelivery,
   WebhookFanoutCursor,
   RotationAdoptionWarning,
+  Incident,
+  IncidentCredential,
+  IncidentPrincipal,
+  IncidentTimelineEntry,
 ];

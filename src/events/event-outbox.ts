@@ -11,13 +11,17 @@ export const EVENT_TYPES = [
   'rotation.adoption_lagging',
   'credential.expiring',
   'credential.version.revoked',
+  'incident.opened',
+  'incident.transitioned',
+  'incident.contained',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface DomainEventInput {
   type: EventType;
-  resourceType: 'credential';
+  resourceType: 'credential' | 'incident';
   resourceId: string;
+  /** The credential's path; null for events of other resources. */
   path: string | null;
   /** Facts for consumers: ids, versions, times, error text. Never secret material. */
   data: Record<string, unknown>;
