@@ -13,6 +13,7 @@ import { appConfig } from './config/app.config';
 import { auditConfig } from './config/audit.config';
 import { authConfig } from './config/auth.config';
 import { credentialsConfig } from './config/credentials.config';
+import { leakScanConfig } from './config/leak-scan.config';
 import { AuthModule } from './auth/auth.module';
 import { LOGIN_THROTTLED } from './common/auth/auth.decorators';
 import { AuthGuard } from './auth/guards/auth.guard';
@@ -29,6 +30,7 @@ import { EventsModule } from './events/events.module';
 import { EventStreamModule } from './events/stream/event-stream.module';
 import { HealthModule } from './health/health.module';
 import { IncidentsModule } from './incidents/incidents.module';
+import { LeakScanModule } from './incidents/leak-scan/leak-scan.module';
 import { KeysModule } from './keys/keys.module';
 import { loggerOptions } from './logging/logger-options';
 import { MetricsModule } from './metrics/metrics.module';
@@ -53,6 +55,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
         eventsConfig,
         webhooksConfig,
         adoptionConfig,
+        leakScanConfig,
       ],
     }),
     LoggerModule.forRootAsync({
@@ -86,6 +89,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     CredentialsModule,
     RotationModule,
     IncidentsModule,
+    LeakScanModule,
     WebhooksModule,
     EventStreamModule,
     KeysModule,

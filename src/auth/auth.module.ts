@@ -46,6 +46,6 @@ import { UsersService } from './users/users.service';
     TotpRewrapParticipant,
     ...GRANTS_PROVIDERS,
   ],
-  exports: [AuthGuard, TokenService, UsersService, AccessPolicy],
+  exports: [AuthGuard, TokenService, UsersService, ServiceAccountsService, AccessPolicy],
 })
 export class AuthModule {}
