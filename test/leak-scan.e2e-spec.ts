@@ -229,6 +229,27 @@ describe('Leak scan and decoys (MariaDB)', () => {
     expect(incidents[0].title).toContain('team-a/decoy');
   });
 
+  it("should open a decoy_access incident for whoever scans a decoy's value, answering as for any match", async () => {
+    const value = 'ak_decoy_c2Nhbm5lZC1ob25leXBvdC12YWx1ZQ';
+    const decoy = await apiKey('team-a/decoy-scanned', value);
+    await http()
+      .put(`${API}/credentials/${decoy.id}/decoy`)
+      .set(admin)
+      .send({ decoy: true })
+      .expect(200);
+
+    const answer = await scan(scoped.headers, `leaked=${value}`);
+
+    expect(answer.matches).toEqual([
+      { credentialId: decoy.id, path: 'team-a/decoy-scanned', version: 1, state: 'current' },
+    ]);
+    const incidents = await db.query<{ id: string }[]>(
+      "SELECT id FROM incidents WHERE type = 'decoy_access' AND dedupe_key = ?",
+      [`decoy_access:service_account:${scoped.id}:${decoy.id}`],
+    );
+    expect(incidents).toHaveLength(1);
+  });
+
   describe('pre-commit-scan', () => {
     let repo: string;
     let hookKey: { headers: Record<string, string> };
