@@ -10,6 +10,7 @@ import {
 import { AuditRequestContext } from '../../audit/audit-context';
 import { Audit } from '../../audit/http/audit.decorator';
 import { AuditCtx } from '../../audit/http/audit-context.decorator';
+import { ByGrant } from '../../common/auth/auth.decorators';
 import { CurrentPrincipal } from '../../common/auth/current-principal.decorator';
 import type { Principal } from '../../common/auth/principal';
 import { ApiErrors } from '../../common/errors/error-response.dto';
@@ -22,7 +23,11 @@ import {
 } from './leak-scan.dto';
 import { LeakScanService } from './leak-scan.service';
 
-/** Any authenticated principal may scan: it learns only of credentials it may read. */
+/**
+ * Any authenticated principal may scan: it learns only of matches on credentials it may `read`
+ * (by role or grant) and the number of the others, so the routes are documented as `read` ones,
+ * decided per credential like the other grant routes (the access matrix checks them so).
+ */
 @ApiTags('leak scan')
 @ApiBearerAuth(JWT_SCHEME)
 @ApiSecurity(API_KEY_SCHEME)
@@ -32,6 +37,7 @@ export class LeakScanController {
   constructor(private readonly scans: LeakScanService) {}
 
   @Post()
+  @ByGrant('read')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @Audit('leak.scan', { resourceType: 'leak_scan' })
@@ -55,6 +61,7 @@ export class LeakScanController {
   }
 
   @Post('bypass')
+  @ByGrant('read')
   @HttpCode(204)
   @Audit('leak.scan.bypass', { resourceType: 'leak_scan' })
   @ApiOperation({ summary: 'Record that a commit skipped the scan (the pre-commit hook’s bypass)' })
