@@ -70,4 +70,18 @@ describe('scanCandidates', () => {
     expect(found.values.length).toBeLessThan(1000);
     expect(found.values).toContain(run);
   });
+
+  it.each([
+    ['unclosed PEM BEGIN lines', '-----BEGIN PRIVATE KEY-----\n'],
+    ['PEM END lines', '-----END PRIVATE KEY-----\n'],
+    ['assignments', 'a=b:c=d:e,f;g="h" '],
+    ['quotes', '"\'`'],
+  ])('should scan 256 KiB of %s in bounded time', (_, unit) => {
+    const text = unit.repeat(Math.ceil((256 * 1024) / unit.length));
+    const started = process.hrtime.bigint();
+
+    scanCandidates(text);
+
+    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(2000);
+  });
 });

@@ -30,7 +30,10 @@ export interface Candidates {
 /** Characters that separate a value from what surrounds it inside one whitespace-free run. */
 const DELIMITER = /["'`=:,;()[\]{}<>]/g;
 const QUOTED = /"([^"\n]*)"|'([^'\n]*)'|`([^`\n]*)`/g;
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9]+(?: [A-Z0-9]+)*)-----[\s\S]*?-----END \1-----/g;
+const PEM_BEGIN = /^-----BEGIN ([A-Z0-9]+(?: [A-Z0-9]+)*)-----$/;
+const PEM_END = /^-----END ([A-Z0-9]+(?: [A-Z0-9]+)*)-----$/;
+/** Longer than any key a secret field takes (16 KiB of base64 is about 260 lines). */
+const MAX_PEM_LINES = 1200;
 /** A run split at more delimiters than this yields only its first pieces (quadratic otherwise). */
 const MAX_CUTS_PER_RUN = 24;
 
@@ -52,7 +55,7 @@ export function scanCandidates(
   };
   const lines = text.split(/\r?\n/).map(withoutDiffMarker);
   // PEM blocks first: a key is one long value, and the caps must not crowd it out.
-  if (!pemCandidates(lines.join('\n'), add)) return { values: [...found], truncated };
+  if (!pemCandidates(lines, add)) return { values: [...found], truncated };
   for (const line of lines) {
     if (!lineCandidates(line, add)) break;
   }
@@ -67,19 +70,34 @@ function withoutDiffMarker(line: string): string {
   return /^[+\- ]/.test(line) ? line.slice(1) : line;
 }
 
-/** A PEM block as stored: with or without its final newline, LF or CRLF. */
-function pemCandidates(text: string, add: Add): boolean {
-  for (const match of text.matchAll(PEM_BLOCK)) {
-    const block = match[0]
-      .split('\n')
-      .map((line) => line.trim())
-      .join('\n');
-    for (const variant of [
-      block,
-      `${block}\n`,
-      block.replace(/\n/g, '\r\n'),
-      `${block.replace(/\n/g, '\r\n')}\r\n`,
-    ]) {
+/**
+ * A PEM block as stored: with or without its final newline, LF or CRLF. Found line by line, each
+ * BEGIN paired with the next END of its label, so a text of many unclosed BEGIN lines costs one
+ * pass rather than a search to its end from each of them.
+ */
+function pemCandidates(lines: readonly string[], add: Add): boolean {
+  const trimmed = lines.map((line) => line.trim());
+  const ends = new Map<string, number[]>();
+  trimmed.forEach((line, index) => {
+    const label = PEM_END.exec(line)?.[1];
+    if (!label) return;
+    const indexes = ends.get(label);
+    if (indexes) indexes.push(index);
+    else ends.set(label, [index]);
+  });
+  const next = new Map<string, number>();
+  for (let begin = 0; begin < trimmed.length; begin++) {
+    const label = PEM_BEGIN.exec(trimmed[begin])?.[1];
+    const labelEnds = label ? ends.get(label) : undefined;
+    if (!label || !labelEnds) continue;
+    let position = next.get(label) ?? 0;
+    while (position < labelEnds.length && labelEnds[position] < begin) position++;
+    next.set(label, position);
+    const end = labelEnds[position];
+    if (end === undefined || end - begin > MAX_PEM_LINES) continue;
+    const block = trimmed.slice(begin, end + 1).join('\n');
+    const crlf = block.replace(/\n/g, '\r\n');
+    for (const variant of [block, `${block}\n`, crlf, `${crlf}\r\n`]) {
       if (!add(variant)) return false;
     }
   }
