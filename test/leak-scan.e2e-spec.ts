@@ -3,9 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
+import { FINGERPRINTED_FIELD } from '../src/credentials/version-crypto';
 import { ScratchDatabase } from '../src/database/cli/scratch-database';
 import { openDirect } from './helpers/audit-db';
-import { createCredential, Headers } from './helpers/credential-fixtures';
+import { createCredential, Headers, TYPE_FIXTURES } from './helpers/credential-fixtures';
 import { serviceWithGrants } from './helpers/principals';
 import { until } from './helpers/rotation-checks';
 import { bearerFor, listening, Listening, scratchMariadb, startApp } from './helpers/test-app';
@@ -88,6 +89,29 @@ describe('Leak scan and decoys (MariaDB)', () => {
     );
     expect(String(event.details)).not.toContain(key);
     expect(String(event.details)).not.toContain('deploy notes');
+  });
+
+  it('should find the fingerprinted value of every credential type in a staged diff', async () => {
+    const stored = new Map<string, string>();
+    for (const fixture of TYPE_FIXTURES) {
+      const created = await createCredential(listen.sut, admin, {
+        path: `types/${fixture.type}`,
+        type: fixture.type,
+        secret: fixture.secret,
+      });
+      stored.set(created.id, `types/${fixture.type}`);
+    }
+    const diff = TYPE_FIXTURES.map((fixture) => {
+      const value = fixture.secret[FINGERPRINTED_FIELD[fixture.type]] as string;
+      const lines = value.includes('\n') ? value.trimEnd().split('\n') : [`VALUE="${value}"`];
+      return [`diff --git a/${fixture.type} b/${fixture.type}`, ...lines.map((l) => `+${l}`)].join(
+        '\n',
+      );
+    }).join('\n');
+
+    const answer = await scan(admin, diff);
+
+    expect(answer.matches.map((m) => m.path).sort()).toEqual([...stored.values()].sort());
   });
 
   it('should ignore near-misses of a stored value', async () => {
