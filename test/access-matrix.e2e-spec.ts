@@ -109,6 +109,37 @@ describe('Access matrix over every documented route (MariaDB)', () => {
     ]);
   });
 
+  it('should document the incident routes as issue 12 describes them', () => {
+    // Operators and admins write; auditors read; viewers and services have no access.
+    const WRITE = ['admin', 'operator'];
+    const READ = ['admin', 'operator', 'auditor'];
+    const incidents = operations
+      .filter((o) => o.path.startsWith('/api/v1/incidents'))
+      .map((o) => ({ route: `${o.method} ${o.path}`, roles: o.roles, public: o.public }));
+
+    expect(incidents).toEqual(
+      expect.arrayContaining(
+        [
+          ['post /api/v1/incidents', WRITE],
+          ['get /api/v1/incidents', READ],
+          ['get /api/v1/incidents/{id}', READ],
+          ['patch /api/v1/incidents/{id}', WRITE],
+          ['post /api/v1/incidents/{id}/transition', WRITE],
+          ['post /api/v1/incidents/{id}/comments', WRITE],
+          ['get /api/v1/incidents/{id}/timeline', READ],
+          ['get /api/v1/incidents/{id}/scope', READ],
+          ['post /api/v1/incidents/{id}/credentials', WRITE],
+          ['delete /api/v1/incidents/{id}/credentials', WRITE],
+          ['post /api/v1/incidents/{id}/principals', WRITE],
+          ['delete /api/v1/incidents/{id}/principals', WRITE],
+          ['post /api/v1/incidents/{id}/contain', WRITE],
+        ].map(([route, roles]) => ({ route, roles, public: false })),
+      ),
+    );
+    // Any incident route added later must say its roles too (the walk below then checks them).
+    expect(incidents.filter((o) => !o.roles || o.public)).toEqual([]);
+  });
+
   it('should refuse anonymous callers on every non-public route with 401', async () => {
     for (const operation of operations.filter((o) => !o.public)) {
       const response = await call(operation, 'anonymous');

@@ -5,6 +5,7 @@ import { AdminBootstrap } from './bootstrap/admin-bootstrap';
 import { AccessPolicy } from './grants/access-policy';
 import { GRANTS_CONTROLLERS, GRANTS_PROVIDERS } from './grants/grants.providers';
 import { AuthGuard } from './guards/auth.guard';
+import { PrincipalSuspension } from './principal-suspension';
 import { PasswordHasher } from './passwords/password-hasher';
 import { AuthController } from './sessions/auth.controller';
 import { SessionService } from './sessions/session.service';
@@ -44,8 +45,9 @@ import { UsersService } from './users/users.service';
     ServiceAccountsService,
     TotpService,
     TotpRewrapParticipant,
+    PrincipalSuspension,
     ...GRANTS_PROVIDERS,
   ],
-  exports: [AuthGuard, TokenService, UsersService, ServiceAccountsService, AccessPolicy],
+  exports: [AuthGuard, TokenService, UsersService, AccessPolicy, PrincipalSuspension],
 })
 export class AuthModule {}

@@ -15,6 +15,7 @@ import { CredentialsController } from './http/credentials.controller';
 import { SecretsController } from './http/secrets.controller';
 import { LeakScanner } from './leak-scan/leak-scanner';
 import { RevealObservers } from './reveal-observers';
+import { RevealGuardHooks } from './reveal-guard-hooks';
 import { RevealService } from './reveal.service';
 import { SecretVersionsService } from './secret-versions.service';
 import { SecretWriteHooks } from './secret-write-hooks';
@@ -40,6 +41,7 @@ import { VersionStore } from './version-store';
     RevealObservers,
     LeakScanner,
     CredentialDecoyService,
+    RevealGuardHooks,
     VersionRewrapParticipant,
   ],
   exports: [
@@ -51,6 +53,7 @@ import { VersionStore } from './version-store';
     RevealService,
     RevealObservers,
     LeakScanner,
+    RevealGuardHooks,
   ],
 })
 export class CredentialsModule {}

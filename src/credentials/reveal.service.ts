@@ -9,6 +9,7 @@ import type { Principal } from '../common/auth/principal';
 import { credentialsConfig } from '../config/credentials.config';
 import { dialectOf } from '../database/dialect';
 import { DirectSql } from '../database/direct-sql';
+import { DomainError } from '../common/errors/domain-error';
 import { CredentialAccess } from './credential-access';
 import { CredentialMetrics } from './credential-metrics';
 import {
@@ -19,6 +20,7 @@ import {
 import type { Credential } from './entities/credential.entity';
 import type { VersionState } from './entities/credential-version.entity';
 import { RevealObservers } from './reveal-observers';
+import { RevealGuardHooks } from './reveal-guard-hooks';
 import { RevealLoad, revealQuery } from './reveal-query';
 import { VersionCrypto } from './version-crypto';
 import { effectiveState, isRevealable } from './version-states';
@@ -55,6 +57,7 @@ export class RevealService {
     private readonly crypto: VersionCrypto,
     private readonly metrics: CredentialMetrics,
     private readonly observers: RevealObservers,
+    private readonly guards: RevealGuardHooks,
     @Inject(credentialsConfig.KEY) private readonly config: ConfigType<typeof credentialsConfig>,
   ) {}
 
@@ -120,6 +123,9 @@ export class RevealService {
     );
     // The caller may read this credential, so its audit event may name it.
     const known = { details: { credentialId: found.id, version } };
+    await this.guards.check(principal, found).catch((error: unknown) => {
+      throw error instanceof DomainError ? error.withAudit(known) : error;
+    });
     if (!row) throw new VersionNotFoundError(version).withAudit(known);
     const now = new Date();
     const state = effectiveState(row, now);

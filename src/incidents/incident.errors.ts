@@ -39,3 +39,13 @@ export class IncidentAssigneeNotFoundError extends DomainError {
     super('assigneeId names no user');
   }
 }
+
+/** If-Match named another row version: someone changed the incident meanwhile. */
+export class IncidentChangedError extends DomainError {
+  readonly kind = 'precondition_failed';
+
+  constructor(current: number) {
+    super(`The incident has changed (row version ${current}); read it again`);
+    this.details = { rowVersion: current };
+  }
+}

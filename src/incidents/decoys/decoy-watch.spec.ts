@@ -4,7 +4,8 @@ import type { Principal } from '../../common/auth/principal';
 import type { LeakScanConfig } from '../../config/leak-scan.config';
 import type { IncidentRecorder } from '../incident-recorder';
 import { DecoyWatch } from './decoy-watch';
-import type { PrincipalSuspension } from './principal-suspension';
+import type { PrincipalSuspension } from '../../auth/principal-suspension';
+import type { TransactionRunner } from '../../database/transaction-runner';
 
 const USER: Principal = {
   type: 'user',
@@ -18,20 +19,28 @@ const CREDENTIAL_ID = '5b1e6c2a-8d3f-4a7b-9c1d-2e3f4a5b6c7d';
 
 describe('DecoyWatch', () => {
   let recorder: { openOrAdd: jest.Mock };
-  let suspension: { suspend: jest.Mock };
+  let suspension: { suspendUser: jest.Mock; suspendServiceAccount: jest.Mock };
+  const manager = {};
+  const transactions = {
+    run: (work: (m: unknown) => Promise<unknown>) => work(manager),
+  };
 
   beforeAll(() => jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined));
   afterAll(() => jest.restoreAllMocks());
 
   beforeEach(() => {
     recorder = { openOrAdd: strictFn('IncidentRecorder.openOrAdd') };
-    suspension = { suspend: strictFn('PrincipalSuspension.suspend') };
+    suspension = {
+      suspendUser: strictFn('PrincipalSuspension.suspendUser'),
+      suspendServiceAccount: strictFn('PrincipalSuspension.suspendServiceAccount'),
+    };
   });
 
   function sut(config: Partial<LeakScanConfig> = {}): DecoyWatch {
     return new DecoyWatch(
       recorder as unknown as IncidentRecorder,
       suspension as unknown as PrincipalSuspension,
+      transactions as unknown as TransactionRunner,
       {
         containByDefault: false,
         decoySuspendPrincipal: false,
@@ -72,15 +81,20 @@ describe('DecoyWatch', () => {
         title: expect.stringContaining('mallory@example.com'),
       }),
     );
-    expect(suspension.suspend).not.toHaveBeenCalled();
+    expect(suspension.suspendUser).not.toHaveBeenCalled();
   });
 
   it('should suspend the principal when configured to', async () => {
     recorder.openOrAdd.mockResolvedValueOnce({ incident: { id: 'i1' }, opened: false });
-    suspension.suspend.mockResolvedValueOnce(true);
+    suspension.suspendUser.mockResolvedValueOnce({ type: 'user', id: USER.id, suspended: true });
 
     await sut({ decoySuspendPrincipal: true }).afterReveal(reveal(true));
 
-    expect(suspension.suspend).toHaveBeenCalledWith(USER);
+    expect(suspension.suspendUser).toHaveBeenCalledWith(
+      manager,
+      USER.id,
+      'touched the decoy acme/prod/backup-admin',
+      undefined,
+    );
   });
 });

@@ -1,12 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { SYSTEM } from '../../audit/audit-context';
+import { PrincipalSuspension } from '../../auth/principal-suspension';
+import { TransactionRunner } from '../../database/transaction-runner';
 import type { AuditRequestContext } from '../../audit/audit-context';
 import type { Principal } from '../../common/auth/principal';
 import { leakScanConfig } from '../../config/leak-scan.config';
 import type { RevealObserver, RevealSeen } from '../../credentials/reveal-observers';
 import { IncidentRecorder } from '../incident-recorder';
-import { PrincipalSuspension } from './principal-suspension';
 
 export interface DecoySighting {
   credentialId: string;
@@ -21,7 +22,8 @@ export interface DecoySighting {
 /**
  * Nobody has a reason to touch a decoy: any reveal of one, or its value turning up in a leak
  * scan, opens (or adds to) a `decoy_access` incident naming the principal, one per principal and
- * decoy within the window, and with DECOY_SUSPEND_PRINCIPAL suspends the principal. The reveal
+ * decoy within the window, and with DECOY_SUSPEND_PRINCIPAL suspends the principal (a user is
+ * disabled and its sessions end; a service account is disabled and its keys revoked). The reveal
  * itself is answered as usual, so the intruder is not warned.
  */
 @Injectable()
@@ -31,6 +33,7 @@ export class DecoyWatch implements RevealObserver {
   constructor(
     private readonly recorder: IncidentRecorder,
     private readonly suspension: PrincipalSuspension,
+    private readonly transactions: TransactionRunner,
     @Inject(leakScanConfig.KEY) private readonly config: ConfigType<typeof leakScanConfig>,
   ) {}
 
@@ -71,6 +74,19 @@ export class DecoyWatch implements RevealObserver {
       actor: SYSTEM,
     });
     if (opened) this.logger.warn(`Decoy ${sighting.path} touched: incident ${incident.id}`);
-    if (this.config.decoySuspendPrincipal) await this.suspension.suspend(principal);
+    if (this.config.decoySuspendPrincipal) await this.suspend(sighting);
+  }
+
+  /** The last active admin is never suspended; the incident names it all the same. */
+  private async suspend({ principal, path, context }: DecoySighting): Promise<void> {
+    const reason = `touched the decoy ${path}`;
+    const outcome = await this.transactions.run((manager) =>
+      principal.type === 'user'
+        ? this.suspension.suspendUser(manager, principal.id, reason, context)
+        : this.suspension.suspendServiceAccount(manager, principal.id, reason, context),
+    );
+    if (outcome.refused) {
+      this.logger.warn(`Did not suspend ${outcome.type} ${outcome.id}: ${outcome.refused}`);
+    }
   }
 }

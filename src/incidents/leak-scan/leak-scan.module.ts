@@ -5,7 +5,6 @@ import { RevealObservers } from '../../credentials/reveal-observers';
 import { RotationModule } from '../../rotation/rotation.module';
 import { IncidentsModule } from '../incidents.module';
 import { DecoyWatch } from '../decoys/decoy-watch';
-import { PrincipalSuspension } from '../decoys/principal-suspension';
 import { LeakContainment } from './leak-containment';
 import { LeakScanController } from './leak-scan.controller';
 import { LeakScanService } from './leak-scan.service';
@@ -14,7 +13,7 @@ import { LeakScanService } from './leak-scan.service';
 @Module({
   imports: [AuthModule, CredentialsModule, RotationModule, IncidentsModule],
   controllers: [LeakScanController],
-  providers: [LeakScanService, LeakContainment, DecoyWatch, PrincipalSuspension],
+  providers: [LeakScanService, LeakContainment, DecoyWatch],
 })
 export class LeakScanModule implements OnModuleInit {
   constructor(
