@@ -274,6 +274,48 @@ describe('Leak scan and decoys (MariaDB)', () => {
     expect(incidents).toHaveLength(1);
   });
 
+  it('should suspend whoever reveals a decoy with DECOY_SUSPEND_PRINCIPAL, still answering the reveal', async () => {
+    const suspending = await startApp(database, {
+      env: {
+        ...ENV,
+        CUSTOS_MASTER_KEY: listen.sut.env.CUSTOS_MASTER_KEY,
+        DECOY_SUSPEND_PRINCIPAL: 'true',
+      },
+    });
+    try {
+      const intruder = await serviceWithGrants(suspending, admin.authorization, [
+        { pathPattern: 'vault/*', capabilities: ['read', 'reveal'] },
+      ]);
+      await apiKey('vault/break-glass', 'ak_decoy_YnJlYWstZ2xhc3MtaG9uZXlwb3Q');
+      const [{ id }] = await db.query<{ id: string }[]>(
+        "SELECT id FROM credentials WHERE path = 'vault/break-glass'",
+      );
+      await http()
+        .put(`${API}/credentials/${id}/decoy`)
+        .set(admin)
+        .send({ decoy: true })
+        .expect(200);
+
+      await suspending.http
+        .get(`${API}/secrets/vault/break-glass`)
+        .set(intruder.headers)
+        .expect(200);
+
+      await until(
+        async () => {
+          const response = await suspending.http
+            .get(`${API}/secrets/vault/break-glass`)
+            .set(intruder.headers);
+          return response.status === 401 ? true : undefined;
+        },
+        10_000,
+        'the intruder to be cut off',
+      );
+    } finally {
+      await suspending.close();
+    }
+  });
+
   describe('pre-commit-scan', () => {
     let repo: string;
     let hookKey: { headers: Record<string, string> };
