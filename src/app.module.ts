@@ -13,6 +13,7 @@ import { appConfig } from './config/app.config';
 import { auditConfig } from './config/audit.config';
 import { authConfig } from './config/auth.config';
 import { credentialsConfig } from './config/credentials.config';
+import { leakScanConfig } from './config/leak-scan.config';
 import { AuthModule } from './auth/auth.module';
 import { LOGIN_THROTTLED } from './common/auth/auth.decorators';
 import { AuthGuard } from './auth/guards/auth.guard';
@@ -31,6 +32,7 @@ import { HealthModule } from './health/health.module';
 import { IncidentsModule } from './incidents/incidents.module';
 import { IncidentBlastRadiusModule } from './incidents/blast-radius/blast-radius.module';
 import { IncidentDetectorsModule } from './incidents/detectors/detectors.module';
+import { LeakScanModule } from './incidents/leak-scan/leak-scan.module';
 import { KeysModule } from './keys/keys.module';
 import { loggerOptions } from './logging/logger-options';
 import { MetricsModule } from './metrics/metrics.module';
@@ -55,6 +57,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
         eventsConfig,
         webhooksConfig,
         adoptionConfig,
+        leakScanConfig,
       ],
     }),
     LoggerModule.forRootAsync({
@@ -90,6 +93,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     IncidentsModule,
     IncidentBlastRadiusModule,
     IncidentDetectorsModule,
+    LeakScanModule,
     WebhooksModule,
     EventStreamModule,
     KeysModule,

@@ -14,6 +14,7 @@ import { Webhooks1764000001400 } from './1764000001400-webhooks';
 import { EventStreamSeq1764000001500 } from './1764000001500-event-stream-seq';
 import { RotationAdoption1764000001510 } from './1764000001510-rotation-adoption';
 import { Incidents1764000001600 } from './1764000001600-incidents';
+import { LeakScan1764000001700 } from './1764000001700-leak-scan';
 import { IncidentDetectors1764000001800 } from './1764000001800-incident-detectors';
 
 /** SQLite migrations in order, mirroring the MariaDB ones. Never edit one that has shipped. */
@@ -34,5 +35,6 @@ export const SQLITE_MIGRATIONS = [
   EventStreamSeq1764000001500,
   RotationAdoption1764000001510,
   Incidents1764000001600,
+  LeakScan1764000001700,
   IncidentDetectors1764000001800,
 ];

@@ -3,9 +3,9 @@ import { CREDENTIAL_COLUMNS, credentialFromRow, credentialSelect } from './crede
 import { Credential } from './entities/credential.entity';
 
 describe('credential rows in plain SQL', () => {
-  it('should select every column of the entity, under its property name', () => {
+  it('should select every column of the entity but the decoy flag, under its property name', () => {
     const columns = getMetadataArgsStorage()
-      .columns.filter((column) => column.target === Credential)
+      .columns.filter((column) => column.target === Credential && column.propertyName !== 'decoy')
       .map((column) => [column.propertyName, column.options.name ?? column.propertyName]);
 
     expect(Object.entries(CREDENTIAL_COLUMNS).sort()).toEqual(columns.sort());

@@ -2,8 +2,11 @@ import { EntityManager } from 'typeorm';
 import { dialectOf, forUpdate, toDate, placeholders } from '../database/dialect';
 import { Credential, JsonObject } from './entities/credential.entity';
 
-/** Every column of `credentials`, each under its entity property name. */
-export const CREDENTIAL_COLUMNS: Readonly<Record<keyof Credential, string>> = {
+/**
+ * Every column of `credentials`, each under its entity property name, except `decoy`: rows read
+ * here feed responses, and a decoy must look like any other credential.
+ */
+export const CREDENTIAL_COLUMNS: Readonly<Record<Exclude<keyof Credential, 'decoy'>, string>> = {
   id: 'id',
   path: 'path',
   name: 'name',

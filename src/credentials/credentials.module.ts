@@ -9,8 +9,12 @@ import { CredentialChangeHooks } from './credential-change-hooks';
 import { CredentialLifecycleService } from './credential-lifecycle.service';
 import { CredentialQueryService } from './credential-query.service';
 import { CredentialsService } from './credentials.service';
+import { CredentialDecoyController } from './decoys/credential-decoy.controller';
+import { CredentialDecoyService } from './decoys/credential-decoy.service';
 import { CredentialsController } from './http/credentials.controller';
 import { SecretsController } from './http/secrets.controller';
+import { LeakScanner } from './leak-scan/leak-scanner';
+import { RevealObservers } from './reveal-observers';
 import { RevealGuardHooks } from './reveal-guard-hooks';
 import { RevealService } from './reveal.service';
 import { SecretVersionsService } from './secret-versions.service';
@@ -21,7 +25,7 @@ import { VersionStore } from './version-store';
 
 @Module({
   imports: [CryptoModule, AuditModule, AuthModule, MetricsModule],
-  controllers: [CredentialsController, SecretsController],
+  controllers: [CredentialsController, SecretsController, CredentialDecoyController],
   providers: [
     CredentialAccess,
     CredentialMetrics,
@@ -34,6 +38,9 @@ import { VersionStore } from './version-store';
     SecretVersionsService,
     CredentialLifecycleService,
     RevealService,
+    RevealObservers,
+    LeakScanner,
+    CredentialDecoyService,
     RevealGuardHooks,
     VersionRewrapParticipant,
   ],
@@ -44,6 +51,8 @@ import { VersionStore } from './version-store';
     SecretWriteHooks,
     CredentialChangeHooks,
     RevealService,
+    RevealObservers,
+    LeakScanner,
     RevealGuardHooks,
   ],
 })

@@ -5,7 +5,7 @@ import type { CredentialVersion } from './entities/credential-version.entity';
 /** What a reveal needs of the credential: where it is and whether it is there at all. */
 export type RevealCredential = Pick<
   Credential,
-  'id' | 'path' | 'type' | 'status' | 'currentVersion'
+  'id' | 'path' | 'type' | 'status' | 'currentVersion' | 'decoy'
 >;
 
 /**
@@ -34,6 +34,7 @@ interface Row {
   type: Credential['type'];
   status: Credential['status'];
   currentVersion: number;
+  decoy: number | boolean | string;
   version: number | null;
   state: CredentialVersion['state'] | null;
   graceUntil: Date | string | null;
@@ -59,7 +60,7 @@ export function revealQuery(
 ): SqlFragment & { read(rows: unknown[]): RevealLoad } {
   const version = requested === undefined ? 'c.current_version' : '?';
   const sql =
-    'SELECT c.id, c.path, c.type, c.status, c.current_version AS currentVersion, ' +
+    'SELECT c.id, c.path, c.type, c.status, c.current_version AS currentVersion, c.decoy, ' +
     'v.version, v.state, v.grace_until AS graceUntil, v.ciphertext, v.iv, v.tag, ' +
     'v.wrapped_dek AS wrappedDek, v.kek_id AS kekId, ' +
     'CASE WHEN v.version = c.current_version THEN c.username ' +
@@ -86,6 +87,8 @@ export function revealQuery(
         type: found.type,
         status: found.status,
         currentVersion: Number(found.currentVersion),
+        // tinyint from MariaDB, 0/1 from SQLite.
+        decoy: found.decoy === true || Number(found.decoy) === 1,
       };
       const row: RevealVersion | null =
         found.version === null || found.state === null

@@ -19,6 +19,7 @@ import {
 } from './credential.errors';
 import type { Credential } from './entities/credential.entity';
 import type { VersionState } from './entities/credential-version.entity';
+import { RevealObservers } from './reveal-observers';
 import { RevealGuardHooks } from './reveal-guard-hooks';
 import { RevealLoad, revealQuery } from './reveal-query';
 import { VersionCrypto } from './version-crypto';
@@ -55,6 +56,7 @@ export class RevealService {
     private readonly access: CredentialAccess,
     private readonly crypto: VersionCrypto,
     private readonly metrics: CredentialMetrics,
+    private readonly observers: RevealObservers,
     private readonly guards: RevealGuardHooks,
     @Inject(credentialsConfig.KEY) private readonly config: ConfigType<typeof credentialsConfig>,
   ) {}
@@ -147,6 +149,16 @@ export class RevealService {
       resourceType: 'credential',
       resourceId: found.id,
       details: { path: found.path, version, state, via, ...(reason ? { reason } : {}) },
+      context,
+    });
+    // After the audit commit, not awaited: a decoy's incident must not delay or change the answer.
+    this.observers.notify({
+      credentialId: found.id,
+      path: found.path,
+      version,
+      via,
+      principal,
+      decoy: found.decoy,
       context,
     });
     return {

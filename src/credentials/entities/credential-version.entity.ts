@@ -24,6 +24,7 @@ export const LIVE_STATE_CHECK =
  */
 @Entity({ name: 'credential_versions' })
 @Index('idx_credential_versions_kek', ['kekId'])
+@Index('idx_credential_versions_fingerprint', ['fingerprint'])
 @Index('uq_credential_versions_live', ['credentialId', 'liveState'], { unique: true })
 @Index('idx_credential_versions_state_grace', ['state', 'graceUntil'])
 @Index('idx_credential_versions_state_revoked', ['state', 'revokedAt'])

@@ -103,6 +103,13 @@ export class Credential {
   @Column({ name: 'expiry_warned_for', type: 'datetime', precision: 3, nullable: true })
   expiryWarnedFor!: Date | null;
 
+  /**
+   * Planted to catch whoever reveals it (an admin sets it). Never part of any response: a decoy
+   * must look like every other credential.
+   */
+  @Column({ type: 'boolean', default: false, select: false })
+  decoy!: boolean;
+
   @CreateDateColumn({ name: 'created_at' })
   createdAt!: Date;
 

@@ -1,0 +1,116 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { createHmac } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { AccessPolicy } from '../../auth/grants/access-policy';
+import type { Principal } from '../../common/auth/principal';
+import { placeholders, toDate } from '../../database/dialect';
+import { KeyringService } from '../../crypto/keyring.service';
+import type { VersionState } from '../entities/credential-version.entity';
+import { effectiveState } from '../version-states';
+import { CandidateLimits, DEFAULT_CANDIDATE_LIMITS, scanCandidates } from './scan-candidates';
+
+/** A stored, still revealable version whose value appears in a scanned text. */
+export interface LeakHit {
+  credentialId: string;
+  path: string;
+  version: number;
+  state: VersionState;
+  /** Whether the scanning principal may `read` the credential (and so be told of it). */
+  readable: boolean;
+  /** Internal only: never put in an answer (see the decoy rules in the README). */
+  decoy: boolean;
+}
+
+export interface LeakScanResult {
+  hits: LeakHit[];
+  /** Distinct candidate strings fingerprinted. */
+  candidates: number;
+  /** True when the candidate cap cut the search short. */
+  truncated: boolean;
+}
+
+interface MatchRow {
+  credentialId: string;
+  version: number | string;
+  state: VersionState;
+  graceUntil: Date | string | null;
+  path: string;
+  decoy: number | boolean | string;
+}
+
+/** Fingerprints per lookup statement: well below any placeholder limit. */
+const LOOKUP_CHUNK = 500;
+
+/**
+ * Finds which stored values appear in a text without decrypting anything: the fingerprint of a
+ * version is an HMAC of its secret's main field (VersionCrypto.fingerprint) under a key derived
+ * from the master key that wraps it, so each candidate string is HMAC'd under the fingerprint key
+ * of every master key held and the results are looked up. Only current versions and previous ones
+ * still in their grace count: a revoked value leaking is no longer a danger.
+ */
+@Injectable()
+export class LeakScanner {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly keyring: KeyringService,
+    private readonly policy: AccessPolicy,
+  ) {}
+
+  async scan(
+    text: string,
+    principal: Principal,
+    limits: CandidateLimits = DEFAULT_CANDIDATE_LIMITS,
+  ): Promise<LeakScanResult> {
+    const candidates = scanCandidates(text, limits);
+    const fingerprints = this.fingerprintsOf(candidates.values);
+    const rows: MatchRow[] = [];
+    for (let i = 0; i < fingerprints.length; i += LOOKUP_CHUNK) {
+      const chunk = fingerprints.slice(i, i + LOOKUP_CHUNK);
+      rows.push(
+        ...(await this.dataSource.query<MatchRow[]>(
+          'SELECT v.credential_id AS credentialId, v.version, v.state, ' +
+            'v.grace_until AS graceUntil, c.path, c.decoy ' +
+            'FROM credential_versions v JOIN credentials c ON c.id = v.credential_id ' +
+            `WHERE v.fingerprint IN (${placeholders(chunk)}) ` +
+            "AND v.state IN ('current', 'previous') AND c.status = 'active'",
+          chunk,
+        )),
+      );
+    }
+    const access = rows.length > 0 ? await this.policy.forPrincipal(principal) : undefined;
+    const now = new Date();
+    const seen = new Set<string>();
+    const hits: LeakHit[] = [];
+    for (const row of rows) {
+      const graceUntil = row.graceUntil === null ? null : toDate(row.graceUntil);
+      const state = effectiveState({ state: row.state, graceUntil }, now);
+      const key = `${row.credentialId}/${row.version}`;
+      if ((state !== 'current' && state !== 'previous') || seen.has(key)) continue;
+      seen.add(key);
+      hits.push({
+        credentialId: row.credentialId,
+        path: row.path,
+        version: Number(row.version),
+        state,
+        readable: access!.can('read', row.path),
+        decoy: row.decoy === true || Number(row.decoy) === 1,
+      });
+    }
+    hits.sort((a, b) => a.path.localeCompare(b.path) || b.version - a.version);
+    return { hits, candidates: candidates.values.length, truncated: candidates.truncated };
+  }
+
+  /** Each candidate under the fingerprint key of every master key this instance holds. */
+  private fingerprintsOf(values: readonly string[]): string[] {
+    const fingerprints: string[] = [];
+    for (const keyId of this.keyring.heldKeyIds()) {
+      const key = this.keyring.purposeKeyFor(keyId, 'fingerprint');
+      if (!key) continue;
+      for (const value of values) {
+        fingerprints.push(createHmac('sha256', key).update(value, 'utf8').digest('hex'));
+      }
+    }
+    return fingerprints;
+  }
+}

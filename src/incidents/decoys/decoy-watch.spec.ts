@@ -1,0 +1,100 @@
+import { Logger } from '@nestjs/common';
+import { strictFn } from '../../../test/helpers/controller-app';
+import type { Principal } from '../../common/auth/principal';
+import type { LeakScanConfig } from '../../config/leak-scan.config';
+import type { IncidentRecorder } from '../incident-recorder';
+import { DecoyWatch } from './decoy-watch';
+import type { PrincipalSuspension } from '../../auth/principal-suspension';
+import type { TransactionRunner } from '../../database/transaction-runner';
+
+const USER: Principal = {
+  type: 'user',
+  id: '9c2d4e6f-8a0b-4c1d-9e2f-3a4b5c6d7e8f',
+  email: 'mallory@example.com',
+  role: 'operator',
+  mustChangePassword: false,
+  mfaEnabled: false,
+};
+const CREDENTIAL_ID = '5b1e6c2a-8d3f-4a7b-9c1d-2e3f4a5b6c7d';
+
+describe('DecoyWatch', () => {
+  let recorder: { openOrAdd: jest.Mock };
+  let suspension: { suspendUser: jest.Mock; suspendServiceAccount: jest.Mock };
+  const manager = {};
+  const transactions = {
+    run: (work: (m: unknown) => Promise<unknown>) => work(manager),
+  };
+
+  beforeAll(() => jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined));
+  afterAll(() => jest.restoreAllMocks());
+
+  beforeEach(() => {
+    recorder = { openOrAdd: strictFn('IncidentRecorder.openOrAdd') };
+    suspension = {
+      suspendUser: strictFn('PrincipalSuspension.suspendUser'),
+      suspendServiceAccount: strictFn('PrincipalSuspension.suspendServiceAccount'),
+    };
+  });
+
+  function sut(config: Partial<LeakScanConfig> = {}): DecoyWatch {
+    return new DecoyWatch(
+      recorder as unknown as IncidentRecorder,
+      suspension as unknown as PrincipalSuspension,
+      transactions as unknown as TransactionRunner,
+      {
+        containByDefault: false,
+        decoySuspendPrincipal: false,
+        incidentWindowSeconds: 3600,
+        ...config,
+      },
+    );
+  }
+
+  const reveal = (decoy: boolean) => ({
+    credentialId: CREDENTIAL_ID,
+    path: 'acme/prod/backup-admin',
+    version: 1,
+    via: 'id' as const,
+    principal: USER,
+    decoy,
+  });
+
+  it('should ignore the reveal of a credential that is no decoy', async () => {
+    await sut().afterReveal(reveal(false));
+
+    expect(recorder.openOrAdd).not.toHaveBeenCalled();
+  });
+
+  it('should open a decoy_access incident per principal and decoy, naming the principal', async () => {
+    recorder.openOrAdd.mockResolvedValueOnce({ incident: { id: 'i1' }, opened: true });
+
+    await sut().afterReveal(reveal(true));
+
+    expect(recorder.openOrAdd).toHaveBeenCalledWith(
+      expect.objectContaining({
+        type: 'decoy_access',
+        severity: 'critical',
+        dedupeKey: `decoy_access:user:${USER.id}:${CREDENTIAL_ID}`,
+        windowSeconds: 3600,
+        credentialIds: [CREDENTIAL_ID],
+        principals: [{ type: 'user', id: USER.id }],
+        title: expect.stringContaining('mallory@example.com'),
+      }),
+    );
+    expect(suspension.suspendUser).not.toHaveBeenCalled();
+  });
+
+  it('should suspend the principal when configured to', async () => {
+    recorder.openOrAdd.mockResolvedValueOnce({ incident: { id: 'i1' }, opened: false });
+    suspension.suspendUser.mockResolvedValueOnce({ type: 'user', id: USER.id, suspended: true });
+
+    await sut({ decoySuspendPrincipal: true }).afterReveal(reveal(true));
+
+    expect(suspension.suspendUser).toHaveBeenCalledWith(
+      manager,
+      USER.id,
+      'touched the decoy acme/prod/backup-admin',
+      undefined,
+    );
+  });
+});
