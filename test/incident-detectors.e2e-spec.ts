@@ -12,6 +12,7 @@ import { RotatorRegistry } from '../src/rotation/rotators/rotator-registry';
 import { openDirect } from './helpers/audit-db';
 import { serviceWithGrants } from './helpers/principals';
 import { bearerFor, scratchMariadb, startApp, TestApp } from './helpers/test-app';
+import { until } from './helpers/rotation-checks';
 
 const ENV = {
   THROTTLE_LIMIT: '100000',
@@ -63,16 +64,6 @@ interface IncidentRow {
   id: string;
   type: string;
   dedupe_key: string;
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /**

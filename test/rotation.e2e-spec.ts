@@ -7,6 +7,7 @@ import { openDirect } from './helpers/audit-db';
 import { createCredential, CredentialMetadata, Headers } from './helpers/credential-fixtures';
 import { serviceWithGrants } from './helpers/principals';
 import { bearerFor, scratchMariadb, startApp, TestApp } from './helpers/test-app';
+import { until } from './helpers/rotation-checks';
 
 const API = '/api/v1';
 const ENV = {
@@ -92,16 +93,6 @@ class GatedRotator implements Rotator {
   }
   private close(): Promise<void> {
     return new Promise((resolve) => (this.open = resolve));
-  }
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
