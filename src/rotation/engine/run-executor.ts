@@ -150,7 +150,10 @@ export class RunExecutor {
       await this.stepAll(step, group, outcomes);
     } catch (error) {
       if (group.length > 1) {
-        for (const execution of group) await this.stepGroup(step, [execution], outcomes);
+        // Runs whose own hook already failed keep that outcome; the rest try the step alone.
+        for (const execution of group.filter((e) => !outcomes.has(e.run.id))) {
+          await this.stepGroup(step, [execution], outcomes);
+        }
         return;
       }
       const [execution] = group;
