@@ -46,7 +46,7 @@ export class LeakContainment {
   ): Promise<RotationOutcome> {
     const { credentialId, path } = hits[0];
     const versions = hits.map((hit) => hit.version);
-    const rotation = await this.rotate(credentialId, path, principal, context);
+    const { outcome: rotation, runId } = await this.rotate(credentialId, path, principal, context);
     const { incident } = await this.recorder.openOrAdd({
       type: 'credential_leak',
       severity: 'high',
@@ -65,10 +65,35 @@ export class LeakContainment {
       },
       actor: context?.actor ?? SYSTEM,
     });
+    if (runId) await this.recordRotation(incident.id, credentialId, path, runId, context);
     this.logger.warn(
       `Leak of ${path} (versions ${versions.join(', ')}): incident ${incident.id}, rotation ${rotation}`,
     );
     return rotation;
+  }
+
+  /**
+   * The emergency rotation as a containment action of the incident, as the incident's own
+   * containment writes it: that containment then counts the credential as handled instead of
+   * rotating it a second time (and cutting off the value that replaced the leaked one).
+   */
+  private async recordRotation(
+    incidentId: string,
+    credentialId: string,
+    path: string,
+    runId: string,
+    context?: AuditRequestContext,
+  ): Promise<void> {
+    await this.transactions.run(async (manager) => {
+      await this.recorder.lock(manager, incidentId);
+      await this.recorder.appendTimeline(manager, incidentId, {
+        kind: 'action',
+        action: 'incident.contain.credential',
+        text: `emergency rotation of ${path} (grace 0), started by the leak scan`,
+        details: { containment: 'rotating', credentialId, path, runId, trigger: 'leak' },
+        context,
+      });
+    });
   }
 
   private async rotate(
@@ -76,7 +101,7 @@ export class LeakContainment {
     path: string,
     principal: Principal,
     context?: AuditRequestContext,
-  ): Promise<RotationOutcome> {
+  ): Promise<{ outcome: RotationOutcome; runId: string | null }> {
     try {
       const answer = await this.transactions.run(async (manager) => {
         const credential = await manager.findOne(Credential, {
@@ -95,13 +120,13 @@ export class LeakContainment {
           context,
         );
       }, OPENING_ISOLATION);
-      if (!answer) return 'manual';
+      if (!answer) return { outcome: 'manual', runId: null };
       if (answer.opened) void this.scheduler.runNow(answer.run);
-      return 'rotating';
+      return { outcome: 'rotating', runId: answer.run.id };
     } catch (error) {
       const message = error instanceof DomainError ? error.message : (error as Error).message;
       this.logger.error(`Emergency rotation of leaked ${path} failed to start: ${message}`);
-      return 'failed';
+      return { outcome: 'failed', runId: null };
     }
   }
 }
