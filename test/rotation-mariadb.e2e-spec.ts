@@ -596,4 +596,47 @@ describe('mariadb rotator (MariaDB target and store)', () => {
       });
     });
   });
+
+  it("should be cut off at once by an incident's containment: the old user locked, the new one logging in", async () => {
+    const { id, a, b } = await pair('incident');
+    await putPolicy(id, settings({ users: [a.user, b.user] }), 'PT1H').expect(200);
+    const incident = await sut.http
+      .post(`${API}/incidents`)
+      .set(admin)
+      .send({ type: 'credential_leak', severity: 'critical', title: 'db password in a paste' })
+      .expect(201);
+    const incidentId = (incident.body as { id: string }).id;
+    await sut.http
+      .post(`${API}/incidents/${incidentId}/credentials`)
+      .set(admin)
+      .send({ credentialIds: [id] })
+      .expect(200);
+
+    const contained = await sut.http
+      .post(`${API}/incidents/${incidentId}/contain`)
+      .set(admin)
+      .send({ note: 'rotate the leaked database login' })
+      .expect(200);
+    expect(contained.body).toMatchObject({
+      incident: { status: 'contained' },
+      credentials: [{ credentialId: id, outcome: 'rotating' }],
+    });
+    const runId = (contained.body as { credentials: { runId: string }[] }).credentials[0].runId;
+    const run = await until(async () => {
+      const current = (await sut.http.get(`${API}/rotations/${runId}`).set(admin).expect(200))
+        .body as Run;
+      return current.status === 'running' ? undefined : current;
+    });
+    // An emergency: no grace, whatever the policy says.
+    expect(run).toMatchObject({ status: 'succeeded', graceSeconds: 0 });
+    const now = await revealed(id);
+    expect(now.version).toBe(2);
+    expect(await canLogin({ user: b.user, password: now.password })).toBe(true);
+    // The leaked login is revoked with the switch; the retirer locks its user.
+    await until(async () => {
+      await retire();
+      return (await canLogin(a)) ? undefined : true;
+    });
+    expect(await canLogin({ user: b.user, password: now.password })).toBe(true);
+  });
 });
