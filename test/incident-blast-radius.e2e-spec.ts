@@ -4,6 +4,7 @@ import { IncidentRecorder } from '../src/incidents/incident-recorder';
 import { openDirect } from './helpers/audit-db';
 import { serviceWithGrants } from './helpers/principals';
 import { bearerFor, scratchMariadb, startApp, TestApp } from './helpers/test-app';
+import { Radius, Revealer } from './helpers/blast-radius';
 
 const ENV = {
   THROTTLE_LIMIT: '100000',
@@ -12,29 +13,6 @@ const ENV = {
   TRUST_PROXY: 'true',
   DETECTORS_ENABLED: 'false',
 };
-
-interface Revealer {
-  principal: { type: string; id: string };
-  reveals: number;
-  versions: number[];
-  ips: string[];
-  firstAt: string;
-  lastAt: string;
-}
-
-interface Radius {
-  since: string;
-  credentials: {
-    credentialId: string;
-    path: string;
-    revealedBy: Revealer[];
-    canRevealNow: { principal: { type: string; id: string }; via: Record<string, unknown> }[];
-  }[];
-  principals: {
-    principal: { type: string; id: string };
-    revealed: { credentialId: string; reveals: number; ips: string[] }[];
-  }[];
-}
 
 /** The user id in an access token (its `sub`). */
 function userIdOf(bearer: string): string {

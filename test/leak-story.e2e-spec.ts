@@ -5,6 +5,7 @@ import { createCredential, Headers } from './helpers/credential-fixtures';
 import { serviceWithGrants } from './helpers/principals';
 import { until, versionStates } from './helpers/rotation-checks';
 import { bearerFor, scratchMariadb, startApp, TestApp } from './helpers/test-app';
+import { Radius, Revealer } from './helpers/blast-radius';
 
 const API = '/api/v1';
 const ENV = {
@@ -22,29 +23,6 @@ interface ScanAnswer {
   matches: { credentialId: string; path: string; version: number; state: string }[];
   otherMatches: number;
   contained: boolean;
-}
-
-interface Revealer {
-  principal: { type: string; id: string };
-  reveals: number;
-  versions: number[];
-  ips: string[];
-  firstAt: string;
-  lastAt: string;
-}
-
-interface Radius {
-  since: string;
-  credentials: {
-    credentialId: string;
-    path: string;
-    revealedBy: Revealer[];
-    canRevealNow: { principal: { type: string; id: string }; via: Record<string, unknown> }[];
-  }[];
-  principals: {
-    principal: { type: string; id: string };
-    revealed: { credentialId: string; reveals: number; ips: string[] }[];
-  }[];
 }
 
 interface TimelineEntry {
