@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { ScratchDatabase } from '../src/database/cli/scratch-database';
+import { WebhookDispatcher } from '../src/webhooks/delivery/webhook-dispatcher';
+import { openDirect } from './helpers/audit-db';
+import { Headers } from './helpers/credential-fixtures';
+import { HttpsReceiver } from './helpers/https-receiver';
+import { inParallel, until } from './helpers/rotation-checks';
+import { bearerFor, randomMasterKey, scratchMariadb, startApp, TestApp } from './helpers/test-app';
+
+const API = '/api/v1';
+const INCIDENTS = 60;
+
+interface Subscription {
+  id: string;
+  path: string;
+}
+
+/**
+ * Webhook dispatchers on two instances of one database, both fanning out and claiming while
+ * events are written: the fan-out cursor's compare-and-set must turn each event into one delivery
+ * per subscription, and the claims must send each delivery once.
+ */
+describe('Webhook delivery across two instances (MariaDB, HTTPS receiver)', () => {
+  let database: ScratchDatabase;
+  let db: DataSource;
+  let receiver: HttpsReceiver;
+  let a: TestApp;
+  let b: TestApp;
+  let admin: Headers;
+
+  beforeAll(async () => {
+    receiver = await HttpsReceiver.start();
+    // A receiver a little slow, so one instance's sends are in flight while the other claims.
+    receiver.responder = () => ({ status: 204, delayMs: 15 });
+    database = await scratchMariadb();
+    const env = {
+      CUSTOS_MASTER_KEY: randomMasterKey(),
+      JWT_SECRET: randomBytes(48).toString('base64'),
+      THROTTLE_LIMIT: '1000000',
+      CUSTOS_OUTBOUND_ALLOW_LOOPBACK: 'true',
+      CUSTOS_OUTBOUND_CA_FILE: receiver.caFile,
+      // The test drives both dispatchers, side by side.
+      WEBHOOKS_DISPATCHER_ENABLED: 'false',
+      WEBHOOKS_CONCURRENCY: '4',
+      EVENTS_SEQUENCE_INTERVAL_MS: '50',
+    };
+    a = await startApp(database, { env });
+    b = await startApp(database, { env });
+    db = await openDirect(database);
+    admin = { authorization: await bearerFor(a, 'admin') };
+  }, 60_000);
+
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await db?.destroy();
+    await database?.drop();
+    await receiver?.close();
+  });
+
+  async function subscribe(app: TestApp, path: string): Promise<Subscription> {
+    const response = await app.http
+      .post(`${API}/webhooks`)
+      .set(admin)
+      .send({ url: receiver.url(path), events: ['incident.*'] })
+      .expect(201);
+    return { id: (response.body as { id: string }).id, path };
+  }
+
+  /** The stream seqs of incident.opened events a subscription must get: those after its start. */
+  async function owed(subscription: Subscription): Promise<string[]> {
+    const rows = await db.query<{ seq: string }[]>(
+      'SELECT CAST(e.stream_seq AS CHAR) AS seq FROM event_outbox e ' +
+        'JOIN webhook_subscriptions s ON s.id = ? ' +
+        "WHERE e.type = 'incident.opened' AND e.stream_seq > s.start_stream_seq ORDER BY e.stream_seq",
+      [subscription.id],
+    );
+    return rows.map((row) => row.seq);
+  }
+
+  function received(subscription: Subscription): string[] {
+    return receiver
+      .to(subscription.path)
+      .map((request) => (JSON.parse(request.body) as { event: { id: string } }).event.id);
+  }
+
+  it('should deliver every event once to each subscription, one joining mid-stream included', async () => {
+    const early = await subscribe(a, '/early');
+    let late: Subscription | undefined;
+    let writing = true;
+    const dispatchers = [a, b].map(async (app) => {
+      const dispatcher = app.app.get(WebhookDispatcher);
+      while (writing) await dispatcher.drain();
+    });
+
+    await inParallel(
+      Array.from({ length: INCIDENTS }, (_, i) => i),
+      8,
+      async (i) => {
+        const app = i % 2 === 0 ? a : b;
+        if (i === INCIDENTS / 2) late = await subscribe(app, '/late');
+        await app.http
+          .post(`${API}/incidents`)
+          .set(admin)
+          .send({ type: 'other', severity: 'low', title: `incident ${i}` })
+          .expect(201);
+      },
+    );
+    writing = false;
+    await Promise.all(dispatchers);
+    const subscriptions = [early, late as Subscription];
+    await until(
+      async () => {
+        await Promise.all([a, b].map((app) => app.app.get(WebhookDispatcher).drain()));
+        const settled = await Promise.all(
+          subscriptions.map(async (s) => received(s).length >= (await owed(s)).length),
+        );
+        const sequenced = await db.query<{ n: number }[]>(
+          'SELECT COUNT(*) AS n FROM event_outbox WHERE stream_seq IS NULL',
+        );
+        return (Number(sequenced[0].n) === 0 && settled.every(Boolean)) || undefined;
+      },
+      30_000,
+      'every owed delivery received',
+    );
+
+    expect(await owed(early)).toHaveLength(INCIDENTS);
+    for (const subscription of subscriptions) {
+      const expected = await owed(subscription);
+      // Sent once each, and exactly the events after the subscription began.
+      expect([...received(subscription)].sort()).toEqual([...expected].sort());
+      const rows = await db.query<{ seq: string; status: string; attempts: number }[]>(
+        'SELECT CAST(stream_seq AS CHAR) AS seq, status, attempts FROM webhook_deliveries ' +
+          'WHERE subscription_id = ?',
+        [subscription.id],
+      );
+      expect(rows.map((row) => row.seq).sort()).toEqual([...expected].sort());
+      expect(rows.every((row) => row.status === 'succeeded' && Number(row.attempts) === 1)).toBe(
+        true,
+      );
+    }
+    // The late subscription began mid-stream: some events were before it.
+    expect((await owed(late as Subscription)).length).toBeLessThan(INCIDENTS);
+  }, 90_000);
+});
