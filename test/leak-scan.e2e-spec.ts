@@ -209,6 +209,34 @@ describe('Leak scan and decoys (MariaDB)', () => {
     expect((await scan(operator, `pasted: ${key}`)).matches).toEqual([]);
   });
 
+  it('should record a leaked credential without an automatic rotator, and leave it for containment to mark must-rotate', async () => {
+    const key = 'ak_leak_bm8tcm90YXRvci1vbi10aGlzLW9uZQ';
+    const stored = await apiKey('team-a/leaked-manual', key);
+
+    expect((await scan(scoped.headers, `pasted: ${key}`, true)).contained).toBe(true);
+
+    const [incident] = await db.query<{ id: string }[]>(
+      'SELECT id FROM incidents WHERE dedupe_key = ?',
+      [`credential_leak:${stored.id}`],
+    );
+    const actions = await db.query<{ details: string }[]>(
+      "SELECT details FROM incident_timeline WHERE incident_id = ? AND kind = 'action'",
+      [incident.id],
+    );
+    expect(actions.map((row) => JSON.parse(row.details) as unknown)).toEqual([
+      expect.objectContaining({ rotation: 'manual', credentialId: stored.id, trigger: 'leak' }),
+    ]);
+    const contained = await http()
+      .post(`${API}/incidents/${incident.id}/contain`)
+      .set(operator)
+      .send({ note: 'no rotator: a person rotates it' })
+      .expect(200);
+    expect(contained.body.credentials).toEqual([
+      expect.objectContaining({ credentialId: stored.id, outcome: 'must_rotate' }),
+    ]);
+    expect(JSON.stringify(contained.body)).not.toContain(key);
+  });
+
   it('should refuse to let a non-admin mark a decoy', async () => {
     const decoy = await apiKey('team-a/decoy-refused', 'ak_decoy_bm90LWEtcmVhbC1rZXktZXZlcg');
     await http()

@@ -203,11 +203,12 @@ describe('Leak story (MariaDB)', () => {
         e.details.credentialId === stored.id,
       'leak-scan detection',
     );
-    expect(timeline[detection].details).toMatchObject({ versions: [1], rotation: 'rotating' });
+    expect(timeline[detection].details).toMatchObject({ versions: [1] });
     const rotation = at(
       (e) => e.kind === 'action' && JSON.stringify(e.details).includes(stored.id),
       'emergency rotation action',
     );
+    expect(timeline[rotation].details).toMatchObject({ containment: 'rotating', trigger: 'leak' });
     const link = at(
       (e) => e.kind === 'link' && JSON.stringify(e.details).includes(billing.id),
       'principal link',

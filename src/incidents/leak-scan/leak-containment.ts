@@ -38,7 +38,11 @@ export class LeakContainment {
     @Inject(leakScanConfig.KEY) private readonly config: ConfigType<typeof leakScanConfig>,
   ) {}
 
-  /** `hits` of one credential (its current and in-grace versions). */
+  /**
+   * `hits` of one credential (its current and in-grace versions). The incident is written before
+   * the rotation starts, so a leak is on record whatever becomes of the rotation; the timeline
+   * then says what containment did.
+   */
   async contain(
     hits: readonly LeakHit[],
     principal: Principal,
@@ -46,7 +50,6 @@ export class LeakContainment {
   ): Promise<RotationOutcome> {
     const { credentialId, path } = hits[0];
     const versions = hits.map((hit) => hit.version);
-    const { outcome: rotation, runId } = await this.rotate(credentialId, path, principal, context);
     const { incident } = await this.recorder.openOrAdd({
       type: 'credential_leak',
       severity: 'high',
@@ -59,38 +62,52 @@ export class LeakContainment {
         credentialId,
         path,
         versions,
-        rotation,
         reportedBy: { type: principal.type, id: principal.id },
         requestId: context?.requestId ?? null,
       },
       actor: context?.actor ?? SYSTEM,
     });
-    if (runId) await this.recordRotation(incident.id, credentialId, path, runId, context);
+    const rotation = await this.rotate(credentialId, path, principal, context);
+    await this.recordRotation(incident.id, credentialId, path, rotation, context);
     this.logger.warn(
-      `Leak of ${path} (versions ${versions.join(', ')}): incident ${incident.id}, rotation ${rotation}`,
+      `Leak of ${path} (versions ${versions.join(', ')}): incident ${incident.id}, rotation ${rotation.outcome}`,
     );
-    return rotation;
+    return rotation.outcome;
   }
 
   /**
-   * The emergency rotation as a containment action of the incident, as the incident's own
-   * containment writes it: that containment then counts the credential as handled instead of
-   * rotating it a second time (and cutting off the value that replaced the leaked one).
+   * What became of the rotation, in the incident's timeline. A started emergency rotation is
+   * written as the incident's own containment writes it, so that containment counts the
+   * credential as handled instead of rotating it a second time (and cutting off the value that
+   * replaced the leaked one); a manual or failed one is left for that containment to handle.
    */
   private async recordRotation(
     incidentId: string,
     credentialId: string,
     path: string,
-    runId: string,
+    { outcome, runId }: { outcome: RotationOutcome; runId: string | null },
     context?: AuditRequestContext,
   ): Promise<void> {
+    const entries = {
+      rotating: {
+        text: `emergency rotation of ${path} (grace 0), started by the leak scan`,
+        details: { containment: 'rotating', credentialId, path, runId, trigger: 'leak' },
+      },
+      manual: {
+        text: `${path} has no automatic rotator: containing the incident marks it must-rotate`,
+        details: { rotation: 'manual', credentialId, path, trigger: 'leak' },
+      },
+      failed: {
+        text: `the emergency rotation of ${path} did not start: containing the incident tries again`,
+        details: { rotation: 'failed', credentialId, path, trigger: 'leak' },
+      },
+    };
     await this.transactions.run(async (manager) => {
       await this.recorder.lock(manager, incidentId);
       await this.recorder.appendTimeline(manager, incidentId, {
         kind: 'action',
         action: 'incident.contain.credential',
-        text: `emergency rotation of ${path} (grace 0), started by the leak scan`,
-        details: { containment: 'rotating', credentialId, path, runId, trigger: 'leak' },
+        ...entries[outcome],
         context,
       });
     });
