@@ -259,26 +259,40 @@ describe('Leak scan and decoys (MariaDB)', () => {
     const after = await http().get(`${API}/credentials/${decoy.id}`).set(admin).expect(200);
     expect(after.body).toEqual(before.body);
 
-    for (let i = 0; i < 2; i++) {
-      const revealed = await http()
-        .get(`${API}/secrets/team-a/decoy`)
-        .set(scoped.headers)
-        .expect(200);
+    // Side by side, by path and by id: every reveal answers as usual and lands in one incident.
+    const reveals = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        i % 2 === 0
+          ? http().get(`${API}/secrets/team-a/decoy`).set(scoped.headers)
+          : http().post(`${API}/credentials/${decoy.id}/reveal`).set(scoped.headers).send({}),
+      ),
+    );
+    for (const revealed of reveals) {
+      expect(revealed.status).toBe(200);
       expect(revealed.body).toMatchObject({ path: 'team-a/decoy', secret: { apiKey: value } });
       expect(revealed.body).not.toHaveProperty('decoy');
     }
-    const incidents = await until(async () => {
-      const rows = await db.query<{ id: string; title: string }[]>(
-        "SELECT id, title FROM incidents WHERE type = 'decoy_access' AND dedupe_key = ?",
-        [`decoy_access:service_account:${scoped.id}:${decoy.id}`],
-      );
-      const [{ n }] = await db.query<{ n: number }[]>(
-        'SELECT COUNT(*) AS n FROM incident_timeline t JOIN incidents i ON i.id = t.incident_id ' +
-          "WHERE i.type = 'decoy_access' AND t.kind = 'detection'",
-      );
-      return rows.length === 1 && Number(n) >= 2 ? rows : undefined;
-    }, 10_000);
+    // Written with each reveal's audit event, before the answer: no waiting.
+    const incidents = await db.query<{ id: string; title: string }[]>(
+      "SELECT id, title FROM incidents WHERE type = 'decoy_access' AND dedupe_key = ?",
+      [`decoy_access:service_account:${scoped.id}:${decoy.id}`],
+    );
+    expect(incidents).toHaveLength(1);
     expect(incidents[0].title).toContain('team-a/decoy');
+    const detections = await db.query<{ requestId: string }[]>(
+      "SELECT JSON_VALUE(details, '$.requestId') AS requestId FROM incident_timeline " +
+        "WHERE incident_id = ? AND kind = 'detection'",
+      [incidents[0].id],
+    );
+    const revealEvents = await db.query<{ requestId: string }[]>(
+      "SELECT request_id AS requestId FROM audit_events WHERE action = 'credential.reveal' " +
+        "AND outcome = 'success' AND resource_id = ?",
+      [decoy.id],
+    );
+    expect(detections.map((d) => d.requestId).sort()).toEqual(
+      revealEvents.map((e) => e.requestId).sort(),
+    );
+    expect(revealEvents).toHaveLength(6);
   });
 
   it("should open a decoy_access incident for whoever scans a decoy's value, answering as for any match", async () => {
@@ -329,16 +343,11 @@ describe('Leak scan and decoys (MariaDB)', () => {
         .set(intruder.headers)
         .expect(200);
 
-      await until(
-        async () => {
-          const response = await suspending.http
-            .get(`${API}/secrets/vault/break-glass`)
-            .set(intruder.headers);
-          return response.status === 401 ? true : undefined;
-        },
-        10_000,
-        'the intruder to be cut off',
-      );
+      // Suspended in the reveal's own transaction: the next request is refused.
+      await suspending.http
+        .get(`${API}/secrets/vault/break-glass`)
+        .set(intruder.headers)
+        .expect(401);
     } finally {
       await suspending.close();
     }

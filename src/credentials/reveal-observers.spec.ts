@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { RevealObservers, RevealSeen } from './reveal-observers';
 
 const REVEAL: RevealSeen = {
@@ -7,32 +7,28 @@ const REVEAL: RevealSeen = {
   version: 2,
   via: 'path',
   principal: { type: 'service', id: 'svc', name: 'billing' },
-  decoy: true,
 };
+const MANAGER = {} as EntityManager;
 
 describe('RevealObservers', () => {
-  it('should tell every observer without waiting for it', () => {
+  it('should tell every observer in the reveal transaction, one after the other', async () => {
     const sut = new RevealObservers();
-    const first = { afterReveal: jest.fn(() => new Promise<void>(() => undefined)) };
-    const second = { afterReveal: jest.fn(() => Promise.resolve()) };
-    sut.register(first);
-    sut.register(second);
+    const calls: string[] = [];
+    sut.register({ onDecoyReveal: () => Promise.resolve(void calls.push('first')) });
+    sut.register({ onDecoyReveal: () => Promise.resolve(void calls.push('second')) });
 
-    sut.notify(REVEAL);
+    await sut.decoyRevealed(MANAGER, REVEAL);
 
-    expect(first.afterReveal).toHaveBeenCalledWith(REVEAL);
-    expect(second.afterReveal).toHaveBeenCalledWith(REVEAL);
+    expect(calls).toEqual(['first', 'second']);
   });
 
-  it('should log an observer that fails and never throw to the reveal', async () => {
-    const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+  it('should fail the reveal when an observer fails, so its transaction rolls back', async () => {
     const sut = new RevealObservers();
-    sut.register({ afterReveal: () => Promise.reject(new Error('incidents down')) });
+    const later = jest.fn(() => Promise.resolve());
+    sut.register({ onDecoyReveal: () => Promise.reject(new Error('incidents down')) });
+    sut.register({ onDecoyReveal: later });
 
-    expect(() => sut.notify(REVEAL)).not.toThrow();
-    await new Promise((resolve) => setImmediate(resolve));
-
-    expect(error).toHaveBeenCalledWith(expect.stringContaining('incidents down'));
-    error.mockRestore();
+    await expect(sut.decoyRevealed(MANAGER, REVEAL)).rejects.toThrow('incidents down');
+    expect(later).not.toHaveBeenCalled();
   });
 });

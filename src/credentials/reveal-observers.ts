@@ -1,45 +1,37 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import type { AuditRequestContext } from '../audit/audit-context';
 import type { Principal } from '../common/auth/principal';
 
-/** A reveal that has been audited and is about to be answered. */
+/** A reveal of a decoy, about to be answered. */
 export interface RevealSeen {
   credentialId: string;
   path: string;
   version: number;
   via: 'id' | 'path';
   principal: Principal;
-  /** Set by an admin to catch intruders; the answer does not change. */
-  decoy: boolean;
   context?: AuditRequestContext;
 }
 
 /**
- * Lets a module above credentials (incidents) follow reveals without credentials importing it:
- * a reveal of a decoy opens an incident. Observers run after the reveal's audit event committed
- * and are not awaited, so they neither delay nor fail the reveal: an observer that throws is
- * logged and the answer is unchanged.
+ * Lets a module above credentials (incidents) act on a reveal of a decoy without credentials
+ * importing it. Observers run in the transaction that records the reveal's audit event, so the
+ * incident they write commits with that event or neither does: no crash can leave a decoy's
+ * reveal on record without its incident. Reveals of other credentials never reach them.
  */
 export interface RevealObserver {
-  afterReveal(reveal: RevealSeen): Promise<void>;
+  onDecoyReveal(manager: EntityManager, reveal: RevealSeen): Promise<void>;
 }
 
 @Injectable()
 export class RevealObservers {
-  private readonly logger = new Logger(RevealObservers.name);
   private readonly observers: RevealObserver[] = [];
 
   register(observer: RevealObserver): void {
     this.observers.push(observer);
   }
 
-  notify(reveal: RevealSeen): void {
-    for (const observer of this.observers) {
-      observer.afterReveal(reveal).catch((error: unknown) =>
-        this.logger.error(
-          `A reveal observer failed for credential ${reveal.credentialId}: ${(error as Error).message}`,
-        ),
-      );
-    }
+  async decoyRevealed(manager: EntityManager, reveal: RevealSeen): Promise<void> {
+    for (const observer of this.observers) await observer.onDecoyReveal(manager, reveal);
   }
 }

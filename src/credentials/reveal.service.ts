@@ -2,13 +2,15 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AuditRequestContext } from '../audit/audit-context';
+import { AuditEventInput, AuditRequestContext } from '../audit/audit-context';
 import { AuditWriter } from '../audit/audit-writer';
 import { AccessPolicy } from '../auth/grants/access-policy';
 import type { Principal } from '../common/auth/principal';
 import { credentialsConfig } from '../config/credentials.config';
 import { dialectOf } from '../database/dialect';
 import { DirectSql } from '../database/direct-sql';
+import { retryLostRaces } from '../database/lost-race-retry';
+import { TransactionRunner } from '../database/transaction-runner';
 import { DomainError } from '../common/errors/domain-error';
 import { CredentialAccess } from './credential-access';
 import { CredentialMetrics } from './credential-metrics';
@@ -36,6 +38,9 @@ export interface RevealedSecret {
   secret: Record<string, unknown>;
 }
 
+/** Reveals of one decoy at once race for its incident; each loser runs again. */
+const DECOY_REVEAL_ATTEMPTS = 10;
+
 /**
  * The only way to plaintext. A reveal changes nothing, so it reads outside any transaction and
  * holds no lock while it reads and decrypts; then its audit event joins the next group commit
@@ -52,6 +57,7 @@ export class RevealService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly sql: DirectSql,
     private readonly audit: AuditWriter,
+    private readonly transactions: TransactionRunner,
     private readonly policy: AccessPolicy,
     private readonly access: CredentialAccess,
     private readonly crypto: VersionCrypto,
@@ -142,7 +148,7 @@ export class RevealService {
       );
       throw error;
     }
-    await this.audit.record({
+    const event: AuditEventInput = {
       action: 'credential.reveal',
       outcome: 'success',
       httpStatus: 200,
@@ -150,17 +156,24 @@ export class RevealService {
       resourceId: found.id,
       details: { path: found.path, version, state, via, ...(reason ? { reason } : {}) },
       context,
-    });
-    // After the audit commit, not awaited: a decoy's incident must not delay or change the answer.
-    this.observers.notify({
-      credentialId: found.id,
-      path: found.path,
-      version,
-      via,
-      principal,
-      decoy: found.decoy,
-      context,
-    });
+    };
+    if (found.decoy) {
+      // The decoy's incident commits with the reveal's audit event; two reveals at once race for
+      // the incident's dedupe slot, and the loser runs again to join the winner's incident
+      // (READ COMMITTED, as IncidentRecorder.openOrAdd wants). The answer stays as usual, so the
+      // intruder is not warned.
+      const seen = { credentialId: found.id, path: found.path, version, via, principal, context };
+      await retryLostRaces(
+        () =>
+          this.transactions.run(async (manager) => {
+            await this.audit.record(event, manager);
+            await this.observers.decoyRevealed(manager, seen);
+          }, 'READ COMMITTED'),
+        DECOY_REVEAL_ATTEMPTS,
+      );
+    } else {
+      await this.audit.record(event);
+    }
     return {
       id: found.id,
       path: found.path,

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { AuditActor, SYSTEM } from '../audit/audit-context';
-import { databaseNow, isDeadlock, isUniqueViolation, rowLock } from '../database/dialect';
+import { databaseNow, rowLock } from '../database/dialect';
+import { retryLostRaces } from '../database/lost-race-retry';
 import { TransactionRunner } from '../database/transaction-runner';
 import { EventOutbox } from '../events/event-outbox';
 import { Incident } from './entities/incident.entity';
@@ -79,17 +80,12 @@ export class IncidentRecorder {
     manager?: EntityManager,
   ): Promise<{ incident: Incident; opened: boolean }> {
     if (manager) return this.openOrAddIn(manager, input);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        // READ COMMITTED: the locking read of the slot sees a winner committed meanwhile, and
-        // takes no gap lock on a missing slot (two gap locks make both inserts deadlock).
-        return await this.transactions.run((m) => this.openOrAddIn(m, input), 'READ COMMITTED');
-      } catch (error) {
-        const lostRace = isUniqueViolation(error) || isDeadlock(error);
-        if (!lostRace || attempt >= OPEN_ATTEMPTS) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
-      }
-    }
+    // READ COMMITTED: the locking read of the slot sees a winner committed meanwhile, and takes
+    // no gap lock on a missing slot (two gap locks make both inserts deadlock).
+    return retryLostRaces(
+      () => this.transactions.run((m) => this.openOrAddIn(m, input), 'READ COMMITTED'),
+      OPEN_ATTEMPTS,
+    );
   }
 
   /** One timeline entry with its audit event, in the caller's transaction (incident locked). */

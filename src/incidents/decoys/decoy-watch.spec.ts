@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { strictFn } from '../../../test/helpers/controller-app';
 import type { Principal } from '../../common/auth/principal';
 import type { LeakScanConfig } from '../../config/leak-scan.config';
@@ -50,25 +51,18 @@ describe('DecoyWatch', () => {
     );
   }
 
-  const reveal = (decoy: boolean) => ({
+  const reveal = {
     credentialId: CREDENTIAL_ID,
     path: 'acme/prod/backup-admin',
     version: 1,
     via: 'id' as const,
     principal: USER,
-    decoy,
-  });
-
-  it('should ignore the reveal of a credential that is no decoy', async () => {
-    await sut().afterReveal(reveal(false));
-
-    expect(recorder.openOrAdd).not.toHaveBeenCalled();
-  });
+  };
 
   it('should open a decoy_access incident per principal and decoy, naming the principal', async () => {
     recorder.openOrAdd.mockResolvedValueOnce({ incident: { id: 'i1' }, opened: true });
 
-    await sut().afterReveal(reveal(true));
+    await sut().onDecoyReveal(manager as EntityManager, reveal);
 
     expect(recorder.openOrAdd).toHaveBeenCalledWith(
       expect.objectContaining({
@@ -80,6 +74,7 @@ describe('DecoyWatch', () => {
         principals: [{ type: 'user', id: USER.id }],
         title: expect.stringContaining('mallory@example.com'),
       }),
+      manager,
     );
     expect(suspension.suspendUser).not.toHaveBeenCalled();
   });
@@ -88,13 +83,29 @@ describe('DecoyWatch', () => {
     recorder.openOrAdd.mockResolvedValueOnce({ incident: { id: 'i1' }, opened: false });
     suspension.suspendUser.mockResolvedValueOnce({ type: 'user', id: USER.id, suspended: true });
 
-    await sut({ decoySuspendPrincipal: true }).afterReveal(reveal(true));
+    await sut({ decoySuspendPrincipal: true }).onDecoyReveal(manager as EntityManager, reveal);
 
     expect(suspension.suspendUser).toHaveBeenCalledWith(
       manager,
       USER.id,
       'touched the decoy acme/prod/backup-admin',
       undefined,
+    );
+  });
+
+  it('should record a decoy seen in a leak scan in a transaction of its own', async () => {
+    const run = jest.spyOn(transactions, 'run');
+    recorder.openOrAdd.mockResolvedValueOnce({ incident: { id: 'i1' }, opened: true });
+
+    await sut().seen({ ...reveal, how: 'scan' });
+
+    expect(run).toHaveBeenCalledTimes(1);
+    expect(recorder.openOrAdd).toHaveBeenCalledWith(
+      expect.objectContaining({
+        title: expect.stringContaining('found in a leak scan'),
+        detection: expect.objectContaining({ how: 'scan' }),
+      }),
+      manager,
     );
   });
 });

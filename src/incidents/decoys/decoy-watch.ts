@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { ConfigType } from '@nestjs/config';
 import { SYSTEM } from '../../audit/audit-context';
 import { PrincipalSuspension } from '../../auth/principal-suspension';
@@ -37,9 +38,9 @@ export class DecoyWatch implements RevealObserver {
     @Inject(leakScanConfig.KEY) private readonly config: ConfigType<typeof leakScanConfig>,
   ) {}
 
-  async afterReveal(reveal: RevealSeen): Promise<void> {
-    if (!reveal.decoy) return;
-    await this.seen({
+  /** In the transaction that records the reveal's audit event (see RevealObservers). */
+  onDecoyReveal(manager: EntityManager, reveal: RevealSeen): Promise<void> {
+    return this.record(manager, {
       credentialId: reveal.credentialId,
       path: reveal.path,
       version: reveal.version,
@@ -49,42 +50,52 @@ export class DecoyWatch implements RevealObserver {
     });
   }
 
-  async seen(sighting: DecoySighting): Promise<void> {
+  /** A decoy's value seen elsewhere (a leak scan), in a transaction of its own. */
+  seen(sighting: DecoySighting): Promise<void> {
+    return this.transactions.run((manager) => this.record(manager, sighting));
+  }
+
+  private async record(manager: EntityManager, sighting: DecoySighting): Promise<void> {
     const { principal } = sighting;
     const principalType = principal.type === 'user' ? 'user' : 'service_account';
     const who = principal.type === 'user' ? principal.email : principal.name;
-    const { opened, incident } = await this.recorder.openOrAdd({
-      type: 'decoy_access',
-      severity: 'critical',
-      title: `Decoy ${sighting.path} ${sighting.how === 'scan' ? 'found in a leak scan' : 'revealed'} by ${principalType} ${who}`,
-      dedupeKey: `decoy_access:${principalType}:${principal.id}:${sighting.credentialId}`,
-      windowSeconds: this.config.incidentWindowSeconds,
-      credentialIds: [sighting.credentialId],
-      principals: [{ type: principalType, id: principal.id }],
-      detection: {
-        detector: 'decoy',
-        how: sighting.how,
-        credentialId: sighting.credentialId,
-        path: sighting.path,
-        version: sighting.version,
-        principal: { type: principalType, id: principal.id, name: who },
-        ip: sighting.context?.ip ?? null,
-        requestId: sighting.context?.requestId ?? null,
+    const { opened, incident } = await this.recorder.openOrAdd(
+      {
+        type: 'decoy_access',
+        severity: 'critical',
+        title: `Decoy ${sighting.path} ${sighting.how === 'scan' ? 'found in a leak scan' : 'revealed'} by ${principalType} ${who}`,
+        dedupeKey: `decoy_access:${principalType}:${principal.id}:${sighting.credentialId}`,
+        windowSeconds: this.config.incidentWindowSeconds,
+        credentialIds: [sighting.credentialId],
+        principals: [{ type: principalType, id: principal.id }],
+        detection: {
+          detector: 'decoy',
+          how: sighting.how,
+          credentialId: sighting.credentialId,
+          path: sighting.path,
+          version: sighting.version,
+          principal: { type: principalType, id: principal.id, name: who },
+          ip: sighting.context?.ip ?? null,
+          requestId: sighting.context?.requestId ?? null,
+        },
+        actor: SYSTEM,
       },
-      actor: SYSTEM,
-    });
+      manager,
+    );
     if (opened) this.logger.warn(`Decoy ${sighting.path} touched: incident ${incident.id}`);
-    if (this.config.decoySuspendPrincipal) await this.suspend(sighting);
+    if (this.config.decoySuspendPrincipal) await this.suspend(manager, sighting);
   }
 
   /** The last active admin is never suspended; the incident names it all the same. */
-  private async suspend({ principal, path, context }: DecoySighting): Promise<void> {
+  private async suspend(
+    manager: EntityManager,
+    { principal, path, context }: DecoySighting,
+  ): Promise<void> {
     const reason = `touched the decoy ${path}`;
-    const outcome = await this.transactions.run((manager) =>
+    const outcome =
       principal.type === 'user'
-        ? this.suspension.suspendUser(manager, principal.id, reason, context)
-        : this.suspension.suspendServiceAccount(manager, principal.id, reason, context),
-    );
+        ? await this.suspension.suspendUser(manager, principal.id, reason, context)
+        : await this.suspension.suspendServiceAccount(manager, principal.id, reason, context);
     if (outcome.refused) {
       this.logger.warn(`Did not suspend ${outcome.type} ${outcome.id}: ${outcome.refused}`);
     }
