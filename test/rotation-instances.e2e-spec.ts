@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { ScratchDatabase } from '../src/database/cli/scratch-database';
 import { RotationScheduler, TickResult } from '../src/rotation/engine/rotation-scheduler';
@@ -12,7 +11,7 @@ import {
   versionStates,
   versionViolations,
 } from './helpers/rotation-checks';
-import { bearerFor, randomMasterKey, scratchMariadb, startApp, TestApp } from './helpers/test-app';
+import { bearerFor, scratchMariadb, startInstances, TestApp } from './helpers/test-app';
 
 const API = '/api/v1';
 const FLEET = 200;
@@ -33,16 +32,12 @@ describe('Rotation across two instances (MariaDB)', () => {
     database = await scratchMariadb();
     const env = {
       THROTTLE_LIMIT: '1000000',
-      CUSTOS_MASTER_KEY: randomMasterKey(),
-      JWT_SECRET: randomBytes(48).toString('base64'),
       ROTATION_TICK: 'PT1H',
       ROTATION_CONCURRENCY: '4',
       // Small batches, so the two instances' batches interleave and contend for the fleet.
       ROTATION_BATCH_SIZE: '10',
     };
-    // One after the other: the first migrates the database and creates the bootstrap admin.
-    a = await startApp(database, { env });
-    b = await startApp(database, { env });
+    [a, b] = await startInstances(database, env);
     db = await openDirect(database);
     query = (sql, params) => db.query(sql, params);
     admin = { authorization: await bearerFor(a, 'admin') };

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { ScratchDatabase } from '../src/database/cli/scratch-database';
 import { WebhookDispatcher } from '../src/webhooks/delivery/webhook-dispatcher';
@@ -6,7 +5,7 @@ import { openDirect } from './helpers/audit-db';
 import { Headers } from './helpers/credential-fixtures';
 import { HttpsReceiver } from './helpers/https-receiver';
 import { inParallel, until } from './helpers/rotation-checks';
-import { bearerFor, randomMasterKey, scratchMariadb, startApp, TestApp } from './helpers/test-app';
+import { bearerFor, scratchMariadb, startInstances, TestApp } from './helpers/test-app';
 
 const API = '/api/v1';
 const INCIDENTS = 60;
@@ -35,18 +34,17 @@ describe('Webhook delivery across two instances (MariaDB, HTTPS receiver)', () =
     receiver.responder = () => ({ status: 204, delayMs: 15 });
     database = await scratchMariadb();
     const env = {
-      CUSTOS_MASTER_KEY: randomMasterKey(),
-      JWT_SECRET: randomBytes(48).toString('base64'),
       THROTTLE_LIMIT: '1000000',
       CUSTOS_OUTBOUND_ALLOW_LOOPBACK: 'true',
       CUSTOS_OUTBOUND_CA_FILE: receiver.caFile,
       // The test drives both dispatchers, side by side.
       WEBHOOKS_DISPATCHER_ENABLED: 'false',
       WEBHOOKS_CONCURRENCY: '4',
+      // A busy test machine may hold an answer up; a timed-out send would be sent again.
+      CUSTOS_OUTBOUND_TIMEOUT_MS: '30000',
       EVENTS_SEQUENCE_INTERVAL_MS: '50',
     };
-    a = await startApp(database, { env });
-    b = await startApp(database, { env });
+    [a, b] = await startInstances(database, env);
     db = await openDirect(database);
     admin = { authorization: await bearerFor(a, 'admin') };
   }, 60_000);
@@ -110,20 +108,24 @@ describe('Webhook delivery across two instances (MariaDB, HTTPS receiver)', () =
     writing = false;
     await Promise.all(dispatchers);
     const subscriptions = [early, late as Subscription];
-    await until(
-      async () => {
-        await Promise.all([a, b].map((app) => app.app.get(WebhookDispatcher).drain()));
-        const settled = await Promise.all(
-          subscriptions.map(async (s) => received(s).length >= (await owed(s)).length),
-        );
-        const sequenced = await db.query<{ n: number }[]>(
-          'SELECT COUNT(*) AS n FROM event_outbox WHERE stream_seq IS NULL',
-        );
-        return (Number(sequenced[0].n) === 0 && settled.every(Boolean)) || undefined;
-      },
-      30_000,
-      'every owed delivery received',
-    );
+    const allReceived = async () => {
+      await Promise.all([a, b].map((app) => app.app.get(WebhookDispatcher).drain()));
+      const [{ unsequenced }] = await db.query<{ unsequenced: number }[]>(
+        'SELECT COUNT(*) AS unsequenced FROM event_outbox WHERE stream_seq IS NULL',
+      );
+      const counts = await Promise.all(
+        subscriptions.map(async (s) => received(s).length >= (await owed(s)).length),
+      );
+      return (Number(unsequenced) === 0 && counts.every(Boolean)) || undefined;
+    };
+    await until(allReceived, 30_000).catch(async (error: Error) => {
+      const deliveries = await db.query(
+        'SELECT subscription_id, status, attempts, last_error, COUNT(*) AS n FROM webhook_deliveries ' +
+          'GROUP BY subscription_id, status, attempts, last_error',
+      );
+      const got = subscriptions.map((s) => ({ path: s.path, received: received(s).length }));
+      throw new Error(`${error.message}: ${JSON.stringify({ deliveries, got })}`);
+    });
 
     expect(await owed(early)).toHaveLength(INCIDENTS);
     for (const subscription of subscriptions) {

@@ -6,9 +6,9 @@ import { AuditWriter } from '../audit/audit-writer';
 import type { Principal } from '../common/auth/principal';
 import { RequestValidationError } from '../common/validation/request-validation.error';
 import { KeyringService } from '../crypto/keyring.service';
+import { rowLock } from '../database/dialect';
 import { keysetPage, KeysetPage } from '../database/keyset-page';
 import { TransactionRunner } from '../database/transaction-runner';
-import { OutboxReader } from '../events/outbox-reader';
 import { OutboundGuard } from '../outbound/outbound-guard';
 import { OutboundRefusedError } from '../outbound/outbound.errors';
 import {
@@ -19,6 +19,7 @@ import {
   WebhookUpdateDto,
 } from './dto/webhook-subscription.dto';
 import { WebhookDelivery } from './entities/webhook-delivery.entity';
+import { WebhookFanoutCursor } from './entities/webhook-fanout-cursor.entity';
 import { WebhookSubscription } from './entities/webhook-subscription.entity';
 import { WebhookNotFoundError } from './webhook.errors';
 import { generateWebhookSecret, webhookSecretAad } from './webhook-secret';
@@ -42,7 +43,6 @@ export class WebhookSubscriptionsService {
     private readonly audit: AuditWriter,
     private readonly keyring: KeyringService,
     private readonly guard: OutboundGuard,
-    private readonly stream: OutboxReader,
   ) {}
 
   async create(
@@ -53,10 +53,16 @@ export class WebhookSubscriptionsService {
     const host = this.checkedHost(input.url);
     const id = randomUUID();
     const secret = generateWebhookSecret();
-    // Read before the transaction: on SQLite the reader queues behind open units of work.
-    const startStreamSeq = await this.stream.latest();
     return this.transactions.run(async (manager) => {
       const active = input.active ?? true;
+      // Where the fan-out stands, read under its lock: a fan-out batch either commits before this
+      // (and the subscription starts after it) or reads the subscriptions after this commits.
+      const cursor = await manager.findOne(WebhookFanoutCursor, {
+        where: { id: 1 },
+        lock: rowLock(manager),
+      });
+      if (!cursor) throw new Error('webhook_fanout_cursor has no row: run the migrations');
+      const startStreamSeq = String(cursor.lastStreamSeq);
       await manager.insert(WebhookSubscription, {
         id,
         url: input.url,

@@ -61,6 +61,24 @@ export async function startApp(
   };
 }
 
+/**
+ * Two instances of the app on one database, sharing the master key and the JWT secret as a
+ * scaled-out deployment does. One after the other: the first migrates the database and creates
+ * the bootstrap admin.
+ */
+export async function startInstances(
+  database: ScratchDatabase,
+  env: Record<string, string | undefined>,
+): Promise<[TestApp, TestApp]> {
+  const shared = {
+    CUSTOS_MASTER_KEY: randomMasterKey(),
+    JWT_SECRET: randomBytes(48).toString('base64'),
+    ...env,
+  };
+  const first = await startApp(database, { env: shared });
+  return [first, await startApp(database, { env: shared })];
+}
+
 export interface Listening {
   sut: TestApp;
   /** `http://127.0.0.1:<port>` */

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { randomUUID } from 'node:crypto';
 import { matchesType, typeFilterOf } from '../../events/event-type-filter';
 import { OutboxReader, StreamEvent } from '../../events/outbox-reader';
@@ -17,10 +18,13 @@ type Listener = Pick<WebhookSubscription, 'id' | 'events' | 'startStreamSeq'>;
 
 /**
  * Turns the event stream into deliveries: each event after the cursor, for each active
- * subscription whose patterns match it and that existed before it (start_stream_seq). The stream
- * is gap-free (OutboxReader), so reading after the cursor misses nothing; the cursor moves with
- * a compare-and-set in the transaction that inserts the deliveries, so when two instances read
- * the same events only one inserts them. Every instance may run it.
+ * subscription whose patterns match it and whose start is before it (start_stream_seq). The
+ * stream is gap-free (OutboxReader), so reading after the cursor misses nothing; the cursor moves
+ * with a compare-and-set in the transaction that inserts the deliveries, so when two instances
+ * read the same events only one inserts them. The subscriptions are read in that transaction,
+ * after the cursor row is locked, and a new subscription starts at the cursor read under the same
+ * lock: a subscription either exists for a batch or starts after it, never falls in between.
+ * Every instance may run it.
  */
 @Injectable()
 export class WebhookFanOut {
@@ -34,34 +38,30 @@ export class WebhookFanOut {
     const cursor = await this.cursor();
     const events = await this.stream.after(cursor, FANOUT_BATCH);
     if (events.length === 0) return 0;
-    // In this order: a subscription created after `latest` was read starts after it, and one
-    // created before is among `listeners`, so skipping ahead never skips an event one wants.
     const latest = await this.stream.latest();
-    const listeners = await this.listeners();
-    if (listeners.length === 0) {
-      return (await this.advance(cursor, maxSeq(latest, last(events)), [])) ? events.length : 0;
-    }
-    return (await this.advance(cursor, last(events), deliveriesOf(events, listeners)))
-      ? events.length
-      : 0;
+    return (await this.advance(cursor, events, latest)) ? events.length : 0;
   }
 
-  /** Moves the cursor from `from` to `to` and inserts the deliveries, or nothing if it moved. */
-  private advance(
-    from: string,
-    to: string,
-    deliveries: Pick<WebhookDelivery, 'subscriptionId' | 'streamSeq' | 'eventType' | 'payload'>[],
-  ): Promise<boolean> {
+  /** Moves the cursor from `from` past `events` and inserts their deliveries, or does nothing. */
+  private advance(from: string, events: StreamEvent[], latest: string): Promise<boolean> {
     return this.transactions.run(async (manager) => {
       const moved = await manager
         .createQueryBuilder()
         .update(WebhookFanoutCursor)
-        .set({ lastStreamSeq: to })
+        .set({ lastStreamSeq: last(events) })
         .where('id = 1 AND last_stream_seq = :from', { from })
         .execute();
       if (!moved.affected) return false;
+      const listeners = await this.listeners(manager);
+      if (listeners.length === 0) {
+        // Nobody listens, and whoever subscribes next starts at the cursor: skip what is there.
+        if (BigInt(latest) > BigInt(last(events))) {
+          await manager.update(WebhookFanoutCursor, { id: 1 }, { lastStreamSeq: latest });
+        }
+        return true;
+      }
       const now = await databaseNow(manager);
-      const rows = deliveries.map((d) => ({
+      const rows = deliveriesOf(events, listeners).map((d) => ({
         ...d,
         id: randomUUID(),
         status: 'pending' as const,
@@ -74,7 +74,7 @@ export class WebhookFanOut {
         await manager.insert(WebhookDelivery, rows.slice(i, i + INSERT_CHUNK));
       }
       return true;
-    });
+    }, 'READ COMMITTED');
   }
 
   private async cursor(): Promise<string> {
@@ -85,13 +85,11 @@ export class WebhookFanOut {
     return String(row.lastStreamSeq);
   }
 
-  private listeners(): Promise<Listener[]> {
-    return this.transactions.read((manager) =>
-      manager.find(WebhookSubscription, {
-        select: { id: true, events: true, startStreamSeq: true },
-        where: { active: true },
-      }),
-    );
+  private listeners(manager: EntityManager): Promise<Listener[]> {
+    return manager.find(WebhookSubscription, {
+      select: { id: true, events: true, startStreamSeq: true },
+      where: { active: true },
+    });
   }
 }
 
@@ -115,8 +113,4 @@ function deliveriesOf(events: StreamEvent[], listeners: Listener[]) {
 
 function last(events: StreamEvent[]): string {
   return events[events.length - 1].streamSeq;
-}
-
-function maxSeq(a: string, b: string): string {
-  return BigInt(a) > BigInt(b) ? a : b;
 }
