@@ -11,20 +11,22 @@ export interface Child {
   exited: Promise<number>;
 }
 
+/** custos's own credentials, which the child does not inherit (it gets its secrets, not the key). */
+export const WITHHELD = ['CUSTOS_TOKEN', 'CUSTOS_API_KEY'];
+
 /**
- * Starts `command` with the parent's environment plus `variables`, on the parent's terminal
- * (stdio inherited). Nothing is written to disk: the values live in this process and the
- * child's environment only.
+ * Starts `command` with the parent's environment (less WITHHELD) plus `variables`, on the
+ * parent's terminal (stdio inherited). Nothing is written to disk: the values live in this
+ * process and the child's environment only.
  */
 export function startChild(
   command: string,
   args: string[],
   variables: Record<string, string>,
 ): Child {
-  const child = spawn(command, args, {
-    stdio: 'inherit',
-    env: { ...process.env, ...variables },
-  });
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of WITHHELD) delete env[name];
+  const child = spawn(command, args, { stdio: 'inherit', env: { ...env, ...variables } });
   const exited = new Promise<number>((resolve, reject) => {
     child.once('error', (error: NodeJS.ErrnoException) => {
       reject(
