@@ -1,5 +1,5 @@
 import { ApiError, CliError } from './errors';
-import { loginFile, readLogin, StoredLogin, writeLogin } from './session-store';
+import { loginFile, readLogin, StoredLogin, withLoginLock, writeLogin } from './session-store';
 
 export const DEFAULT_ADDR = 'http://127.0.0.1:3000';
 const API = '/api/v1';
@@ -107,21 +107,34 @@ export class Api {
     return response;
   }
 
+  /**
+   * Trades the stored refresh token for new tokens, under the login file's lock; when another
+   * process refreshed meanwhile, takes the tokens it stored instead (a refresh token is single
+   * use: spending it twice would end the session).
+   */
   private async refresh(): Promise<void> {
     if (this.auth.kind !== 'login') return;
-    let tokens: TokenResponse;
-    try {
-      tokens = await this.anonymous<TokenResponse>('POST', '/auth/refresh', {
-        body: { refreshToken: this.auth.login.refreshToken },
-      });
-    } catch (error) {
-      if (error instanceof ApiError && (error.status === 401 || error.status === 400)) {
-        throw new CliError('the stored login has expired: run `custos login` again');
+    const auth = this.auth;
+    await withLoginLock(auth.file, async () => {
+      const stored = await readLogin(auth.file);
+      if (stored && stored.refreshToken !== auth.login.refreshToken) {
+        auth.login = stored;
+        if (stored.expiresAt - REFRESH_MARGIN_MS > Date.now()) return;
       }
-      throw error;
-    }
-    this.auth.login = { ...this.auth.login, ...storedTokens(tokens) };
-    await writeLogin(this.auth.login, this.auth.file);
+      let tokens: TokenResponse;
+      try {
+        tokens = await this.anonymous<TokenResponse>('POST', '/auth/refresh', {
+          body: { refreshToken: auth.login.refreshToken },
+        });
+      } catch (error) {
+        if (error instanceof ApiError && (error.status === 401 || error.status === 400)) {
+          throw new CliError('the stored login has expired: run `custos login` again');
+        }
+        throw error;
+      }
+      auth.login = { ...auth.login, ...storedTokens(tokens) };
+      await writeLogin(auth.login, auth.file);
+    });
   }
 
   private async send(

@@ -1,9 +1,10 @@
 import { Api } from '../api';
 import { Child, forwardingSignals, startChild, stopChild } from '../child';
 import { EnvAssignment, EnvOverride, mapToEnv, parseEnvOverride } from '../env-names';
-import { ApiError, CliError } from '../errors';
+import { CliError } from '../errors';
 import { note } from '../io';
-import { SseMessage, SseParser } from '../sse';
+import { followEvents } from '../event-stream';
+import { SseMessage } from '../sse';
 import { credentialsUnder, isRefusal, revealByPath, Revealed } from '../vault';
 
 export interface RunOptions {
@@ -188,8 +189,10 @@ export async function watch(
   };
 
   // Listen first, then reveal: a rotation between the two is heard, not lost.
-  const ready = followEvents(api, onMessage, abort.signal, options.verbose === true, fail);
-  await ready;
+  await followEvents(api, NEW_VERSION_EVENTS, onMessage, abort.signal, {
+    verbose: options.verbose === true,
+    fail,
+  });
   environment = await collectEnvironment(api, options);
   launch(environment);
   for (const message of early.splice(0)) onMessage(message);
@@ -202,84 +205,6 @@ export async function watch(
     abort.abort();
     if (child) await stopChild(child, 'SIGTERM', options.killTimeout * 1000).catch(() => undefined);
   }
-}
-
-/**
- * Follows `GET /events` for NEW_VERSION_EVENTS, reconnecting with Last-Event-ID and
- * exponential backoff (1 s doubling to 30 s, with jitter) whenever the stream ends. Resolves
- * once the first connection is ready; a first connection that fails rejects.
- */
-function followEvents(
-  api: Api,
-  onMessage: (message: SseMessage) => void,
-  abort: AbortSignal,
-  verbose: boolean,
-  fail: (error: unknown) => void,
-): Promise<void> {
-  return new Promise<void>((resolveReady, rejectReady) => {
-    let lastId: string | undefined;
-    let connected = false;
-    const loop = async () => {
-      let delay = 1000;
-      while (!abort.aborted) {
-        try {
-          const response = await api.open(
-            '/events',
-            {
-              query: { types: NEW_VERSION_EVENTS.join(',') },
-              headers: lastId ? { 'last-event-id': lastId } : {},
-            },
-            abort,
-          );
-          if (!response.body) throw new CliError('the event stream has no body');
-          const parser = new SseParser();
-          const decoder = new TextDecoder();
-          for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-            for (const message of parser.feed(decoder.decode(chunk, { stream: true }))) {
-              if (message.id !== undefined) lastId = message.id;
-              if (message.event === 'ready') {
-                delay = 1000;
-                if (!connected) {
-                  connected = true;
-                  resolveReady();
-                }
-                continue;
-              }
-              onMessage(message);
-            }
-          }
-          if (verbose && !abort.aborted) note('the event stream ended');
-        } catch (error) {
-          if (abort.aborted) return;
-          if (!connected) {
-            rejectReady(error instanceof Error ? error : new Error(String(error)));
-            return;
-          }
-          if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
-            fail(error);
-            return;
-          }
-          if (verbose) note(`the event stream failed: ${(error as Error).message}`);
-        }
-        if (abort.aborted) return;
-        const wait = delay / 2 + Math.random() * (delay / 2);
-        if (verbose) note(`reconnecting to the event stream in ${Math.round(wait / 100) / 10} s`);
-        await sleep(wait, abort);
-        delay = Math.min(delay * 2, 30_000);
-      }
-    };
-    void loop();
-  });
-}
-
-function sleep(ms: number, abort: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    abort.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 function toSignal(name: string): NodeJS.Signals {
