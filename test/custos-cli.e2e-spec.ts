@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { generate } from 'otplib';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -458,10 +459,15 @@ describe('custos CLI against a real Custos (MariaDB)', () => {
   });
 
   describe('login', () => {
-    it('should log in with --password-stdin, keep the session in a 0600 file and use it', async () => {
-      const email = `cli-${Date.now()}@example.test`;
+    const person = async () => {
+      const email = `cli-${Date.now()}-${randomBytes(3).toString('hex')}@example.test`;
       const password = `Tq8!${randomBytes(12).toString('base64url')}`;
       await server.sut.app.get(UsersService).create({ email, password, role: 'operator' });
+      return { email, password };
+    };
+
+    it('should log in with --password-stdin, keep the session in a 0600 file and use it', async () => {
+      const { email, password } = await person();
       const xdg = mkdtempSync(join(home, 'xdg-'));
       const env = { XDG_CONFIG_HOME: xdg };
 
@@ -490,6 +496,65 @@ describe('custos CLI against a real Custos (MariaDB)', () => {
       expect(existsSync(file)).toBe(false);
       const after = await custos(['ls'], env).result;
       expect(after.code).toBe(1);
+    });
+
+    it('should refresh an expired access token, storing the next pair with the same mode', async () => {
+      const { email, password } = await person();
+      const env = { XDG_CONFIG_HOME: mkdtempSync(join(home, 'xdg-')) };
+      const file = join(env.XDG_CONFIG_HOME, 'custos', 'credentials.json');
+      await custos(['login', '--email', email, '--password-stdin'], env, password).result;
+      const before = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      writeFileSync(file, JSON.stringify({ ...before, expiresAt: 0 }), { mode: 0o600 });
+
+      const listed = await custos(['ls', 'acme/prod/'], env).result;
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).toContain('acme/prod/db-password');
+      const after = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      expect(after.refreshToken).not.toBe(before.refreshToken);
+      expect(after.expiresAt).toBeGreaterThan(Date.now());
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(existsSync(`${file}.lock`)).toBe(false);
+
+      // The spent refresh token is no longer in the file, so a later refresh still works.
+      writeFileSync(file, JSON.stringify({ ...after, expiresAt: 0 }), { mode: 0o600 });
+      expect((await custos(['ls'], env).result).code).toBe(0);
+    });
+
+    it('should ask for the TOTP code of an account that has one, and log in with --totp', async () => {
+      const { email, password } = await person();
+      const first = await server.sut.http
+        .post(`${API}/auth/login`)
+        .send({ email, password })
+        .expect(200);
+      const auth = {
+        authorization: `Bearer ${(first.body as { accessToken: string }).accessToken}`,
+      };
+      const enrolled = await server.sut.http
+        .post(`${API}/auth/mfa/totp/enrol`)
+        .set(auth)
+        .expect(200);
+      const secret = (enrolled.body as { secret: string }).secret;
+      await server.sut.http
+        .post(`${API}/auth/mfa/totp/confirm`)
+        .set(auth)
+        .send({ code: await generate({ secret, epoch: Date.now() / 1000 - 30 }) })
+        .expect(204);
+      const env = { XDG_CONFIG_HOME: mkdtempSync(join(home, 'xdg-')) };
+
+      const missing = await custos(['login', '--email', email, '--password-stdin'], env, password)
+        .result;
+      expect(missing).toMatchObject({
+        code: 1,
+        stderr: 'custos: this account needs a TOTP code: give it with --totp CODE\n',
+      });
+      const code = await generate({ secret });
+      const ok = await custos(
+        ['login', '--email', email, '--password-stdin', '--totp', code],
+        env,
+        password,
+      ).result;
+      expect(ok.code).toBe(0);
+      expect(existsSync(join(env.XDG_CONFIG_HOME, 'custos', 'credentials.json'))).toBe(true);
     });
   });
 
@@ -543,6 +608,43 @@ describe('custos CLI against a real Custos (MariaDB)', () => {
       expect(a.code).toBe(143);
       expect(r.code).toBe(143);
       expect(a.stdout + a.stderr).not.toContain(rotated);
+    });
+
+    it('should only signal the child with --signal, and end with its exit code when it ends by itself', async () => {
+      const file = join(home, 'watch-hup.txt');
+      const lines = () =>
+        existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+      const script =
+        'const fs = require("fs");' +
+        'fs.appendFileSync(process.argv[1], "start " + process.env.DB_PASSWORD + "\\n");' +
+        'process.on("SIGHUP", () => fs.appendFileSync(process.argv[1], "hup\\n"));' +
+        'process.on("SIGTERM", () => process.exit(9));' +
+        'setInterval(() => {}, 1000);';
+      const watching = custos(
+        ['watch', '--signal', 'HUP', '--path', 'acme/watch', '--', 'node', '-e', script, file],
+        { CUSTOS_API_KEY: keys.reader },
+      );
+      await until(() => Promise.resolve(lines().length === 1 ? true : undefined), 15_000, 'start');
+      await rotateAsAdmin(ids.watched);
+      await until(() => Promise.resolve(lines().length === 2 ? true : undefined), 20_000, 'hup');
+      expect(lines()[1]).toBe('hup');
+      // The same process: signalled, not restarted.
+      expect(lines()[0]).toMatch(/^start /);
+
+      // SIGTERM to custos goes to the child, which exits 9: so does custos.
+      watching.child.kill('SIGTERM');
+      expect((await watching.result).code).toBe(9);
+
+      const ends = await as('reader', [
+        'watch',
+        '--path',
+        'acme/watch',
+        '--',
+        'node',
+        '-e',
+        'process.exit(5)',
+      ]);
+      expect(ends.code).toBe(5);
     });
   });
 });
