@@ -10,7 +10,7 @@ export type Auth =
   | { kind: 'apiKey'; apiKey: string }
   | { kind: 'token'; token: string }
   | { kind: 'login'; login: StoredLogin; file: string }
-  | { kind: 'none' };
+  | { kind: 'none'; loggedInTo?: string };
 
 export interface TokenResponse {
   accessToken: string;
@@ -52,7 +52,7 @@ export class Api {
     if (login && (!explicit || normalizeAddr(explicit) === login.addr)) {
       return new Api(login.addr, { kind: 'login', login, file });
     }
-    return new Api(normalizeAddr(explicit), { kind: 'none' });
+    return new Api(normalizeAddr(explicit), { kind: 'none', loggedInTo: login?.addr });
   }
 
   url(route: string, query: RequestOptions['query'] = {}): string {
@@ -75,7 +75,8 @@ export class Api {
         return { authorization: `Bearer ${this.auth.login.accessToken}` };
       case 'none':
         throw new CliError(
-          'not logged in: run `custos login`, or set CUSTOS_TOKEN or CUSTOS_API_KEY',
+          `not logged in${this.auth.loggedInTo ? ` to ${this.addr} (the stored login is for ${this.auth.loggedInTo})` : ''}: ` +
+            'run `custos login`, or set CUSTOS_TOKEN or CUSTOS_API_KEY',
         );
     }
   }

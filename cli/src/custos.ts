@@ -114,7 +114,7 @@ function program(): Command {
 
   const withSecrets = (command: Command) =>
     command
-      .requiredOption('--path <prefix>', 'credentials under this path (repeatable)', collect, [])
+      .option('--path <prefix>', 'credentials under this path (repeatable)', collect, [])
       .option('--env <NAME=path[#field]>', 'name a value explicitly (repeatable)', collect, [])
       .option('--prefix <PREFIX>', 'put PREFIX before every default variable name', '')
       .option('-v, --verbose', 'say on stderr what was revealed and skipped (names, never values)')
