@@ -91,4 +91,20 @@ describe('env-names', () => {
       expect(() => parseEnvOverride(bad)).toThrow(expect.objectContaining({ exitCode: 2 }));
     }
   });
+
+  it('should refuse a default name that steers how programs start, unless named with --env', () => {
+    for (const path of ['acme/prod/ld-preload', 'acme/prod/path', 'acme/prod/node-options']) {
+      expect(() => mapToEnv([{ path, secret: { password: 'x' } }])).toThrow(
+        /changes how programs start/,
+      );
+    }
+    expect(names(mapToEnv([{ path: 'a/path', secret: { password: 'x' } }], [], 'APP_'))).toEqual({
+      APP_PATH: 'x',
+    });
+    expect(
+      names(
+        mapToEnv([{ path: 'a/path', secret: { password: 'x' } }], [{ name: 'DB', path: 'a/path' }]),
+      ),
+    ).toEqual({ DB: 'x' });
+  });
 });

@@ -13,7 +13,41 @@ import { CliError } from './errors';
  * - `--prefix P` puts P before every name made this way (not before overrides).
  * - `--env NAME=path[#field]` names one value explicitly; that value then gets no default name.
  * - Two values wanting one name is an error, resolved only by naming them with `--env`.
+ * - A default name that changes how programs start or find code (PATH, LD_PRELOAD,
+ *   NODE_OPTIONS, …; see PROTECTED) is an error: whoever may write a credential under the prefix
+ *   must not steer the child that way. `--env` may still name one of them on purpose.
  */
+
+/** Variables a credential's default name may not set (LD_* and DYLD_* too). */
+export const PROTECTED = new Set([
+  'PATH',
+  'HOME',
+  'SHELL',
+  'IFS',
+  'ENV',
+  'BASH_ENV',
+  'CDPATH',
+  'NODE_OPTIONS',
+  'NODE_PATH',
+  'PYTHONPATH',
+  'PYTHONSTARTUP',
+  'PYTHONHOME',
+  'PERL5LIB',
+  'PERL5OPT',
+  'PERLLIB',
+  'RUBYOPT',
+  'RUBYLIB',
+  'JAVA_TOOL_OPTIONS',
+  '_JAVA_OPTIONS',
+  'JDK_JAVA_OPTIONS',
+  'CUSTOS_ADDR',
+  'CUSTOS_TOKEN',
+  'CUSTOS_API_KEY',
+]);
+
+export function isProtected(name: string): boolean {
+  return PROTECTED.has(name) || name.startsWith('LD_') || name.startsWith('DYLD_');
+}
 
 /** A revealed secret: its path and its fields (values never leave the caller). */
 export interface RevealedSecret {
@@ -136,6 +170,12 @@ export function mapToEnv(
     for (const field of fields) {
       if (taken.has(key(secret.path, field))) continue;
       const name = fields.length === 1 ? base : `${base}_${fieldNameOf(field)}`;
+      if (isProtected(name)) {
+        throw new CliError(
+          `${secret.path} would set ${name}, which changes how programs start; ` +
+            'name it with --env NAME=path#field (or use --prefix)',
+        );
+      }
       claim({ name, path: secret.path, field, value: fieldValue(secret.secret, field) });
     }
   }

@@ -179,7 +179,12 @@ export async function watch(
       early.push(message);
       return;
     }
-    const payload = JSON.parse(message.data) as EventPayload;
+    let payload: EventPayload;
+    try {
+      payload = JSON.parse(message.data) as EventPayload;
+    } catch {
+      return; // not an event of ours
+    }
     const id = payload.resourceId;
     if (!id || !environment.versions.has(id)) return;
     const version = payload.data?.version;
@@ -188,15 +193,15 @@ export async function watch(
     void refresh();
   };
 
-  // Listen first, then reveal: a rotation between the two is heard, not lost.
-  await followEvents(api, NEW_VERSION_EVENTS, onMessage, abort.signal, {
-    verbose: options.verbose === true,
-    fail,
-  });
-  environment = await collectEnvironment(api, options);
-  launch(environment);
-  for (const message of early.splice(0)) onMessage(message);
   try {
+    // Listen first, then reveal: a rotation between the two is heard, not lost.
+    await followEvents(api, NEW_VERSION_EVENTS, onMessage, abort.signal, {
+      verbose: options.verbose === true,
+      fail,
+    });
+    environment = await collectEnvironment(api, options);
+    launch(environment);
+    for (const message of early.splice(0)) onMessage(message);
     return await forwardingSignals(
       () => child?.process,
       () => done,
