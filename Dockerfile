@@ -16,6 +16,8 @@ RUN npm install --no-audit --no-fund
 COPY tsconfig*.json ./
 COPY src ./src
 COPY migrations ./migrations
+# npm run build compiles the custos CLI too (cli/); the runtime stage takes only dist/.
+COPY cli ./cli
 RUN npm run build \
   && npm prune --omit=dev
 

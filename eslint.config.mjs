@@ -130,6 +130,27 @@ export default tseslint.config(
     rules: { 'import-x/no-restricted-paths': ['error', { zones: moduleBoundaries }] },
   },
   {
+    // DESIGN.md section 2: the `custos` CLI is a client of the REST API, installable on its
+    // own; it imports nothing of the server.
+    files: ['cli/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver': { node: { extensions: ['.ts', '.js'] } } },
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './cli',
+              from: ['./src', './test', './migrations', './bench'],
+              message: 'the CLI is a client of the REST API: no server imports',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.spec.ts', '**/*.e2e-spec.ts', 'test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',
