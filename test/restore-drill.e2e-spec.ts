@@ -1,8 +1,13 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import * as mysql from 'mysql2/promise';
 import { DataSource } from 'typeorm';
+import { AuditCheckpointer } from '../src/audit/audit-checkpointer';
+import { OutboxRelay } from '../src/audit/outbox/outbox-relay';
 import { DEFAULT_MARIADB_SERVER_URL, ScratchDatabase } from '../src/database/cli/scratch-database';
 import { openDirect } from './helpers/audit-db';
 import { ensureBuilt } from './helpers/spawned-app';
@@ -29,11 +34,13 @@ describe('Restore drill (MariaDB)', () => {
   const secrets: string[] = [];
   const ids: string[] = [];
 
-  const drill = (masterKey: string): Promise<DrillRun> =>
+  let dir: string;
+
+  const drill = (masterKey: string, args: string[] = [database.url!]): Promise<DrillRun> =>
     new Promise((resolve) => {
       execFile(
         'bash',
-        [DRILL, database.url!],
+        [DRILL, ...args],
         { env: { PATH: process.env.PATH, CUSTOS_MASTER_KEY: masterKey }, timeout: 120_000 },
         (error, stdout, stderr) =>
           resolve({ code: error ? Number(error.code) : 0, output: stdout + stderr }),
@@ -61,8 +68,11 @@ describe('Restore drill (MariaDB)', () => {
 
   beforeAll(async () => {
     ensureBuilt();
+    dir = mkdtempSync(join(tmpdir(), 'custos-drill-'));
     database = await scratchMariadb();
-    sut = await startApp(database, { env: { AUDIT_SINKS: 'none' } });
+    sut = await startApp(database, {
+      env: { AUDIT_SINKS: 'file', AUDIT_FILE_PATH: join(dir, 'audit.ndjson') },
+    });
     db = await openDirect(database);
     const admin = await bearerFor(sut, 'admin');
     const secret = (): string => {
@@ -119,6 +129,7 @@ describe('Restore drill (MariaDB)', () => {
     await db?.destroy();
     await sut?.close();
     await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('should restore a dump into a fresh database where every version decrypts and the chain verifies', async () => {
@@ -131,6 +142,48 @@ describe('Restore drill (MariaDB)', () => {
     );
     expect(run.output).toContain('webhook secrets: 1 opened, 0 failed');
     expect(run.output).toMatch(/intact: [1-9]\d* events verified/);
+    expectNoSecret(run);
+    await expectScratchDropped(run);
+  });
+
+  it('should prove a dump file restores, against a checkpoint kept outside the database', async () => {
+    await sut.app.get(AuditCheckpointer).checkpoint();
+    await sut.app.get(OutboxRelay).tick();
+    const server = (process.env.MARIADB_TEST_URL ?? DEFAULT_MARIADB_SERVER_URL).replace(/\/+$/, '');
+    // Last night's backup, as an operator's cron would have made it.
+    const { hostname, port, username, password, pathname } = new URL(database.url!);
+    const dumpFile = join(dir, 'backup.sql.gz');
+    const dump = execFileSync(
+      'mariadb-dump',
+      [
+        `-h${hostname}`,
+        `-P${port || '3306'}`,
+        `-u${decodeURIComponent(username)}`,
+        '--single-transaction',
+        '--hex-blob',
+        pathname.slice(1),
+      ],
+      {
+        maxBuffer: 256 * 1024 * 1024,
+        env: { ...process.env, MYSQL_PWD: decodeURIComponent(password) },
+      },
+    );
+    writeFileSync(dumpFile, gzipSync(dump));
+
+    const run = await drill(sut.env.CUSTOS_MASTER_KEY!, [
+      '--from-dump',
+      dumpFile,
+      '--scratch-server',
+      server,
+      '--checkpoint',
+      join(dir, 'audit.ndjson'),
+    ]);
+
+    expect(run.output).toContain('Restore drill: PASS');
+    expect(run.code).toBe(0);
+    expect(run.output).toContain(
+      'credential versions: 6 decrypted, 0 failed, 1 destroyed (skipped)',
+    );
     expectNoSecret(run);
     await expectScratchDropped(run);
   });
