@@ -1,11 +1,20 @@
 import { DataSource } from 'typeorm';
 import { ScratchDatabase } from '../src/database/cli/scratch-database';
+import { DeliveryClaims } from '../src/webhooks/delivery/delivery-claims';
 import { WebhookDispatcher } from '../src/webhooks/delivery/webhook-dispatcher';
+import { WebhookFanOut } from '../src/webhooks/delivery/webhook-fan-out';
 import { openDirect } from './helpers/audit-db';
 import { Headers } from './helpers/credential-fixtures';
 import { HttpsReceiver } from './helpers/https-receiver';
 import { inParallel, until } from './helpers/rotation-checks';
-import { bearerFor, scratchMariadb, startInstances, TestApp } from './helpers/test-app';
+import {
+  bearerFor,
+  randomMasterKey,
+  scratchMariadb,
+  startApp,
+  startInstances,
+  TestApp,
+} from './helpers/test-app';
 
 const API = '/api/v1';
 const INCIDENTS = 60;
@@ -77,6 +86,15 @@ describe('Webhook delivery across two instances (MariaDB, HTTPS receiver)', () =
     return rows.map((row) => row.seq);
   }
 
+  function deliveriesOf(subscription: Subscription) {
+    return db.query<
+      { status: string; attempts: number; claimed_by: string | null; last_error: string | null }[]
+    >(
+      'SELECT status, attempts, claimed_by, last_error FROM webhook_deliveries WHERE subscription_id = ?',
+      [subscription.id],
+    );
+  }
+
   function received(subscription: Subscription): string[] {
     return receiver
       .to(subscription.path)
@@ -145,4 +163,57 @@ describe('Webhook delivery across two instances (MariaDB, HTTPS receiver)', () =
     // The late subscription began mid-stream: some events were before it.
     expect((await owed(late as Subscription)).length).toBeLessThan(INCIDENTS);
   }, 90_000);
+
+  it('should leave deliveries to the instances that can sign them: a sealed one claims nothing, one without the key gives its claim back', async () => {
+    const subscription = await subscribe(a, '/unsealed-only');
+    // Same database, wrong master key: sealed. Its dispatcher runs on its own schedule.
+    const sealed = await startApp(database, {
+      env: {
+        ...a.env,
+        CUSTOS_MASTER_KEY: randomMasterKey(),
+        WEBHOOKS_DISPATCHER_ENABLED: 'true',
+        WEBHOOKS_DISPATCH_INTERVAL_MS: '100',
+      },
+    });
+    try {
+      await a.http
+        .post(`${API}/incidents`)
+        .set(admin)
+        .send({ type: 'other', severity: 'low', title: 'while one instance is sealed' })
+        .expect(201);
+      // Fanned out by a, then left alone for the sealed instance's timer to find.
+      await until(async () => {
+        await a.app.get(WebhookFanOut).pass();
+        const [row] = await deliveriesOf(subscription);
+        return row;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(await deliveriesOf(subscription)).toEqual([
+        { status: 'pending', attempts: 0, claimed_by: null, last_error: null },
+      ]);
+
+      // An instance that claimed it but cannot open the secret gives it back, costing no attempt.
+      const claims = a.app.get(DeliveryClaims);
+      const claimed = await claims.claim(50);
+      expect(claimed.map((item) => item.delivery.subscriptionId)).toContain(subscription.id);
+      for (const item of claimed) {
+        const given = await claims.record(item.delivery, {
+          ok: false,
+          unsent: true,
+          error: 'Master key "k0" is not configured on this instance',
+        });
+        expect(given).toBe(true);
+      }
+      expect(await deliveriesOf(subscription)).toEqual([
+        {
+          status: 'pending',
+          attempts: 0,
+          claimed_by: null,
+          last_error: 'Master key "k0" is not configured on this instance',
+        },
+      ]);
+    } finally {
+      await sealed.close();
+    }
+  });
 });

@@ -27,7 +27,9 @@ export interface ClaimedDelivery {
 
 export type AttemptResult =
   | { ok: true; statusCode: number }
-  | { ok: false; statusCode: number | null; error: string; permanent: boolean };
+  | { ok: false; statusCode: number | null; error: string; permanent: boolean }
+  /** Not sent: this instance cannot open the signing secret (sealed, or without its key). */
+  | { ok: false; unsent: true; error: string };
 
 /**
  * The deliveries' rows: claimed by one instance at a time (SKIP LOCKED, with an expiry so a
@@ -107,12 +109,21 @@ export class DeliveryClaims {
         attempts,
         claimedBy: null,
         claimExpiresAt: null,
-        lastStatusCode: result.statusCode,
+        lastStatusCode: 'statusCode' in result ? result.statusCode : null,
         updatedAt: now,
       };
       let change: Partial<WebhookDelivery>;
       if (result.ok) {
         change = { ...common, status: 'succeeded', lastError: null, deliveredAt: now };
+      } else if ('unsent' in result) {
+        // No attempt was made: the claim is given back, for an instance that holds the key.
+        change = {
+          claimedBy: null,
+          claimExpiresAt: null,
+          lastError: result.error.slice(0, 500),
+          nextAttemptAt: new Date(now.getTime() + this.config.retryBackoffMs),
+          updatedAt: now,
+        };
       } else if (result.permanent || attempts >= this.config.maxAttempts) {
         change = { ...common, status: 'dead', lastError: result.error.slice(0, 500) };
       } else {

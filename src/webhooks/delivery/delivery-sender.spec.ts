@@ -1,5 +1,6 @@
 import { strictFn } from '../../../test/helpers/controller-app';
 import { KeyringService } from '../../crypto/keyring.service';
+import { KeyUnavailableError } from '../../crypto/sealed.error';
 import { OutboundHttp } from '../../outbound/outbound-http';
 import { OutboundRefusedError, OutboundRequestError } from '../../outbound/outbound.errors';
 import { verifySignature } from '../../outbound/webhook-signature';
@@ -81,5 +82,18 @@ describe('DeliverySender', () => {
   ])('should report %s as a failed attempt without throwing', async (_case, arrange, result) => {
     arrange();
     expect(await sut.send(claimed)).toEqual({ ok: false, ...result });
+  });
+
+  it('should send nothing and give the delivery back when this instance cannot open the secret', async () => {
+    keyring.openValue.mockImplementationOnce(() => {
+      throw new KeyUnavailableError('k1');
+    });
+
+    expect(await sut.send(claimed)).toEqual({
+      ok: false,
+      unsent: true,
+      error: 'Master key "k1" is not configured on this instance',
+    });
+    expect(http.send).not.toHaveBeenCalled();
   });
 });

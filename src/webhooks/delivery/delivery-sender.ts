@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { KeyringService } from '../../crypto/keyring.service';
+import { KeyUnavailableError, SealedError } from '../../crypto/sealed.error';
 import { OutboundHttp } from '../../outbound/outbound-http';
 import { OutboundRefusedError } from '../../outbound/outbound.errors';
 import {
@@ -25,12 +26,20 @@ export class DeliverySender {
   ) {}
 
   async send({ delivery, url, secretSealed }: ClaimedDelivery): Promise<AttemptResult> {
+    let secret: string;
     try {
-      const secret = this.keyring.openValue(
+      secret = this.keyring.openValue(
         'webhook',
         secretSealed,
         webhookSecretAad(delivery.subscriptionId),
       );
+    } catch (error) {
+      if (error instanceof SealedError || error instanceof KeyUnavailableError) {
+        return { ok: false, unsent: true, error: error.message };
+      }
+      throw error;
+    }
+    try {
       const body = deliveryBody(delivery);
       const response = await this.http.send({
         method: 'POST',

@@ -3,6 +3,7 @@ import { ConfigType } from '@nestjs/config';
 import { Interval } from '@nestjs/schedule';
 import { loggableError } from '../../common/errors/loggable-error';
 import { webhooksConfig } from '../../config/webhooks.config';
+import { KeyringService } from '../../crypto/keyring.service';
 import { DeliveryClaims } from './delivery-claims';
 import { DeliverySender } from './delivery-sender';
 import { FANOUT_BATCH, WebhookFanOut } from './webhook-fan-out';
@@ -28,12 +29,14 @@ export class WebhookDispatcher implements OnApplicationShutdown {
     private readonly fanOut: WebhookFanOut,
     private readonly claims: DeliveryClaims,
     private readonly sender: DeliverySender,
+    private readonly keyring: KeyringService,
     @Inject(webhooksConfig.KEY) private readonly config: ConfigType<typeof webhooksConfig>,
   ) {}
 
   @Interval('webhook-dispatcher', DISPATCH_TICK_MS)
   scheduledTick(now = Date.now()): Promise<void> | null {
-    if (this.stopping || !this.config.dispatcherEnabled) return null;
+    // A sealed instance cannot sign: it leaves the deliveries to the instances that can.
+    if (this.stopping || !this.config.dispatcherEnabled || this.keyring.isSealed()) return null;
     if (now - this.lastRunAt < this.config.dispatchIntervalMs) return null;
     this.lastRunAt = now;
     return this.tick();
