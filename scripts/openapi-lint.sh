@@ -6,8 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-document="$(mktemp -d)/openapi.json"
-trap 'rm -rf "$(dirname "$document")"' EXIT
+# In dist/ (build output, not committed): .spectral.yaml's overrides name it.
+document=dist/openapi.json
 node dist/src/http/cli/openapi-document.js "$document"
 npx --no-install spectral lint --ruleset .spectral.yaml --fail-severity error \
   --display-only-failures "$document"

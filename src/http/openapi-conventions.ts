@@ -9,6 +9,8 @@ import { errorExample } from '../common/errors/error-response.dto';
 import { UUID_V4 } from '../common/http/uuid-param';
 import { MAX_PATH_LENGTH } from '../auth/grants/path-pattern';
 import { OUTBOUND_URL_MAX } from '../outbound/is-outbound-url';
+import { PAGE_CURSOR_MAX_LENGTH } from '../common/pagination/page-cursor';
+import { TYPE_PATTERN_MAX_LENGTH } from '../events/event-type-filter';
 
 /**
  * What every route has in common, added to the OpenAPI document in one place so that each new
@@ -33,6 +35,12 @@ export function applyOpenApiConventions(app: INestApplication, document: OpenAPI
       const operation = value as Operation;
       const handler = handlers.get(operation.operationId ?? '');
       documentParameters(operation, handler);
+      for (const parameter of operation.parameters ?? []) {
+        // Fastify's router refuses longer path segments (maxParamLength) before any handler.
+        if (parameter.in === 'path' && parameter.schema?.type === 'string') {
+          parameter.schema.maxLength ??= FASTIFY_MAX_PARAM_LENGTH;
+        }
+      }
       documentErrors(operation, path, handler);
       documentRateLimits(operation, handler);
     }
@@ -80,6 +88,8 @@ const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', '
 /** Any UUID is 36 characters; a date-time as RFC 3339 writes it at most 35. */
 const UUID_SCHEMA = { format: 'uuid', maxLength: 36 };
 const DATE_TIME_MAX_LENGTH = 35;
+/** find-my-way's default, which createApp keeps. */
+const FASTIFY_MAX_PARAM_LENGTH = 100;
 
 /** As @nestjs/throttler sends them on every throttled answer (suffixed `-login` for login). */
 const RATE_LIMIT_HEADERS: Record<string, Json> = {
@@ -259,13 +269,17 @@ const LIMITS: Record<string, (constraints: unknown[]) => Json | undefined> = {
   minLength: ([min]) => ({ minLength: min }),
   isLength: ([min, max]) => ({ minLength: min, ...(max === undefined ? {} : { maxLength: max }) }),
   isUuid: () => UUID_SCHEMA,
-  // validator.js refuses addresses longer than 254 characters.
-  isEmail: () => ({ format: 'email', maxLength: 254 }),
+  // validator.js refuses addresses longer than 254 characters. No `format: email`: ours may
+  // have no TLD (admin@localhost).
+  isEmail: () => ({ maxLength: 254 }),
   isIso8601: () => ({ format: 'date-time', maxLength: DATE_TIME_MAX_LENGTH }),
   matches: ([pattern]) => (pattern instanceof RegExp ? regexLimits(pattern) : undefined),
   isCredentialPath: () => ({ maxLength: MAX_PATH_LENGTH }),
   isPathPattern: () => ({ maxLength: MAX_PATH_LENGTH }),
   isOutboundUrl: () => ({ format: 'uri', maxLength: OUTBOUND_URL_MAX }),
+  isPageCursor: () => ({ pattern: '^[A-Za-z0-9_-]+$', maxLength: PAGE_CURSOR_MAX_LENGTH }),
+  isTypePattern: () => ({ maxLength: TYPE_PATTERN_MAX_LENGTH }),
+  isWebhookEventPattern: () => ({ maxLength: TYPE_PATTERN_MAX_LENGTH }),
   max: ([max]) => ({ maximum: max }),
   min: ([min]) => ({ minimum: min }),
   arrayMaxSize: ([max]) => ({ maxItems: max }),
@@ -276,13 +290,24 @@ function applyRules(schema: Json, rules: ValidationMetadata[]): void {
   for (const rule of rules) {
     const limit = LIMITS[rule.name ?? '']?.(rule.constraints ?? []);
     if (!limit) continue;
-    const arrayLimit = 'maxItems' in limit || 'minItems' in limit;
-    const into =
-      rule.each && !arrayLimit && schema.type === 'array' && isObject(schema.items)
-        ? schema.items
-        : schema;
-    if (!arrayLimit && into.type === 'array') continue;
+    let into = schema;
+    if ('maxItems' in limit || 'minItems' in limit) {
+      if (schema.type !== 'array') continue;
+    } else if (schema.type === 'array') {
+      if (!rule.each || !isObject(schema.items)) continue;
+      into = schema.items;
+    }
     for (const [keyword, value] of Object.entries(limit)) into[keyword] ??= value;
+  }
+  // Unique items out of a fixed list: never more items than the list has.
+  const allowed: unknown = rules.find((rule) => rule.name === 'isIn' && rule.each)
+    ?.constraints?.[0];
+  if (
+    schema.type === 'array' &&
+    Array.isArray(allowed) &&
+    rules.some((rule) => rule.name === 'arrayUnique')
+  ) {
+    schema.maxItems ??= allowed.length;
   }
 }
 
@@ -299,30 +324,74 @@ export function regexLimits(pattern: RegExp): Json | undefined {
 
 function longestMatch(source: string): number | undefined {
   const body = /^\^(.*)\$$/s.exec(source)?.[1];
-  if (body === undefined) return undefined;
+  return body === undefined ? undefined : longest(body);
+}
+
+/** The longest string `source` (no anchors) matches, or undefined when unbounded or unread. */
+function longest(source: string): number | undefined {
+  const alternatives = splitTopLevel(source);
+  if (alternatives.length > 1) {
+    const lengths = alternatives.map(longest);
+    return lengths.some((n) => n === undefined) ? undefined : Math.max(...(lengths as number[]));
+  }
   let total = 0;
-  for (let i = 0; i < body.length;) {
-    // One atom: an escape, a class or a plain character; groups and alternatives are not read.
+  for (let i = 0; i < source.length;) {
     let end: number;
-    if (body[i] === '\\') end = i + 2;
-    else if (body[i] === '[') {
-      end = i + 1;
-      while (end < body.length && body[end] !== ']') end += body[end] === '\\' ? 2 : 1;
-      end += 1;
-    } else if ('()|*+{}?'.includes(body[i])) return undefined;
+    let atom: number | undefined = 1;
+    if (source[i] === '\\') end = i + 2;
+    else if (source[i] === '[') end = closingBracket(source, i) + 1;
+    else if (source[i] === '(') {
+      end = closingParen(source, i) + 1;
+      const inner = source.slice(i + 1, end - 1);
+      // Only plain and non-capturing groups; lookarounds and named groups are not read.
+      if (inner.startsWith('?') && !inner.startsWith('?:')) return undefined;
+      atom = longest(inner.startsWith('?:') ? inner.slice(2) : inner);
+    } else if ('*+{}?)|'.includes(source[i])) return undefined;
     else end = i + 1;
-    if (end > body.length) return undefined;
-    let count = 1;
-    const quantifier = /^(?:\{(\d+)(?:,(\d+))?\}|\?)/.exec(body.slice(end));
-    if (quantifier?.[0] === '?') count = 1;
-    else if (quantifier) {
-      if (quantifier[0].includes(',') && quantifier[2] === undefined) return undefined;
-      count = Number(quantifier[2] ?? quantifier[1]);
-    } else if (/^[*+]/.test(body.slice(end))) return undefined;
-    total += count;
+    if (end <= i || end > source.length || atom === undefined) return undefined;
+    const rest = source.slice(end);
+    const quantifier = /^(?:\{(\d+)(?:,(\d+))?\}|\?)/.exec(rest);
+    if (!quantifier && /^[*+{]/.test(rest)) return undefined;
+    const count = !quantifier || quantifier[0] === '?' ? 1 : Number(quantifier[2] ?? quantifier[1]);
+    total += atom * count;
     i = end + (quantifier?.[0].length ?? 0);
   }
   return total;
+}
+
+function closingBracket(source: string, open: number): number {
+  let i = open + 1;
+  while (i < source.length && source[i] !== ']') i += source[i] === '\\' ? 2 : 1;
+  return i < source.length ? i : -1;
+}
+
+function closingParen(source: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < source.length; i++) {
+    if (source[i] === '\\') i++;
+    else if (source[i] === '[') i = closingBracket(source, i);
+    else if (source[i] === '(') depth++;
+    else if (source[i] === ')' && --depth === 0) return i;
+    if (i < 0) return -1;
+  }
+  return -1;
+}
+
+function splitTopLevel(source: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i < source.length; i++) {
+    if (source[i] === '\\') i++;
+    else if (source[i] === '[') i = Math.max(closingBracket(source, i), i);
+    else if (source[i] === '(') depth++;
+    else if (source[i] === ')') depth--;
+    else if (source[i] === '|' && depth === 0) {
+      parts.push(source.slice(from, i));
+      from = i + 1;
+    }
+  }
+  return [...parts, source.slice(from)];
 }
 
 /** Strings whose format bounds their length say so (a UUID, a date-time), at any depth. */

@@ -28,7 +28,12 @@ async function main(argv: string[]): Promise<number> {
     CUSTOS_DATA_DIR: dataDir,
     CUSTOS_MASTER_KEY: randomBytes(32).toString('base64'),
   });
-  for (const name of ['DATABASE_URL', 'CUSTOS_MASTER_KEY_FILE', 'CUSTOS_MASTER_KEYS', 'CUSTOS_MASTER_KEYS_DIR']) {
+  for (const name of [
+    'DATABASE_URL',
+    'CUSTOS_MASTER_KEY_FILE',
+    'CUSTOS_MASTER_KEYS',
+    'CUSTOS_MASTER_KEYS_DIR',
+  ]) {
     delete process.env[name];
   }
   try {
