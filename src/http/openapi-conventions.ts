@@ -45,6 +45,7 @@ export function applyOpenApiConventions(app: INestApplication, document: OpenAPI
       documentRateLimits(operation, handler);
     }
   }
+  boundPages(document, schemas);
   applyFormatLimits(schemas);
   applyFormatLimits(document.paths);
 }
@@ -308,6 +309,25 @@ function applyRules(schema: Json, rules: ValidationMetadata[]): void {
     rules.some((rule) => rule.name === 'arrayUnique')
   ) {
     schema.maxItems ??= allowed.length;
+  }
+}
+
+/** A page (`{items, nextCursor}`) never holds more items than its list's `limit` allows. */
+function boundPages(document: OpenAPIObject, schemas: Record<string, Json>): void {
+  for (const methods of Object.values(document.paths)) {
+    for (const value of Object.values(methods as Record<string, unknown>)) {
+      if (!isObject(value) || !isObject(value.responses)) continue;
+      const operation = value as unknown as Operation;
+      const limit = operation.parameters?.find((p) => p.in === 'query' && p.name === 'limit');
+      const maximum = limit?.schema?.maximum;
+      const ref = operation.responses['200']?.content?.['application/json']?.schema;
+      if (typeof maximum !== 'number' || !isObject(ref) || typeof ref.$ref !== 'string') continue;
+      const page = schemas[ref.$ref.replace('#/components/schemas/', '')];
+      const items = isObject(page?.properties) ? page.properties.items : undefined;
+      if (isObject(items) && items.type === 'array' && isObject(page.properties)) {
+        items.maxItems = Math.max(Number(items.maxItems ?? 0), maximum);
+      }
+    }
   }
 }
 
