@@ -1,5 +1,5 @@
 import { INestApplication, Type } from '@nestjs/common';
-import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { PATH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { ModulesContainer } from '@nestjs/core';
 import type { OpenAPIObject } from '@nestjs/swagger';
@@ -36,8 +36,13 @@ export function applyOpenApiConventions(app: INestApplication, document: OpenAPI
       const handler = handlers.get(operation.operationId ?? '');
       documentParameters(operation, handler);
       for (const parameter of operation.parameters ?? []) {
-        // Fastify's router refuses longer path segments (maxParamLength) before any handler.
-        if (parameter.in === 'path' && parameter.schema?.type === 'string') {
+        // Fastify's router refuses longer path segments (maxParamLength) before any handler; a
+        // wildcard (`*`, the rest of the URL) is not bound by it.
+        if (
+          parameter.in === 'path' &&
+          parameter.schema?.type === 'string' &&
+          !isWildcardRoute(handler)
+        ) {
           parameter.schema.maxLength ??= FASTIFY_MAX_PARAM_LENGTH;
         }
       }
@@ -205,6 +210,12 @@ function documentErrors(operation: Operation, path: string, handler: Handler | u
       },
     };
   }
+}
+
+function isWildcardRoute(handler: Handler | undefined): boolean {
+  if (!handler) return true;
+  const route = metadataOf<string | string[]>(PATH_METADATA, handler);
+  return [route ?? []].flat().some((path) => path.includes('*'));
 }
 
 function isUnthrottled(handler: Handler | undefined): boolean {
