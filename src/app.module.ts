@@ -2,9 +2,10 @@ import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigType } from '@nestjs/config';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
-import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
+import { RetryAfterThrottlerGuard } from './common/http/throttler-guard';
 import { WindowThrottlerStorage } from './common/http/window-throttler-storage';
 import { createValidationPipe } from './common/validation/validation-pipe';
 import { AuditModule } from './audit/audit.module';
@@ -104,7 +105,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     { provide: APP_PIPE, useFactory: createValidationPipe },
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
     // In this order: a flood is refused before any token is checked.
-    { provide: APP_GUARD, useClass: ThrottlerGuard },
+    { provide: APP_GUARD, useClass: RetryAfterThrottlerGuard },
     { provide: APP_GUARD, useExisting: AuthGuard },
   ],
 })

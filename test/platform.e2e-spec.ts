@@ -109,6 +109,31 @@ describe('HTTP platform (MariaDB)', () => {
       );
     });
 
+    it("should document the throttler's headers, and none on the probes it skips", async () => {
+      const paths = (await sut.http.get('/api/docs-json').expect(200)).body.paths;
+      const list = paths['/api/v1/credentials'].get.responses;
+      expect(Object.keys(list['200'].headers)).toEqual(
+        expect.arrayContaining(['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset']),
+      );
+      expect(list['429'].headers['Retry-After']).toBeDefined();
+      expect(paths['/api/v1/auth/login'].post.responses['200'].headers).toHaveProperty(
+        'X-RateLimit-Limit-login',
+      );
+      expect(paths['/api/v1/health/live'].get.responses['200'].headers).toBeUndefined();
+      expect(paths['/api/v1/health/live'].get.responses['429']).toBeUndefined();
+    });
+
+    it('should document the limits the validation enforces', async () => {
+      const document = (await sut.http.get('/api/docs-json').expect(200)).body;
+      const id = document.paths['/api/v1/credentials/{id}'].get.parameters.find(
+        (p: { name: string }) => p.name === 'id',
+      );
+      expect(id.schema).toMatchObject({ type: 'string', format: 'uuid', maxLength: 36 });
+      const login = document.components.schemas.LoginDto.properties;
+      expect(login.email.maxLength).toBe(254);
+      expect(login.totp).toMatchObject({ pattern: '^\\d{6}$', maxLength: 6 });
+    });
+
     it('should serve the Swagger UI', async () => {
       const response = await sut.http.get('/api/docs').expect(200);
       expect(response.text).toContain('swagger-ui');

@@ -9,8 +9,12 @@ export interface TypeFilter {
   prefixes: string[];
 }
 
+export const TYPE_PATTERN_MAX_LENGTH = 64;
+
 export function isTypePattern(value: unknown): value is string {
-  return typeof value === 'string' && value.length <= 64 && TYPE_PATTERN.test(value);
+  return (
+    typeof value === 'string' && value.length <= TYPE_PATTERN_MAX_LENGTH && TYPE_PATTERN.test(value)
+  );
 }
 
 /**

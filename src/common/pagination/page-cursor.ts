@@ -1,6 +1,7 @@
 import { ValidateBy, ValidationOptions } from 'class-validator';
 
-const BASE64URL = /^[A-Za-z0-9_-]{1,1024}$/;
+export const PAGE_CURSOR_MAX_LENGTH = 1024;
+const BASE64URL = new RegExp(`^[A-Za-z0-9_-]{1,${PAGE_CURSOR_MAX_LENGTH}}$`);
 
 /**
  * The cursors of one list: the sort key of a page's last row, tagged with the list's name and

@@ -1,6 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { MAX_SCOPES } from '../secrets/oauth-secret';
 
 // The secret of each credential type, for the OpenAPI document only: parseSecret() checks them.
+// Limits in bytes there are given as maxLength here (a string never has more characters than bytes).
 
 export class PasswordSecretDto {
   @ApiProperty({ maxLength: 4096 }) password!: string;
@@ -11,38 +13,64 @@ export class ApiKeySecretDto {
 }
 
 export class OauthSecretDto {
-  @ApiProperty() clientId!: string;
-  @ApiProperty() clientSecret!: string;
-  @ApiPropertyOptional({ example: 'https://auth.acme.example/oauth/token' }) tokenUrl?: string;
-  @ApiPropertyOptional({ type: [String], example: ['read:users'] }) scopes?: string[];
+  @ApiProperty({ maxLength: 512 }) clientId!: string;
+  @ApiProperty({ maxLength: 4096 }) clientSecret!: string;
+  @ApiPropertyOptional({
+    format: 'uri',
+    maxLength: 2048,
+    example: 'https://auth.acme.example/oauth/token',
+  })
+  tokenUrl?: string;
+  @ApiPropertyOptional({
+    type: 'array',
+    items: { type: 'string', maxLength: 256 },
+    maxItems: MAX_SCOPES,
+    example: ['read:users'],
+  })
+  scopes?: string[];
 }
 
 export class SshKeySecretDto {
-  @ApiProperty({ description: 'PEM (PKCS#1, PKCS#8, SEC1) or OpenSSH private key' })
+  @ApiProperty({
+    maxLength: 16 * 1024,
+    description: 'PEM (PKCS#1, PKCS#8, SEC1) or OpenSSH private key',
+  })
   privateKey!: string;
-  @ApiPropertyOptional({ description: 'For an encrypted private key' }) passphrase?: string;
-  @ApiPropertyOptional({ description: 'OpenSSH line or PEM; must match the private key' })
+  @ApiPropertyOptional({ maxLength: 1024, description: 'For an encrypted private key' })
+  passphrase?: string;
+  @ApiPropertyOptional({
+    maxLength: 16 * 1024,
+    description: 'OpenSSH line or PEM; must match the private key',
+  })
   publicKey?: string;
 }
 
 export class SharedSecretDto {
-  @ApiProperty() secret!: string;
+  @ApiProperty({ maxLength: 65536 }) secret!: string;
 }
 
 export class JwtSecretDto {
-  @ApiProperty({ description: 'A compact JWS; its alg and exp become metadata' }) token!: string;
+  @ApiProperty({
+    maxLength: 16 * 1024,
+    description: 'A compact JWS; its alg and exp become metadata',
+  })
+  token!: string;
 }
 
 export class ConnectionStringSecretDto {
-  @ApiProperty({ example: 'mysql://app:pa55@db.acme.internal:3306/app' })
+  @ApiProperty({ maxLength: 4096, example: 'mysql://app:pa55@db.acme.internal:3306/app' })
   connectionString!: string;
 }
 
 export class CertificateSecretDto {
-  @ApiProperty({ description: 'One PEM certificate' }) certificate!: string;
-  @ApiPropertyOptional({ description: 'Unencrypted PEM private key matching the certificate' })
+  @ApiProperty({ maxLength: 64 * 1024, description: 'One PEM certificate' }) certificate!: string;
+  @ApiPropertyOptional({
+    maxLength: 16 * 1024,
+    description: 'Unencrypted PEM private key matching the certificate',
+  })
   privateKey?: string;
-  @ApiPropertyOptional({ description: 'PEM certificates of the chain' }) chain?: string;
+  @ApiPropertyOptional({ maxLength: 64 * 1024, description: 'PEM certificates of the chain' })
+  chain?: string;
 }
 
 export const SECRET_SHAPES = [

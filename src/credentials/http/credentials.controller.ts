@@ -50,6 +50,13 @@ import { RevealService } from '../reveal.service';
 import { parseIfMatch, SecretVersionsService } from '../secret-versions.service';
 import { toVersionDto } from './version-mapper';
 
+/** What parseIfMatch takes: a version, quoted or weak (`W/"3"`), or `*` for any. */
+const IF_MATCH_SCHEMA = {
+  type: 'string',
+  pattern: '^(\\d{1,10}|(W/)?"\\d{1,10}"|\\*)$',
+  maxLength: 14,
+};
+
 const RESOURCE = { resourceType: 'credential', resourceIdParam: 'id' };
 
 @ApiTags('credentials')
@@ -148,6 +155,7 @@ export class CredentialsController {
     name: 'If-Match',
     required: false,
     description: 'The currentVersion you read; 412 if the secret changed since',
+    schema: IF_MATCH_SCHEMA,
   })
   @ApiOkResponse({ type: CredentialResponseDto })
   @ApiErrors(404, 412)

@@ -8,6 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { AuditRequestContext } from '../../audit/audit-context';
+import { MAX_PATH_LENGTH } from '../../auth/grants/path-pattern';
 import { Audit } from '../../audit/http/audit.decorator';
 import { AuditCtx } from '../../audit/http/audit-context.decorator';
 import { ByGrant } from '../../common/auth/auth.decorators';
@@ -40,7 +41,12 @@ export class SecretsController {
     detailParams: { path: '*' },
   })
   @ApiOperation({ summary: 'The current secret at a path, for services; audited like reveal' })
-  @ApiParam({ name: 'path', example: 'acme/prod/mysql-root', description: 'The credential path' })
+  @ApiParam({
+    name: 'path',
+    description: 'The credential path',
+    // The wildcard is not bound by the router's parameter length; the path check bounds it.
+    schema: { type: 'string', maxLength: MAX_PATH_LENGTH, example: 'acme/prod/mysql-root' },
+  })
   @ApiOkResponse({ type: RevealResponseDto })
   @ApiErrors(404)
   async read(

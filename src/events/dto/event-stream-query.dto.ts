@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsOptional, Matches, ValidateBy } from 'class-validator';
-import { isTypePattern } from '../event-type-filter';
+import { isTypePattern, TYPE_PATTERN_MAX_LENGTH } from '../event-type-filter';
 
 /** A stream sequence as a client sends it back: whole number, no sign, no exponent. */
 export const STREAM_SEQ = /^\d{1,19}$/;
@@ -12,6 +12,8 @@ export class EventStreamQueryDto {
       'Only these event types, comma-separated; `prefix.*` takes every type under the prefix ' +
       '(e.g. `rotation.*,credential.expiring`). All types when absent.',
     type: String,
+    // Up to 20 patterns of up to 64 characters, with the commas between them.
+    maxLength: 20 * (TYPE_PATTERN_MAX_LENGTH + 1) - 1,
   })
   @IsOptional()
   // `types=a,b` and `types=a&types=b` alike.

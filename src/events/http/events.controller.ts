@@ -51,6 +51,7 @@ export class EventsController {
     name: 'Last-Event-ID',
     required: false,
     description: 'Resume after this stream sequence (the `id` of the last message received)',
+    schema: { type: 'string', pattern: STREAM_SEQ.source, maxLength: 19 },
   })
   // The stream's media type on the 200 only: errors stay JSON (ApiProduces would change them all).
   @ApiOkResponse({

@@ -98,7 +98,12 @@ export class IncidentsController {
   @Patch(':id')
   @Audit('incident.update', RESOURCE)
   @ApiOperation({ summary: 'Change fields (not the status: use transition)' })
-  @ApiHeader({ name: 'If-Match', required: false, description: 'rowVersion; 412 if it changed' })
+  @ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description: 'rowVersion; 412 if it changed',
+    schema: { type: 'string', pattern: '^"?\\d{1,9}"?$', maxLength: 11 },
+  })
   @ApiErrors(412)
   @ApiOkResponse({ type: IncidentResponseDto })
   async update(

@@ -8,6 +8,7 @@ export const SCAN_MAX_BYTES = 256 * 1024;
 
 export class LeakScanRequestDto {
   @ApiProperty({
+    maxLength: SCAN_MAX_BYTES,
     description: `Text to look for stored secrets in (at most ${SCAN_MAX_BYTES / 1024} KiB), e.g. a staged diff. Never stored or logged.`,
   })
   @IsString()

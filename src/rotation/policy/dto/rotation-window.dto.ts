@@ -37,6 +37,8 @@ export class RotationWindowDto {
   @ApiProperty({
     example: 'PT4H',
     description: 'How long it stays open: PT1H to P7D, in weeks, days, hours or minutes',
+    // Enough for any of those written without leading zeros (e.g. P6DT23H59M).
+    maxLength: 32,
   })
   @IsWindowDuration()
   duration!: string;
