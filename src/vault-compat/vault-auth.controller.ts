@@ -4,7 +4,7 @@ import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagg
 import type { FastifyRequest } from 'fastify';
 import { Audit } from '../audit/http/audit.decorator';
 import { ServiceTokens, TokenDescription } from '../auth/service-accounts/service-tokens';
-import { LoginThrottled, Public } from '../common/auth/auth.decorators';
+import { ByGrant, LoginThrottled, Public } from '../common/auth/auth.decorators';
 import { CurrentPrincipal } from '../common/auth/current-principal.decorator';
 import type { Principal } from '../common/auth/principal';
 import { vaultCompatConfig } from '../config/vault-compat.config';
@@ -70,6 +70,8 @@ export class VaultAuthController {
   }
 
   @Get('token/lookup-self')
+  // Any authenticated principal: it describes only the caller's own token.
+  @ByGrant('read')
   @Audit('auth.token.lookup-self')
   @ApiSecurity(VAULT_TOKEN_SCHEME)
   @ApiOperation({ summary: "The caller's token as Vault describes one (never another secret)" })
@@ -81,6 +83,8 @@ export class VaultAuthController {
   }
 
   @Post('token/lookup-self')
+  // Any authenticated principal: it describes only the caller's own token.
+  @ByGrant('read')
   @HttpCode(200)
   @Audit('auth.token.lookup-self')
   @ApiSecurity(VAULT_TOKEN_SCHEME)
@@ -93,6 +97,8 @@ export class VaultAuthController {
   }
 
   @Post('token/renew-self')
+  // Any authenticated principal: it describes only the caller's own token.
+  @ByGrant('read')
   @HttpCode(200)
   @Audit('auth.token.renew-self')
   @ApiSecurity(VAULT_TOKEN_SCHEME)
