@@ -7,12 +7,11 @@ import { ServiceTokens, TokenDescription } from '../auth/service-accounts/servic
 import { ByGrant, LoginThrottled, Public } from '../common/auth/auth.decorators';
 import { CurrentPrincipal } from '../common/auth/current-principal.decorator';
 import type { Principal } from '../common/auth/principal';
+import { VAULT_TOKEN_SCHEME } from '../common/http/openapi-schemes';
 import { vaultCompatConfig } from '../config/vault-compat.config';
 import { AppRoleLoginDto } from './dto/kv.dto';
 import { VaultEnvelope, vaultEnvelope } from './vault-envelope';
 import { VAULT_TAG } from './vault-sys.controller';
-
-export const VAULT_TOKEN_SCHEME = 'vault-token';
 
 /**
  * Vault's AppRole login and token self-lookup. A role is a service account (role_id: its id), a

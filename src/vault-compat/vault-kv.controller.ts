@@ -27,12 +27,12 @@ import { AuditCtx } from '../audit/http/audit-context.decorator';
 import { ByGrant, Roles } from '../common/auth/auth.decorators';
 import { CurrentPrincipal } from '../common/auth/current-principal.decorator';
 import type { Principal } from '../common/auth/principal';
+import { VAULT_TOKEN_SCHEME } from '../common/http/openapi-schemes';
 import { RequestValidationError } from '../common/validation/request-validation.error';
 import { KvDestroyDto, KvWriteDto } from './dto/kv.dto';
 import { VaultEnvelope, vaultEnvelope } from './vault-envelope';
 import { VaultKvService } from './vault-kv.service';
 import { VAULT_TAG } from './vault-sys.controller';
-import { VAULT_TOKEN_SCHEME } from './vault-auth.controller';
 
 const PATH = { resourceType: 'credential_path', detailParams: { mount: 'mount', vaultPath: '*' } };
 
