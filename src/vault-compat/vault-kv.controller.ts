@@ -71,6 +71,7 @@ export class VaultKvController {
   @ApiOperation({
     summary: 'Write a secret: a new version, or a new kv credential; options.cas = If-Match',
   })
+  @ApiOkResponse({ description: '{data: {created_time, version, …}}' })
   async write(
     @Param('mount') mount: string,
     @Param('*') rest: string,
@@ -89,6 +90,7 @@ export class VaultKvController {
   @ByGrant('write')
   @Audit('credential.secret.update', PATH)
   @ApiOperation({ summary: 'The same as POST' })
+  @ApiOkResponse({ description: '{data: {created_time, version, …}}' })
   async writePut(
     @Param('mount') mount: string,
     @Param('*') rest: string,
@@ -123,6 +125,7 @@ export class VaultKvController {
       'Version metadata; with ?list=true (or the LIST method) the keys of a folder (credential.list)',
   })
   @ApiQuery({ name: 'list', required: false, type: Boolean })
+  @ApiOkResponse({ description: '{data: {current_version, versions, …}} or {data: {keys}}' })
   async metadata(
     @Param('mount') mount: string,
     @Param('*') rest: string,

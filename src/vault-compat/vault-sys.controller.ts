@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
-import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { createHash } from 'node:crypto';
 import { Audit } from '../audit/http/audit.decorator';
@@ -36,8 +36,8 @@ export class VaultSysController {
   @ApiOperation({
     summary: "Vault's health: 200 active, 503 sealed; standbyok, activecode, sealedcode… override",
   })
-  @ApiOkResponse({ description: 'Initialized, unsealed and active' })
-  @ApiResponse({ status: 503, description: 'Sealed' })
+  // Sealed answers 503 with the same body (not a Custos error body), so only 200 is documented.
+  @ApiOkResponse({ description: 'Initialized, unsealed and active (503 with this body: sealed)' })
   // Fastify answers HEAD from this route too, without the body.
   health(@Query() query: HealthQuery, @Res() reply: FastifyReply): void {
     const state: HealthState = {
