@@ -183,6 +183,8 @@ describe('Access matrix over every documented route (MariaDB)', () => {
         `get /v1/{mount}/metadata/${WILDCARD}`,
         `delete /v1/{mount}/metadata/${WILDCARD}`,
         `post /v1/{mount}/destroy/${WILDCARD}`,
+        `post /v1/{mount}/delete/${WILDCARD}`,
+        `post /v1/{mount}/undelete/${WILDCARD}`,
       ].sort(),
     );
   });

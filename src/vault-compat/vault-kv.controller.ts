@@ -117,6 +117,41 @@ export class VaultKvController {
     await this.kv.softDelete(mount, rest, principal, context);
   }
 
+  @Post(':mount/delete/*')
+  @HttpCode(204)
+  @ByGrant('delete')
+  @Audit('credential.delete', PATH)
+  @ApiOperation({
+    summary: 'Delete versions: Custos soft-deletes all at once, so name every live version',
+  })
+  @ApiNoContentResponse()
+  async deleteVersions(
+    @Param('mount') mount: string,
+    @Param('*') rest: string,
+    @Body() body: KvDestroyDto,
+    @CurrentPrincipal() principal: Principal,
+    @AuditCtx() context: AuditRequestContext,
+  ): Promise<void> {
+    await this.kv.deleteVersions(mount, rest, body.versions, principal, context);
+  }
+
+  @Post(':mount/undelete/*')
+  @HttpCode(204)
+  @ByGrant('delete')
+  @Audit('credential.restore', PATH)
+  @ApiOperation({ summary: 'Undo a soft delete (the native restore: every version)' })
+  @ApiNoContentResponse()
+  async undelete(
+    @Param('mount') mount: string,
+    @Param('*') rest: string,
+    // Vault names the versions to undelete; Custos restores the credential as a whole.
+    @Body() _body: KvDestroyDto,
+    @CurrentPrincipal() principal: Principal,
+    @AuditCtx() context: AuditRequestContext,
+  ): Promise<void> {
+    await this.kv.undelete(mount, rest, principal, context);
+  }
+
   @Get(':mount/metadata/*')
   @ByGrant('read')
   @Audit('credential.versions.list', PATH)
