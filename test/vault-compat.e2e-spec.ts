@@ -118,6 +118,20 @@ describe('Vault compatibility API (MariaDB)', () => {
       expect(bad.body.errors).toEqual([expect.stringContaining('bad code')]);
     });
 
+    it('should answer the seal status to anyone, and the mount of a path to a token holder', async () => {
+      const status = await sut.http.get('/v1/sys/seal-status').expect(200);
+      expect(status.body).toEqual(expect.objectContaining({ sealed: false, initialized: true }));
+
+      const mount = await sut.http
+        .get('/v1/sys/internal/ui/mounts/kv/billing')
+        .set(vault(reader.headers))
+        .expect(200);
+      expect(mount.body.data).toEqual(
+        expect.objectContaining({ path: 'kv/', type: 'kv', options: { version: '2' } }),
+      );
+      await sut.http.get('/v1/sys/internal/ui/mounts/kv/billing').expect(403);
+    });
+
     it('should answer HEAD with the status code alone', async () => {
       const response = await sut.http.head('/v1/sys/health?activecode=202');
       expect(response.status).toBe(202);

@@ -19,7 +19,10 @@ describe('VaultSysController', () => {
           VaultHttp,
           { provide: KeyringService, useValue: { isSealed: () => sealed } },
           { provide: authConfig.KEY, useValue: { issuer: 'custos', audience: 'custos-api' } },
-          { provide: vaultCompatConfig.KEY, useValue: { enabled: true, mounts: [] } },
+          {
+            provide: vaultCompatConfig.KEY,
+            useValue: { enabled: true, mounts: [{ name: 'kv', prefix: 'teams/' }] },
+          },
         ],
       },
       { prefixExclude: ['v1/{*splat}'] },
@@ -63,6 +66,32 @@ describe('VaultSysController', () => {
 
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual({ errors: [expect.stringContaining('bad code')] });
+  });
+
+  it('should answer the seal status to anyone', async () => {
+    expect(Reflect.getMetadata(IS_PUBLIC, VaultSysController.prototype.sealStatus)).toBe(true);
+    const response = await app.inject({ method: 'GET', url: '/v1/sys/seal-status' });
+
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual(
+      expect.objectContaining({ type: 'shamir', initialized: true, sealed: false, t: 1, n: 1 }),
+    );
+  });
+
+  it('should name a configured mount as KV version 2, and no other', async () => {
+    expect(Reflect.getMetadata(IS_PUBLIC, VaultSysController.prototype.mountOf)).toBeUndefined();
+    const response = await app.inject({
+      method: 'GET',
+      url: '/v1/sys/internal/ui/mounts/kv/billing/stripe',
+    });
+
+    expect(response.statusCode).toBe(200);
+    expect(response.json().data).toEqual(
+      expect.objectContaining({ path: 'kv/', type: 'kv', options: { version: '2' } }),
+    );
+    const unknown = await app.inject({ method: 'GET', url: '/v1/sys/internal/ui/mounts/secret/x' });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toEqual({ errors: [] });
   });
 
   it('should answer HEAD with the code and no body', async () => {
