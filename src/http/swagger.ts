@@ -1,6 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { API_KEY_SCHEME, JWT_SCHEME } from '../common/http/openapi-schemes';
+import { API_KEY_SCHEME, JWT_SCHEME, VAULT_TOKEN_SCHEME } from '../common/http/openapi-schemes';
 import { applyOpenApiConventions } from './openapi-conventions';
 
 /** What each tag holds, in the order Swagger UI lists them; a tag not named here sorts last. */
@@ -20,6 +20,7 @@ const TAGS: Record<string, string> = {
   webhooks: 'Signed event subscriptions',
   keys: 'Master key status and rotation (admin)',
   health: 'Liveness and readiness probes',
+  'vault-compat': 'Vault KV v2 compatibility under /v1, for existing Vault clients',
 };
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -56,6 +57,18 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         description: 'Service API key, `cus_<id>_<secret>`, from POST /service-accounts/{id}/keys',
       },
       API_KEY_SCHEME,
+    )
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-Vault-Token',
+        description:
+          'The /v1 Vault compatibility routes: an API key, an access token, or a token from ' +
+          'POST /v1/auth/approle/login. Vault clients send LIST, which this document shows as ' +
+          'GET …/metadata/{path}?list=true',
+      },
+      VAULT_TOKEN_SCHEME,
     )
     .build();
   // Set here: the builder's setters always write a url (and an email), empty ones included.

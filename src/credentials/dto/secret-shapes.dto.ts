@@ -73,6 +73,14 @@ export class CertificateSecretDto {
   chain?: string;
 }
 
+export class KvSecretDto {
+  @ApiProperty({
+    description: 'type kv: a flat map of string values (what Vault KV v2 clients write)',
+    example: { username: 'app', password: 'pa55' },
+  })
+  '[key]'!: string;
+}
+
 export const SECRET_SHAPES = [
   PasswordSecretDto,
   ApiKeySecretDto,
@@ -82,4 +90,5 @@ export const SECRET_SHAPES = [
   JwtSecretDto,
   ConnectionStringSecretDto,
   CertificateSecretDto,
+  KvSecretDto,
 ];
