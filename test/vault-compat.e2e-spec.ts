@@ -581,17 +581,26 @@ describe('Vault compatibility API (MariaDB)', () => {
           body: { errors: ['permission denied'] },
         });
       }
-      // The outsider may not even read: Vault's 403 for a write, Custos' 404 where reading
-      // would tell it that the secret exists.
-      for (const [method, url, body] of routes) {
+      // No grant covers the outsider: Vault's 403 on every route, whether or not a secret is
+      // there, so no answer tells it what exists (a write with cas 0 included).
+      const probes: typeof routes = [
+        ...routes,
+        ['get', '/v1/secret/data/acme/prod/nothing-here'],
+        ['post', '/v1/secret/data/acme/prod/db', { data: { a: 'b' }, options: { cas: 0 } }],
+      ];
+      for (const [method, url, body] of probes) {
         const request = (
           sut.http as unknown as Record<string, (u: string) => import('supertest').Test>
         )
           [method](url)
           .set(vault(outsider.headers));
         const response = await (body ? request.send(body) : request);
-        expect([403, 404]).toContain(response.status);
-        expect(JSON.stringify(response.body)).not.toContain('kv-canary');
+        expect({ method, url, status: response.status, body: response.body }).toEqual({
+          method,
+          url,
+          status: 403,
+          body: { errors: ['permission denied'] },
+        });
       }
     });
 

@@ -6,7 +6,7 @@ import { loadAppConfig } from '../config/app.config';
 import { ConfigError } from '../config/config-error';
 import { CryptoConfig, loadCryptoConfig } from '../config/crypto.config';
 import { loadDatabaseConfig } from '../config/database.config';
-import { FINGERPRINTED_FIELD } from '../credentials/version-crypto';
+import { fingerprintedValue } from '../credentials/version-crypto';
 import type { CredentialType } from '../credentials/secrets/credential-type';
 import { decryptSecret } from '../crypto/envelope';
 import { KeyringEntry } from '../crypto/keyring-entry.entity';
@@ -229,9 +229,10 @@ export class RestoreCheck {
       if (typeof secret !== 'object' || secret === null)
         return failed('decrypts, but not to a JSON object');
       if (row.fingerprint !== null) {
-        const field = (secret as Record<string, unknown>)[
-          FINGERPRINTED_FIELD[row.type as CredentialType]
-        ];
+        const field = fingerprintedValue(
+          row.type as CredentialType,
+          secret as Record<string, unknown>,
+        );
         const expected =
           typeof field === 'string' && field !== ''
             ? createHmac('sha256', this.fingerprintKey(kekId, kek))

@@ -37,6 +37,8 @@ export interface VaultCompatConfig {
   tokenTtlSeconds: number;
 }
 
+/** The longest mount name (the MOUNT_NAME pattern's limit). */
+export const MAX_MOUNT_LENGTH = 64;
 const MOUNT_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const PREFIX = /^([a-z0-9._-]{1,64}\/)*$/;
 /** Names Vault itself routes elsewhere; a mount by that name could never be reached. */

@@ -29,6 +29,9 @@ import { CurrentPrincipal } from '../common/auth/current-principal.decorator';
 import type { Principal } from '../common/auth/principal';
 import { VAULT_TOKEN_SCHEME } from '../common/http/openapi-schemes';
 import { RequestValidationError } from '../common/validation/request-validation.error';
+import { MAX_PATH_LENGTH } from '../auth/grants/path-pattern';
+import { MAX_MOUNT_LENGTH } from '../config/vault-compat.config';
+import { WildcardPath } from '../credentials/http/wildcard-path.decorator';
 import { KvDestroyDto, KvWriteDto } from './dto/kv.dto';
 import { VaultEnvelope, vaultEnvelope } from './vault-envelope';
 import { VaultKvService } from './vault-kv.service';
@@ -39,8 +42,16 @@ const PATH = { resourceType: 'credential_path', detailParams: { mount: 'mount', 
 /** Vault KV v2 under `/v1/<mount>/…`, on the native services: same grants, same audit actions. */
 @ApiTags(VAULT_TAG)
 @ApiSecurity(VAULT_TOKEN_SCHEME)
-@ApiParam({ name: 'mount', example: 'secret', description: 'A mount of VAULT_COMPAT_MOUNTS' })
-@ApiParam({ name: 'path', example: 'acme/prod/db', description: 'The secret path in the mount' })
+@ApiParam({
+  name: 'mount',
+  description: 'A mount of VAULT_COMPAT_MOUNTS',
+  schema: { type: 'string', maxLength: MAX_MOUNT_LENGTH, example: 'secret' },
+})
+@ApiParam({
+  name: 'path',
+  description: 'The secret path in the mount',
+  schema: { type: 'string', maxLength: MAX_PATH_LENGTH, example: 'acme/prod/db' },
+})
 @Controller('v1')
 export class VaultKvController {
   constructor(private readonly kv: VaultKvService) {}
@@ -54,7 +65,7 @@ export class VaultKvController {
   @ApiOkResponse({ description: '{data: {data, metadata}}' })
   async read(
     @Param('mount') mount: string,
-    @Param('*') rest: string,
+    @WildcardPath() rest: string,
     @Query('version') version: string | undefined,
     @CurrentPrincipal() principal: Principal,
     @AuditCtx() context: AuditRequestContext,
@@ -74,7 +85,7 @@ export class VaultKvController {
   @ApiOkResponse({ description: '{data: {created_time, version, …}}' })
   async write(
     @Param('mount') mount: string,
-    @Param('*') rest: string,
+    @WildcardPath() rest: string,
     @Body() body: KvWriteDto,
     @CurrentPrincipal() principal: Principal,
     @AuditCtx() context: AuditRequestContext,
@@ -93,7 +104,7 @@ export class VaultKvController {
   @ApiOkResponse({ description: '{data: {created_time, version, …}}' })
   async writePut(
     @Param('mount') mount: string,
-    @Param('*') rest: string,
+    @WildcardPath() rest: string,
     @Body() body: KvWriteDto,
     @CurrentPrincipal() principal: Principal,
     @AuditCtx() context: AuditRequestContext,
@@ -110,7 +121,7 @@ export class VaultKvController {
   @ApiNoContentResponse()
   async remove(
     @Param('mount') mount: string,
-    @Param('*') rest: string,
+    @WildcardPath() rest: string,
     @CurrentPrincipal() principal: Principal,
     @AuditCtx() context: AuditRequestContext,
   ): Promise<void> {
@@ -127,7 +138,7 @@ export class VaultKvController {
   @ApiNoContentResponse()
   async deleteVersions(
     @Param('mount') mount: string,
-    @Param('*') rest: string,
+    @WildcardPath() rest: string,
     @Body() body: KvDestroyDto,
     @CurrentPrincipal() principal: Principal,
     @AuditCtx() context: AuditRequestContext,
@@ -143,7 +154,7 @@ export class VaultKvController {
   @ApiNoContentResponse()
   async undelete(
     @Param('mount') mount: string,
-    @Param('*') rest: string,
+    @WildcardPath() rest: string,
     // Vault names the versions to undelete; Custos restores the credential as a whole.
     @Body() _body: KvDestroyDto,
     @CurrentPrincipal() principal: Principal,
@@ -163,7 +174,7 @@ export class VaultKvController {
   @ApiOkResponse({ description: '{data: {current_version, versions, …}} or {data: {keys}}' })
   async metadata(
     @Param('mount') mount: string,
-    @Param('*') rest: string,
+    @WildcardPath() rest: string,
     @Query('list') list: string | undefined,
     @CurrentPrincipal() principal: Principal,
     @AuditCtx() context: AuditRequestContext,
@@ -186,7 +197,7 @@ export class VaultKvController {
   @ApiNoContentResponse()
   async destroyAll(
     @Param('mount') mount: string,
-    @Param('*') rest: string,
+    @WildcardPath() rest: string,
     @CurrentPrincipal() principal: Principal,
     @AuditCtx() context: AuditRequestContext,
   ): Promise<void> {
@@ -203,7 +214,7 @@ export class VaultKvController {
   @ApiNoContentResponse()
   async destroy(
     @Param('mount') mount: string,
-    @Param('*') rest: string,
+    @WildcardPath() rest: string,
     @Body() body: KvDestroyDto,
     @CurrentPrincipal() principal: Principal,
     @AuditCtx() context: AuditRequestContext,

@@ -14,6 +14,8 @@ import type { CredentialsService } from '../credentials/credentials.service';
 import type { RevealService } from '../credentials/reveal.service';
 import type { SecretVersionsService } from '../credentials/secret-versions.service';
 import { VaultNoHandlerError, VaultRoleRequiredError, VaultUnsupportedError } from './vault.errors';
+import { AccessPolicy } from '../auth/grants/access-policy';
+import { VaultPermissionDeniedError } from './vault.errors';
 import { VaultKvService } from './vault-kv.service';
 
 const SERVICE: Principal = { type: 'service', id: 'sa-1', name: 'billing' };
@@ -69,6 +71,8 @@ describe('VaultKvService', () => {
     destroy: strictFn('CredentialLifecycleService.destroy'),
   };
   const audit = { record: strictFn('AuditWriter.record') };
+  // Every path is covered unless a test says otherwise.
+  const policy = { can: jest.fn(() => Promise.resolve(true)) };
 
   beforeEach(() => {
     jest.clearAllMocks();
@@ -80,6 +84,28 @@ describe('VaultKvService', () => {
       versions as unknown as SecretVersionsService,
       lifecycle as unknown as CredentialLifecycleService,
       audit as unknown as AuditWriter,
+      policy as unknown as AccessPolicy,
+    );
+  });
+
+  describe('paths no grant covers', () => {
+    it.each([
+      ['read', 'reveal', () => sut.read('kv', 'acme/db', undefined, SERVICE)],
+      ['write', 'write', () => sut.write('kv', 'acme/db', { data: { a: 'b' }, cas: 0 }, SERVICE)],
+      ['metadata', 'read', () => sut.metadata('kv', 'acme/db', SERVICE)],
+      ['soft delete', 'delete', () => sut.softDelete('kv', 'acme/db', SERVICE)],
+      ['undelete', 'delete', () => sut.undelete('kv', 'acme/db', SERVICE)],
+    ])(
+      'should refuse %s with permission denied before looking anything up',
+      async (_name, capability, call) => {
+        policy.can.mockResolvedValueOnce(false);
+
+        await expect(call()).rejects.toThrow(VaultPermissionDeniedError);
+
+        expect(policy.can).toHaveBeenCalledWith(SERVICE, capability, 'teams/acme/db');
+        expect(credentials.idAtPath).not.toHaveBeenCalled();
+        expect(reveals.revealByPath).not.toHaveBeenCalled();
+      },
     );
   });
 

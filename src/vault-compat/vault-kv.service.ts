@@ -2,7 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { AuditRequestContext } from '../audit/audit-context';
 import { AuditWriter } from '../audit/audit-writer';
+import { AccessPolicy } from '../auth/grants/access-policy';
 import { pathProblem } from '../auth/grants/path-pattern';
+import type { Capability } from '../common/auth/access-vocabulary';
 import type { Principal } from '../common/auth/principal';
 import { DomainError } from '../common/errors/domain-error';
 import { RequestValidationError } from '../common/validation/request-validation.error';
@@ -15,7 +17,12 @@ import type { Credential } from '../credentials/entities/credential.entity';
 import { RevealService } from '../credentials/reveal.service';
 import { SecretVersionsService } from '../credentials/secret-versions.service';
 import { customMetadataOf, vaultTime } from './vault-envelope';
-import { VaultNoHandlerError, VaultRoleRequiredError, VaultUnsupportedError } from './vault.errors';
+import {
+  VaultNoHandlerError,
+  VaultPermissionDeniedError,
+  VaultRoleRequiredError,
+  VaultUnsupportedError,
+} from './vault.errors';
 import { credentialPathOf, findMount, listChildren, listPrefixOf, nameOfPath } from './vault-paths';
 
 /** The most credential paths a LIST reads to build one folder's keys. */
@@ -40,6 +47,7 @@ export class VaultKvService {
     private readonly versions: SecretVersionsService,
     private readonly lifecycle: CredentialLifecycleService,
     private readonly audit: AuditWriter,
+    private readonly policy: AccessPolicy,
   ) {}
 
   /** `GET data/<path>`: a reveal by path (`reveal`), current or named version. */
@@ -50,7 +58,7 @@ export class VaultKvService {
     principal: Principal,
     context?: AuditRequestContext,
   ): Promise<Record<string, unknown>> {
-    const path = this.pathOf(mountName, rest);
+    const path = await this.permittedPath(mountName, rest, principal, 'reveal');
     const revealed = await this.reveals
       .revealByPath(path, principal, context, version)
       .catch((error: unknown) => {
@@ -85,7 +93,7 @@ export class VaultKvService {
     principal: Principal,
     context?: AuditRequestContext,
   ): Promise<Record<string, unknown>> {
-    const path = this.pathOf(mountName, rest);
+    const path = await this.permittedPath(mountName, rest, principal, 'write');
     const id = await this.credentials.idAtPath(path);
     let credential: Credential;
     if (id) {
@@ -116,7 +124,7 @@ export class VaultKvService {
     rest: string,
     principal: Principal,
   ): Promise<Record<string, unknown>> {
-    const path = this.pathOf(mountName, rest);
+    const path = await this.permittedPath(mountName, rest, principal, 'read');
     const credential = await this.credentials.getByPath(path, principal);
     const history = await this.versions.list(credential.id, principal);
     const versions = Object.fromEntries(
@@ -178,7 +186,7 @@ export class VaultKvService {
     principal: Principal,
     context?: AuditRequestContext,
   ): Promise<void> {
-    const id = await this.idOf(mountName, rest);
+    const id = await this.idOf(mountName, rest, principal);
     await this.lifecycle.softDelete(id, principal, context);
   }
 
@@ -204,7 +212,7 @@ export class VaultKvService {
     principal: Principal,
     context?: AuditRequestContext,
   ): Promise<void> {
-    const id = await this.idOf(mountName, rest);
+    const id = await this.idOf(mountName, rest, principal);
     await this.lifecycle.restore(id, principal, context);
   }
 
@@ -233,7 +241,7 @@ export class VaultKvService {
     principal: Principal,
     verb: 'deletes' | 'destroys',
   ): Promise<Credential> {
-    const path = this.pathOf(mountName, rest);
+    const path = await this.permittedPath(mountName, rest, principal, 'delete');
     const credential = await this.credentials.getByPath(path, principal);
     const history = await this.versions.list(credential.id, principal);
     const live = history.filter((v) => v.state !== 'destroyed').map((v) => v.version);
@@ -255,14 +263,34 @@ export class VaultKvService {
     context?: AuditRequestContext,
   ): Promise<void> {
     requireAdmin(principal);
-    const id = await this.idOf(mountName, rest);
+    const id = await this.idOf(mountName, rest, principal);
     await this.lifecycle.destroy(id, principal, context);
   }
 
-  private async idOf(mountName: string, rest: string): Promise<string> {
-    const id = await this.credentials.idAtPath(this.pathOf(mountName, rest));
+  /** The credential at a path the caller may delete (`delete`). */
+  private async idOf(mountName: string, rest: string, principal: Principal): Promise<string> {
+    const path = await this.permittedPath(mountName, rest, principal, 'delete');
+    const id = await this.credentials.idAtPath(path);
     if (!id) throw new CredentialNotFoundError();
     return id;
+  }
+
+  /**
+   * The credential path, once the caller's role or grants give `capability` on it: otherwise
+   * 403 whether or not a credential is there, as Vault answers, so neither a read nor a write
+   * tells an outsider what exists. The native services check again on the credential itself.
+   */
+  private async permittedPath(
+    mountName: string,
+    rest: string,
+    principal: Principal,
+    capability: Capability,
+  ): Promise<string> {
+    const path = this.pathOf(mountName, rest);
+    if (!(await this.policy.can(principal, capability, path))) {
+      throw new VaultPermissionDeniedError();
+    }
+    return path;
   }
 
   private pathOf(mountName: string, rest: string): string {

@@ -1,14 +1,16 @@
-import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Query, Req, Res } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
-import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
 import { Audit } from '../audit/http/audit.decorator';
+import { MAX_PATH_LENGTH } from '../auth/grants/path-pattern';
 import { ByGrant, Public } from '../common/auth/auth.decorators';
 import { VAULT_TOKEN_SCHEME } from '../common/http/openapi-schemes';
 import { authConfig } from '../config/auth.config';
 import { vaultCompatConfig } from '../config/vault-compat.config';
 import { KeyringService } from '../crypto/keyring.service';
+import { WildcardPath } from '../credentials/http/wildcard-path.decorator';
 import {
   healthBody,
   HealthQuery,
@@ -84,7 +86,12 @@ export class VaultSysController {
     summary: "Which engine serves a path: the Vault CLI's check that a mount is KV version 2",
   })
   @ApiOkResponse({ description: "{data: {path: 'secret/', type: 'kv', options: {version: '2'}}}" })
-  mountOf(@Param('*') rest: string, @Req() request: FastifyRequest): VaultEnvelope {
+  @ApiParam({
+    name: 'path',
+    description: 'A path under a mount',
+    schema: { type: 'string', maxLength: MAX_PATH_LENGTH, example: 'secret/acme/prod/db' },
+  })
+  mountOf(@WildcardPath() rest: string, @Req() request: FastifyRequest): VaultEnvelope {
     const name = rest.replace(/^\/+/, '').split('/')[0];
     const mount = findMount(this.config.mounts, name);
     if (!mount) throw new VaultNoHandlerError();

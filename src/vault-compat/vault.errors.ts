@@ -22,3 +22,15 @@ export class VaultRoleRequiredError extends DomainError {
     super(`This needs the role ${role}`);
   }
 }
+
+/**
+ * No grant gives the caller this capability on the path, whether or not a credential is there:
+ * Vault's answer, which tells nothing of what exists (the native routes answer 404 instead).
+ */
+export class VaultPermissionDeniedError extends DomainError {
+  readonly kind = 'forbidden';
+
+  constructor() {
+    super('permission denied');
+  }
+}

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   ArrayMaxSize,
   ArrayUnique,
@@ -21,7 +21,7 @@ import { IsOptionalNotNull } from '../../common/validation/is-optional-not-null'
 import type { JsonObject } from '../entities/credential.entity';
 import { CREDENTIAL_TYPES, CredentialType } from '../secrets/credential-type';
 import { IsCredentialPath, IsSmallJsonObject, METADATA_MAX_BYTES } from './credential-validators';
-import { SECRET_SHAPES } from './secret-shapes.dto';
+import { secretShapesOneOf } from './secret-shapes.dto';
 
 export const MAX_TAGS = 20;
 
@@ -147,7 +147,7 @@ export class CredentialCreateDto extends CredentialFieldsDto {
 
   @ApiProperty({
     description: 'The secret, shaped by type; checked by the server and never returned here',
-    oneOf: SECRET_SHAPES.map((shape) => ({ $ref: getSchemaPath(shape) })),
+    oneOf: secretShapesOneOf(),
   })
   @IsObject()
   secret!: Record<string, unknown>;
@@ -172,7 +172,7 @@ export class CredentialUpdateDto extends CredentialFieldsDto {
 export class SecretUpdateDto {
   @ApiProperty({
     description: "The new secret, in the credential type's shape",
-    oneOf: SECRET_SHAPES.map((shape) => ({ $ref: getSchemaPath(shape) })),
+    oneOf: secretShapesOneOf(),
   })
   @IsObject()
   secret!: Record<string, unknown>;

@@ -1,4 +1,6 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import { SECRET_MAX_BYTES } from '../secret-input';
+import { KV_MAX_KEYS } from '../secrets/kv-secret';
 import { MAX_SCOPES } from '../secrets/oauth-secret';
 
 // The secret of each credential type, for the OpenAPI document only: parseSecret() checks them.
@@ -73,13 +75,6 @@ export class CertificateSecretDto {
   chain?: string;
 }
 
-export class KvSecretDto {
-  @ApiProperty({
-    description: 'type kv: a flat map of string values (what Vault KV v2 clients write)',
-    example: { username: 'app', password: 'pa55' },
-  })
-  '[key]'!: string;
-}
 
 export const SECRET_SHAPES = [
   PasswordSecretDto,
@@ -90,5 +85,22 @@ export const SECRET_SHAPES = [
   JwtSecretDto,
   ConnectionStringSecretDto,
   CertificateSecretDto,
-  KvSecretDto,
 ];
+
+/**
+ * Type kv: a flat map of string values (what Vault KV v2 clients write). Inline, since a class
+ * cannot say "any key, string values" to the OpenAPI generator.
+ */
+export const KV_SECRET_SCHEMA = {
+  title: 'KvSecret',
+  type: 'object',
+  description: 'type kv: a flat map of string values (what Vault KV v2 clients write)',
+  maxProperties: KV_MAX_KEYS,
+  additionalProperties: { type: 'string', maxLength: SECRET_MAX_BYTES },
+  example: { username: 'app', password: 'pa55' },
+} as const;
+
+/** Every secret shape, for a `oneOf`. */
+export function secretShapesOneOf() {
+  return [...SECRET_SHAPES.map((shape) => ({ $ref: getSchemaPath(shape) })), KV_SECRET_SCHEMA];
+}

@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
+import { SECRET_MAX_BYTES } from '../../credentials/secret-input';
+import { KV_MAX_KEYS } from '../../credentials/secrets/kv-secret';
 import {
   ArrayMaxSize,
   ArrayNotEmpty,
@@ -31,7 +33,8 @@ export class KvWriteOptionsDto {
 export class KvWriteDto {
   @ApiProperty({
     type: 'object',
-    additionalProperties: { type: 'string' },
+    additionalProperties: { type: 'string', maxLength: SECRET_MAX_BYTES },
+    maxProperties: KV_MAX_KEYS,
     example: { username: 'app', password: 'pa55' },
     description:
       "The secret; a new credential's type is kv, an existing one keeps its type's shape",
