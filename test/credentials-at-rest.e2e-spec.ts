@@ -104,7 +104,10 @@ function leaksIn(haystack: string, canaries: Canary[]): string[] {
 }
 
 /** One secret of every type, each of its fields carrying a canary (fields in the types' order). */
-function secretsOfEveryType(canaries: Canaries): Record<CredentialType, Record<string, unknown>> {
+/** The types whose secret has one fingerprinted field (every type but kv, a free map). */
+type FieldType = keyof typeof FINGERPRINTED_FIELD;
+
+function secretsOfEveryType(canaries: Canaries): Record<FieldType, Record<string, unknown>> {
   const sshPassphrase = canaries.make('ssh-passphrase');
   const { privateKey: sshKey } = generateKeyPairSync('ed25519', {
     privateKeyEncoding: {
@@ -160,7 +163,7 @@ async function waitForReady(app: SpawnedApp): Promise<void> {
   throw new Error(`the service did not become ready:\n${app.output()}`);
 }
 
-const TYPES = Object.keys(FINGERPRINTED_FIELD) as CredentialType[];
+const TYPES = Object.keys(FINGERPRINTED_FIELD) as FieldType[];
 const pathOf = (type: CredentialType) => `leak-scan/${type.replace('_', '-')}`;
 
 interface Exchange {
@@ -214,7 +217,7 @@ describe('Secrets at rest in a running service (spawned process, MariaDB)', () =
   const canaries = new Canaries();
   const exchanges: Exchange[] = [];
   const sent = secretsOfEveryType(canaries);
-  const ids = new Map<CredentialType, string>();
+  const ids = new Map<FieldType, string>();
   const passwordV2: Record<string, unknown> = { password: canaries.make('password-v2') };
   let database: ScratchDatabase;
   let db: DataSource;
@@ -442,7 +445,7 @@ describe('Secrets at rest in a running service (spawned process, MariaDB)', () =
     const revealed = exchanges
       .filter((exchange) => exchange.reveal && exchange.status === 200)
       .map((exchange) => JSON.parse(exchange.body) as { id: string; secret: unknown });
-    const secretsOf = (type: CredentialType) =>
+    const secretsOf = (type: FieldType) =>
       revealed.filter((r) => r.id === ids.get(type)).map((r) => r.secret);
     for (const type of TYPES) expect(secretsOf(type)).toContainEqual(sent[type]);
     expect(secretsOf('password')).toContainEqual(passwordV2);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { FINGERPRINTED_FIELD } from '../src/credentials/version-crypto';
+import { fingerprintedValue } from '../src/credentials/version-crypto';
 import { ScratchDatabase } from '../src/database/cli/scratch-database';
 import { openDirect } from './helpers/audit-db';
 import { createCredential, Headers, TYPE_FIXTURES } from './helpers/credential-fixtures';
@@ -102,7 +102,7 @@ describe('Leak scan and decoys (MariaDB)', () => {
       stored.set(created.id, `types/${fixture.type}`);
     }
     const diff = TYPE_FIXTURES.map((fixture) => {
-      const value = fixture.secret[FINGERPRINTED_FIELD[fixture.type]] as string;
+      const value = fingerprintedValue(fixture.type, fixture.secret) as string;
       const lines = value.includes('\n') ? value.trimEnd().split('\n') : [`VALUE="${value}"`];
       return [`diff --git a/${fixture.type} b/${fixture.type}`, ...lines.map((l) => `+${l}`)].join(
         '\n',

@@ -11,6 +11,7 @@ import { AuthController } from './sessions/auth.controller';
 import { SessionService } from './sessions/session.service';
 import { TokenService } from './sessions/token.service';
 import { ApiKeyAuthenticator } from './service-accounts/api-key-authenticator';
+import { ServiceTokens } from './service-accounts/service-tokens';
 import { ApiKeyStrategy } from './strategies/api-key.strategy';
 import { JwtStrategy } from './strategies/jwt.strategy';
 import { ServiceAccountsController } from './service-accounts/service-accounts.controller';
@@ -46,8 +47,16 @@ import { UsersService } from './users/users.service';
     TotpService,
     TotpRewrapParticipant,
     PrincipalSuspension,
+    ServiceTokens,
     ...GRANTS_PROVIDERS,
   ],
-  exports: [AuthGuard, TokenService, UsersService, AccessPolicy, PrincipalSuspension],
+  exports: [
+    AuthGuard,
+    TokenService,
+    UsersService,
+    AccessPolicy,
+    PrincipalSuspension,
+    ServiceTokens,
+  ],
 })
 export class AuthModule {}

@@ -12,6 +12,8 @@ export const CREDENTIAL_TYPES = [
   'jwt',
   'connection_string',
   'certificate',
+  // A flat map of string values: what Vault KV v2 clients write (src/vault-compat).
+  'kv',
 ] as const;
 
 export type CredentialType = (typeof CREDENTIAL_TYPES)[number];

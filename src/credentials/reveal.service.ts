@@ -77,18 +77,20 @@ export class RevealService {
   }
 
   /**
-   * For services: the current version by path. It takes no reason, so where people must give
-   * one they use the reveal route instead: this one is no way around the rule.
+   * For services: the current version by path (or a named, still revealable one: Vault KV
+   * clients ask for `?version=N`). It takes no reason, so where people must give one they use
+   * the reveal route instead: this one is no way around the rule.
    */
   async revealByPath(
     path: string,
     principal: Principal,
     context?: AuditRequestContext,
+    version?: number,
   ): Promise<RevealedSecret> {
     if (principal.type === 'user' && this.config.revealReasonRequired) {
       throw new RevealReasonRequiredError('POST /credentials/{id}/reveal with a reason');
     }
-    const loaded = await this.load({ path }, principal);
+    const loaded = await this.load({ path }, principal, version);
     const revealed = await this.reveal(loaded, principal, 'path', undefined, context);
     this.metrics.reveals.inc({ via: 'path', type: revealed.type });
     return revealed;

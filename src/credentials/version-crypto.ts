@@ -5,6 +5,7 @@ import { decryptSecret, encryptSecret, Kek, rewrapDek } from '../crypto/envelope
 import { KeyringService } from '../crypto/keyring.service';
 import type { CredentialVersion } from './entities/credential-version.entity';
 import type { CredentialType } from './secrets/credential-type';
+import { kvFingerprintedValue } from './secrets/kv-secret';
 
 /** The columns of a version that hold its encrypted value. */
 export type SealedColumns = Pick<
@@ -19,7 +20,7 @@ export type OpenableVersion = Pick<
 >;
 
 /** The field of each type's secret that a leak scan looks for in text. */
-export const FINGERPRINTED_FIELD: Readonly<Record<CredentialType, string>> = {
+export const FINGERPRINTED_FIELD: Readonly<Record<Exclude<CredentialType, 'kv'>, string>> = {
   password: 'password',
   api_key: 'apiKey',
   oauth: 'clientSecret',
@@ -29,6 +30,11 @@ export const FINGERPRINTED_FIELD: Readonly<Record<CredentialType, string>> = {
   connection_string: 'connectionString',
   certificate: 'privateKey',
 };
+
+/** The value of a secret that a leak scan looks for (undefined: none). */
+export function fingerprintedValue(type: CredentialType, secret: Record<string, unknown>): unknown {
+  return type === 'kv' ? kvFingerprintedValue(secret) : secret[FINGERPRINTED_FIELD[type]];
+}
 
 /** A new version's value, to be sealed. */
 export interface ToSeal {
@@ -134,7 +140,7 @@ export class VersionCrypto {
    * brute-forced from the database alone.
    */
   fingerprint(kekId: string, type: CredentialType, secret: Record<string, unknown>): string | null {
-    const field = secret[FINGERPRINTED_FIELD[type]];
+    const field = fingerprintedValue(type, secret);
     if (typeof field !== 'string' || field === '') return null;
     const key = this.keyring.purposeKeyFor(kekId, 'fingerprint');
     if (!key) return null;

@@ -101,7 +101,10 @@ describe('AuthGuard', () => {
     sut = new AuthGuard(
       new Reflector(),
       { requireMfaForAdmins: false } as ConfigType<typeof authConfig>,
-      new ApiKeyStrategy(apiKeys as unknown as ApiKeyAuthenticator),
+      new ApiKeyStrategy(
+        apiKeys as unknown as ApiKeyAuthenticator,
+        tokens as unknown as TokenService,
+      ),
       new JwtStrategy(tokens as unknown as TokenService, dataSource as unknown as DataSource),
     );
   });
@@ -138,7 +141,10 @@ describe('AuthGuard', () => {
       new AuthGuard(
         new Reflector(),
         { requireMfaForAdmins: false } as ConfigType<typeof authConfig>,
-        new ApiKeyStrategy(other as unknown as ApiKeyAuthenticator),
+        new ApiKeyStrategy(
+          other as unknown as ApiKeyAuthenticator,
+          tokens as unknown as TokenService,
+        ),
         new JwtStrategy(tokens as unknown as TokenService, dataSource as unknown as DataSource),
       );
       request.headers = { 'x-api-key': key };

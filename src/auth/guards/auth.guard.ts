@@ -11,6 +11,7 @@ import { Role } from '../../common/auth/access-vocabulary';
 import { ALLOW_PENDING_PASSWORD_CHANGE, IS_PUBLIC, ROLES } from '../../common/auth/auth.decorators';
 import { API_KEY_STRATEGY, ApiKeyStrategy } from '../strategies/api-key.strategy';
 import { JWT_STRATEGY, JwtStrategy } from '../strategies/jwt.strategy';
+import { carriesCredentials } from '../strategies/request-credentials';
 
 /** In this order: a request with an API key is a service's, whatever else it carries. */
 const STRATEGIES = [API_KEY_STRATEGY, JWT_STRATEGY];
@@ -76,8 +77,7 @@ export class AuthGuard implements CanActivate {
    * lookup then) or with invalid ones.
    */
   async identifyForAudit(request: FastifyRequest): Promise<AuditActor | null> {
-    const { authorization, 'x-api-key': apiKey } = request.headers;
-    if (authorization === undefined && apiKey === undefined) return null;
+    if (!carriesCredentials(request)) return null;
     try {
       return auditActorOf(await this.authenticate(request));
     } catch {

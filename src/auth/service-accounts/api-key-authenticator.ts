@@ -56,6 +56,30 @@ export class ApiKeyAuthenticator {
     return { type: 'service', id: key.serviceAccountId, name: key.accountName };
   }
 
+  /**
+   * The service account behind a token derived from key `keyId` (AppRole login): valid only while
+   * that key is unexpired and unrevoked and the account active, checked on every request like
+   * the key itself, so revoking the key or suspending the account ends the token at once.
+   */
+  async authenticateDerived(keyId: string, serviceAccountId: string): Promise<Principal> {
+    const [key] = await this.sql.select<KeyRow>(KEY_SQL, [keyId]);
+    const valid =
+      key !== undefined &&
+      key.serviceAccountId === serviceAccountId &&
+      key.revokedAt === null &&
+      (key.expiresAt === null || toDate(key.expiresAt).getTime() > Date.now()) &&
+      key.accountStatus === 'active';
+    if (!valid) throw new InvalidTokenError();
+    this.touch(keyId, key.lastUsedAt === null ? null : toDate(key.lastUsedAt));
+    return { type: 'service', id: key.serviceAccountId, name: key.accountName };
+  }
+
+  /** When key `keyId` expires (null: never), for token lookups. */
+  async expiryOf(keyId: string): Promise<Date | null> {
+    const [key] = await this.sql.select<KeyRow>(KEY_SQL, [keyId]);
+    return key?.expiresAt ? toDate(key.expiresAt) : null;
+  }
+
   private touch(id: string, lastUsedAt: Date | null): void {
     const now = Date.now();
     if (lastUsedAt && now - lastUsedAt.getTime() < LAST_USED_RESOLUTION_MS) return;

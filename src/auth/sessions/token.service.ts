@@ -8,6 +8,7 @@ import { KeyringService } from '../../crypto/keyring.service';
 import { InvalidTokenError } from '../auth.errors';
 import type { User } from '../users/user.entity';
 import type { Role } from '../../common/auth/access-vocabulary';
+import { SERVICE_TOKEN_PREFIX, ServiceTokenClaims } from '../service-accounts/service-token-format';
 import { RefreshToken } from './refresh-token.entity';
 
 export interface AccessClaims {
@@ -76,6 +77,61 @@ export class TokenService {
     } catch {
       throw new InvalidTokenError();
     }
+  }
+
+  /**
+   * A service token for `serviceAccountId`, derived from its API key `keyId`: a JWT under the
+   * same key and rules as access tokens but another audience, so neither passes for the other.
+   * It carries no capability of its own: each request checks the key and the account again.
+   */
+  async signServiceToken(
+    serviceAccountId: string,
+    keyId: string,
+    ttlSeconds: number,
+  ): Promise<{ token: string; claims: ServiceTokenClaims }> {
+    const signing = this.signingKey();
+    const jwt = await this.jwt.signAsync(
+      { sub: serviceAccountId, key: keyId },
+      {
+        secret: signing.key,
+        ...(signing.keyId ? { keyid: signing.keyId } : {}),
+        algorithm: ALGORITHM,
+        expiresIn: ttlSeconds,
+        issuer: this.config.issuer,
+        audience: this.serviceAudience(),
+        jwtid: randomUUID(),
+      },
+    );
+    const claims = this.jwt.decode<ServiceTokenClaims>(jwt);
+    return { token: `${SERVICE_TOKEN_PREFIX}${jwt}`, claims };
+  }
+
+  /** Checks a service token like an access token; throws InvalidTokenError otherwise. */
+  async verifyServiceToken(token: string): Promise<ServiceTokenClaims> {
+    if (!token.startsWith(SERVICE_TOKEN_PREFIX)) throw new InvalidTokenError();
+    const jwt = token.slice(SERVICE_TOKEN_PREFIX.length);
+    try {
+      const claims = await this.jwt.verifyAsync<ServiceTokenClaims>(jwt, {
+        secret: this.verifyingKey(jwt),
+        algorithms: [ALGORITHM],
+        issuer: this.config.issuer,
+        audience: this.serviceAudience(),
+      });
+      if (typeof claims.sub !== 'string' || typeof claims.key !== 'string')
+        throw new Error('claims');
+      return claims;
+    } catch {
+      throw new InvalidTokenError();
+    }
+  }
+
+  /** The claims of a person's access token already verified by the guard (for lookup-self). */
+  decodeAccess(token: string): { iat?: number; exp?: number; jti?: string } | null {
+    return this.jwt.decode<{ iat?: number; exp?: number; jti?: string } | null>(token);
+  }
+
+  private serviceAudience(): string {
+    return `${this.config.audience}:service-token`;
   }
 
   hashRefreshToken(token: string): string {

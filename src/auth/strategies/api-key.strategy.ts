@@ -5,18 +5,24 @@ import type passport from 'passport';
 import { Strategy } from 'passport-custom';
 import type { Principal } from '../../common/auth/principal';
 import { ApiKeyAuthenticator } from '../service-accounts/api-key-authenticator';
+import { TokenService } from '../sessions/token.service';
 import { detachedPassport } from './detached';
 import { presentedCredentials } from './request-credentials';
 
 export const API_KEY_STRATEGY = 'api-key';
 
 /**
- * Services: an API key in X-API-Key or as a `cus_…` bearer token. A request without one passes
- * to the next strategy (null); a bad key is an error, so it never falls through to the JWT check.
+ * Services: an API key in X-API-Key, X-Vault-Token or as a `cus_…` bearer token, or a service
+ * token derived from one (`cvt.…`, Vault AppRole login), checked against its key and account on
+ * every request. A request without either passes to the next strategy (null); a bad key or token
+ * is an error, so it never falls through to the JWT check.
  */
 @Injectable()
 export class ApiKeyStrategy extends PassportStrategy(Strategy, API_KEY_STRATEGY) {
-  constructor(private readonly apiKeys: ApiKeyAuthenticator) {
+  constructor(
+    private readonly apiKeys: ApiKeyAuthenticator,
+    private readonly tokens: TokenService,
+  ) {
     super();
   }
 
@@ -27,6 +33,10 @@ export class ApiKeyStrategy extends PassportStrategy(Strategy, API_KEY_STRATEGY)
 
   async validate(request: FastifyRequest): Promise<Principal | null> {
     const presented = presentedCredentials(request);
+    if (presented.kind === 'service-token') {
+      const claims = await this.tokens.verifyServiceToken(presented.token);
+      return this.apiKeys.authenticateDerived(claims.key, claims.sub);
+    }
     if (presented.kind !== 'api-key') return null;
     return this.apiKeys.authenticate(presented.value);
   }

@@ -45,6 +45,14 @@ export class CertificateSecretDto {
   @ApiPropertyOptional({ description: 'PEM certificates of the chain' }) chain?: string;
 }
 
+export class KvSecretDto {
+  @ApiProperty({
+    description: 'type kv: a flat map of string values (what Vault KV v2 clients write)',
+    example: { username: 'app', password: 'pa55' },
+  })
+  '[key]'!: string;
+}
+
 export const SECRET_SHAPES = [
   PasswordSecretDto,
   ApiKeySecretDto,
@@ -54,4 +62,5 @@ export const SECRET_SHAPES = [
   JwtSecretDto,
   ConnectionStringSecretDto,
   CertificateSecretDto,
+  KvSecretDto,
 ];

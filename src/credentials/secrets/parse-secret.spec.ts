@@ -38,6 +38,7 @@ const VALID: Record<CredentialType, { input: Record<string, unknown>; derived: u
     },
   },
   shared_secret: { input: { secret: 'whsec_abc' }, derived: {} },
+  kv: { input: { username: 'app', password: 'pa55' }, derived: {} },
   jwt: {
     input: { token },
     derived: { alg: 'ES256', expiresAt: new Date(1_900_000_000_000), subject: 'svc' },

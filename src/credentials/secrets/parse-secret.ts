@@ -2,6 +2,7 @@ import { parseCertificateSecret } from './certificate-secret';
 import { parseConnectionStringSecret } from './connection-string-secret';
 import { CREDENTIAL_TYPES, CredentialType, isCredentialType } from './credential-type';
 import { parseJwtSecret } from './jwt-secret';
+import { parseKvSecret } from './kv-secret';
 import { parseOauthSecret } from './oauth-secret';
 import { ParsedSecret } from './parsed-secret';
 import { SecretShapeError } from './secret-shape.error';
@@ -17,6 +18,7 @@ const PARSERS: Record<CredentialType, (input: unknown) => ParsedSecret> = {
   jwt: parseJwtSecret,
   connection_string: parseConnectionStringSecret,
   certificate: parseCertificateSecret,
+  kv: parseKvSecret,
 };
 
 /**
