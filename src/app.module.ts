@@ -22,6 +22,7 @@ import { databaseConfig } from './config/database.config';
 import { outboundConfig } from './config/outbound.config';
 import { eventsConfig } from './config/events.config';
 import { webhooksConfig } from './config/webhooks.config';
+import { vaultCompatConfig } from './config/vault-compat.config';
 import { rotationConfig } from './config/rotation.config';
 import { CredentialsModule } from './credentials/credentials.module';
 import { CryptoModule } from './crypto/crypto.module';
@@ -38,6 +39,7 @@ import { loggerOptions } from './logging/logger-options';
 import { MetricsModule } from './metrics/metrics.module';
 import { RotationModule } from './rotation/rotation.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
+import { VaultCompatModule } from './vault-compat/vault-compat.module';
 
 @Module({
   imports: [
@@ -58,6 +60,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
         webhooksConfig,
         adoptionConfig,
         leakScanConfig,
+        vaultCompatConfig,
       ],
     }),
     LoggerModule.forRootAsync({
@@ -97,6 +100,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     WebhooksModule,
     EventStreamModule,
     KeysModule,
+    VaultCompatModule,
     HealthModule,
     MetricsModule,
   ],

@@ -64,6 +64,25 @@ export class CredentialQueryService {
     };
   }
 
+  /**
+   * The paths of the active credentials under `prefix` (which ends in '/' or is '') that the
+   * caller may read, in order, at most `limit`: for listings by folder (Vault KV's LIST).
+   */
+  async readablePathsUnder(prefix: string, principal: Principal, limit: number): Promise<string[]> {
+    const dialect = dialectOf(this.dataSource);
+    const access = await this.accessOf(principal, dialect);
+    const { where, parameters } = this.filters(
+      { pathPrefix: prefix || undefined },
+      access,
+      dialect,
+    );
+    const rows = await this.sql.select<{ path: string }>(
+      `SELECT c.path AS path FROM credentials c WHERE ${where} ORDER BY c.path ASC LIMIT ?`,
+      [...parameters, limit],
+    );
+    return rows.map((row) => String(row.path)).filter((path) => access.can('read', path));
+  }
+
   /** The caller's grants in a statement of their own (none needed for roles that read all). */
   private async accessOf(principal: Principal, dialect: Dialect): Promise<PrincipalAccess> {
     const grants = this.policy.grantsColumn(principal, dialect);

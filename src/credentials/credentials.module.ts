@@ -46,6 +46,11 @@ import { VersionStore } from './version-store';
   ],
   exports: [
     CredentialAccess,
+    // For the Vault KV adapter (vault-compat), which calls the same services as the routes here.
+    CredentialsService,
+    CredentialQueryService,
+    SecretVersionsService,
+    CredentialLifecycleService,
     VersionCrypto,
     VersionStore,
     SecretWriteHooks,

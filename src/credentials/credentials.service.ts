@@ -96,6 +96,29 @@ export class CredentialsService {
     return this.transactions.read((manager) => this.access.byId(manager, principal, id, 'read'));
   }
 
+  /** The same as get(), by path; 404 where the caller may not read it. */
+  async getByPath(path: string, principal: Principal): Promise<Credential> {
+    return this.transactions.read(async (manager) =>
+      this.access.authorize(
+        manager,
+        principal,
+        await manager.findOne(Credential, { where: { path } }),
+        'read',
+      ),
+    );
+  }
+
+  /**
+   * The id of the credential at `path`, deleted ones included, before any access check: for a
+   * caller that then either changes it (a route that checks access by id) or creates one there.
+   */
+  async idAtPath(path: string): Promise<string | null> {
+    return this.transactions.read(async (manager) => {
+      const found = await manager.findOne(Credential, { where: { path }, select: { id: true } });
+      return found?.id ?? null;
+    });
+  }
+
   /** Changes metadata; moving to another path needs `write` on both paths. */
   async update(
     id: string,

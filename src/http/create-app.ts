@@ -11,7 +11,13 @@ import { loadAppConfig } from '../config/app.config';
 import { registerRequestLogging } from '../logging/request-logging';
 import { KeyringService } from '../crypto/keyring.service';
 import { HttpMetrics } from '../metrics/http-metrics';
-import { answerFrameworkError, API_PREFIX, HookDeps, registerFastifyHooks } from './fastify-hooks';
+import {
+  answerFrameworkError,
+  API_PREFIX,
+  HookDeps,
+  registerFastifyHooks,
+  VAULT_PREFIX,
+} from './fastify-hooks';
 import { useJsonBodyParser } from './json-body';
 import { registerSecurityHeaders } from './security-headers';
 import { setupSwagger } from './swagger';
@@ -44,7 +50,13 @@ export async function createApp(
   app.flushLogs();
 
   useJsonBodyParser(app, config.bodyLimit);
-  app.setGlobalPrefix(API_PREFIX, { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
+  app.setGlobalPrefix(API_PREFIX, {
+    exclude: [
+      { path: 'metrics', method: RequestMethod.GET },
+      // The Vault compatibility API lives where Vault clients look for it.
+      { path: `${VAULT_PREFIX}/{*splat}`, method: RequestMethod.ALL },
+    ],
+  });
   const securityHeaders = registerSecurityHeaders(app.getHttpAdapter().getInstance(), {
     // Swagger UI needs inline styles; scripts stay same-origin.
     contentSecurityPolicy: {

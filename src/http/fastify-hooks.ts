@@ -7,6 +7,8 @@ import { KeyringService } from '../crypto/keyring.service';
 import { HttpMetrics } from '../metrics/http-metrics';
 
 export const API_PREFIX = 'api/v1';
+/** Outside the prefix: the Vault compatibility API (src/vault-compat), where Vault clients call. */
+export const VAULT_PREFIX = 'v1';
 const API_PATH = `/${API_PREFIX}/`;
 const HEALTH_PATH = `/${API_PREFIX}/health/`;
 
