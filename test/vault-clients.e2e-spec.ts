@@ -79,6 +79,7 @@ interface HvacReport {
   isAuthenticated: StepResult<boolean>;
   strangerIsAuthenticated: StepResult<boolean>;
   health: StepResult<Health & { statusCode?: number }>;
+  healthHead: StepResult<{ statusCode: number }>;
   readV1: StepResult<{ data: Record<string, string>; version: number }>;
   writeCas1: StepResult<{ version: number }>;
   writeCasStale: StepResult<{ version: number }>;
@@ -92,6 +93,7 @@ interface HvacReport {
   }>;
   forbiddenRead: StepResult<unknown>;
   forbiddenWrite: StepResult<unknown>;
+  forbiddenCreate: StepResult<unknown>;
 }
 
 /** The rejection of a promise, failing the test if it resolved. */
@@ -224,10 +226,14 @@ describe('Vault clients against the Vault KV v2 API (MariaDB)', () => {
       const write = await rejectionOf<NodeVaultError>(
         vault.write(`secret/data/${FORBIDDEN_PATH}`, { data: { intruder: 'x' } }),
       );
+      const create = await rejectionOf<NodeVaultError>(
+        vault.write(`secret/data/${FORBIDDEN_PATH}-node-vault-new`, { data: { intruder: 'x' } }),
+      );
 
       expect(read.response.statusCode).toBe(403);
       expect(read.message).toMatch(/permission denied/);
       expect(write.response.statusCode).toBe(403);
+      expect(create.response.statusCode).toBe(403);
     });
   });
 
@@ -375,7 +381,8 @@ describe('Vault clients against the Vault KV v2 API (MariaDB)', () => {
       expect(report.strangerIsAuthenticated).toEqual({ ok: true, value: false });
     });
 
-    it('should read the health status with GET', () => {
+    it('should read the health status with GET and with its default HEAD', () => {
+      expect(report.healthHead).toEqual({ ok: true, value: { statusCode: 200 } });
       expect(report.health.ok).toBe(true);
       expect(report.health.value).toMatchObject({
         initialized: true,
@@ -417,6 +424,20 @@ describe('Vault clients against the Vault KV v2 API (MariaDB)', () => {
     it('should raise Forbidden on a path its grants do not cover', () => {
       expect(report.forbiddenRead).toMatchObject({ ok: false, error: 'Forbidden' });
       expect(report.forbiddenWrite).toMatchObject({ ok: false, error: 'Forbidden' });
+      expect(report.forbiddenCreate).toMatchObject({ ok: false, error: 'Forbidden' });
+    });
+
+    it('should have created nothing where the clients were refused', async () => {
+      const refused = await sut.http
+        .get(`${API}/credentials`)
+        .query({ pathPrefix: 'vc/restricted/' })
+        .set(admin)
+        .expect(200);
+      const items = (refused.body as { items: { path: string; currentVersion: number }[] }).items;
+
+      expect(items.map(({ path, currentVersion }) => ({ path, currentVersion }))).toEqual([
+        { path: FORBIDDEN_PATH, currentVersion: 1 },
+      ]);
     });
 
     it('should run the Debian package the README names', () => {

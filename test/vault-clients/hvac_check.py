@@ -12,7 +12,8 @@ Environment:
   CUSTOS_SECRET_ID        AppRole secret_id (one of its API keys)
   CUSTOS_KV_PATH          a path of the `secret` mount the token may read and write, at version 1
   CUSTOS_KV_NEW_DATA      JSON object written as version 2 with cas=1
-  CUSTOS_FORBIDDEN_PATH   a path the token's grants do not cover
+  CUSTOS_FORBIDDEN_PATH   an existing credential's path the token's grants do not cover (and,
+                          with "-hvac-new" appended, a free path they do not cover either)
 """
 
 import importlib.metadata
@@ -34,6 +35,7 @@ SECRET_ID = os.environ["CUSTOS_SECRET_ID"]
 KV_PATH = os.environ["CUSTOS_KV_PATH"]
 KV_NEW_DATA = json.loads(os.environ["CUSTOS_KV_NEW_DATA"])
 FORBIDDEN_PATH = os.environ["CUSTOS_FORBIDDEN_PATH"]
+FORBIDDEN_NEW_PATH = FORBIDDEN_PATH + "-hvac-new"
 MOUNT = "secret"
 
 
@@ -77,6 +79,11 @@ def health(client):
     return {"statusCode": answer.status_code, "body": answer.text}
 
 
+def health_head(client):
+    # hvac's default: HEAD, no body; the status code is the answer.
+    return {"statusCode": client.sys.read_health_status().status_code}
+
+
 def approle_then_read():
     client = hvac.Client(url=ADDR)
     login = client.auth.approle.login(role_id=ROLE_ID, secret_id=SECRET_ID)
@@ -98,6 +105,7 @@ def main():
         "isAuthenticated": step(client.is_authenticated),
         "strangerIsAuthenticated": step(stranger.is_authenticated),
         "health": step(lambda: health(client)),
+        "healthHead": step(lambda: health_head(client)),
         "readV1": step(lambda: read(client, KV_PATH)),
         "writeCas1": step(lambda: write(client, KV_PATH, KV_NEW_DATA, 1)),
         "writeCasStale": step(lambda: write(client, KV_PATH, {"stale": "write"}, 1)),
@@ -106,6 +114,7 @@ def main():
         "approle": step(approle_then_read),
         "forbiddenRead": step(lambda: read(client, FORBIDDEN_PATH)),
         "forbiddenWrite": step(lambda: write(client, FORBIDDEN_PATH, {"intruder": "x"}, None)),
+        "forbiddenCreate": step(lambda: write(client, FORBIDDEN_NEW_PATH, {"intruder": "x"}, None)),
     }
     print(json.dumps(results))
 
