@@ -2,6 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import { ScratchDatabase } from '../src/database/cli/scratch-database';
 import { bearerFor, scratchMariadb, startApp, TestApp } from './helpers/test-app';
 
+/** How the OpenAPI document names the rest-of-the-URL parameter of the wildcard routes. */
+const WILDCARD = '{path}';
+
 type Caller = 'anonymous' | 'service' | 'admin' | 'operator' | 'auditor' | 'viewer';
 const PEOPLE = ['admin', 'operator', 'auditor', 'viewer'] as const;
 
@@ -82,7 +85,9 @@ describe('Access matrix over every documented route (MariaDB)', () => {
   const call = (operation: Operation, caller: Caller) => {
     const url = operation.path
       .replace('{id}', '2f1c7a52-3f0e-4f43-9f55-1f4a4c3f8b11')
-      .replace('{keyId}', '0123456789abcdef');
+      .replace('{keyId}', '0123456789abcdef')
+      .replace('{mount}', 'secret')
+      .replace(WILDCARD, 'matrix/missing');
     const request = (
       sut.http as unknown as Record<string, (url: string) => import('supertest').Test>
     )[operation.method](url);
@@ -145,11 +150,41 @@ describe('Access matrix over every documented route (MariaDB)', () => {
   it('should refuse anonymous callers on every non-public route with 401', async () => {
     for (const operation of operations.filter((o) => !o.public)) {
       const response = await call(operation, 'anonymous');
-      expect({ route: `${operation.method} ${operation.path}`, status: response.status }).toEqual({
+      // Vault clients expect Vault's answer to a missing token: 403 "permission denied".
+      const vault = operation.path.startsWith('/v1/');
+      expect({
         route: `${operation.method} ${operation.path}`,
-        status: 401,
+        status: response.status,
+        ...(vault ? { body: response.body as unknown } : {}),
+      }).toEqual({
+        route: `${operation.method} ${operation.path}`,
+        status: vault ? 403 : 401,
+        ...(vault ? { body: { errors: ['permission denied'] } } : {}),
       });
     }
+  });
+
+  it('should document the Vault compatibility routes', () => {
+    const vault = operations
+      .filter((o) => o.path.startsWith('/v1/'))
+      .map((o) => `${o.method} ${o.path}`)
+      .sort();
+    expect(vault).toEqual(
+      [
+        'get /v1/sys/health',
+        'post /v1/auth/approle/login',
+        'get /v1/auth/token/lookup-self',
+        'post /v1/auth/token/lookup-self',
+        'post /v1/auth/token/renew-self',
+        `get /v1/{mount}/data/${WILDCARD}`,
+        `post /v1/{mount}/data/${WILDCARD}`,
+        `put /v1/{mount}/data/${WILDCARD}`,
+        `delete /v1/{mount}/data/${WILDCARD}`,
+        `get /v1/{mount}/metadata/${WILDCARD}`,
+        `delete /v1/{mount}/metadata/${WILDCARD}`,
+        `post /v1/{mount}/destroy/${WILDCARD}`,
+      ].sort(),
+    );
   });
 
   it.each([...PEOPLE, 'service'] as const)(

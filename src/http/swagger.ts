@@ -1,6 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { API_KEY_SCHEME, JWT_SCHEME } from '../common/http/openapi-schemes';
+import { API_KEY_SCHEME, JWT_SCHEME, VAULT_TOKEN_SCHEME } from '../common/http/openapi-schemes';
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -27,6 +27,18 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         description: 'Service API key, `cus_<id>_<secret>`, from POST /service-accounts/{id}/keys',
       },
       API_KEY_SCHEME,
+    )
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-Vault-Token',
+        description:
+          'The /v1 Vault compatibility routes: an API key, an access token, or a token from ' +
+          'POST /v1/auth/approle/login. Vault clients send LIST, which this document shows as ' +
+          'GET …/metadata/{path}?list=true',
+      },
+      VAULT_TOKEN_SCHEME,
     )
     .build();
   return SwaggerModule.createDocument(app, config);

@@ -4,15 +4,14 @@ import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagg
 import type { FastifyRequest } from 'fastify';
 import { Audit } from '../audit/http/audit.decorator';
 import { ServiceTokens, TokenDescription } from '../auth/service-accounts/service-tokens';
-import { LoginThrottled, Public } from '../common/auth/auth.decorators';
+import { ByGrant, LoginThrottled, Public } from '../common/auth/auth.decorators';
 import { CurrentPrincipal } from '../common/auth/current-principal.decorator';
 import type { Principal } from '../common/auth/principal';
+import { VAULT_TOKEN_SCHEME } from '../common/http/openapi-schemes';
 import { vaultCompatConfig } from '../config/vault-compat.config';
 import { AppRoleLoginDto } from './dto/kv.dto';
 import { VaultEnvelope, vaultEnvelope } from './vault-envelope';
 import { VAULT_TAG } from './vault-sys.controller';
-
-export const VAULT_TOKEN_SCHEME = 'vault-token';
 
 /**
  * Vault's AppRole login and token self-lookup. A role is a service account (role_id: its id), a
@@ -70,6 +69,8 @@ export class VaultAuthController {
   }
 
   @Get('token/lookup-self')
+  // Any authenticated principal: it describes only the caller's own token.
+  @ByGrant('read')
   @Audit('auth.token.lookup-self')
   @ApiSecurity(VAULT_TOKEN_SCHEME)
   @ApiOperation({ summary: "The caller's token as Vault describes one (never another secret)" })
@@ -81,6 +82,8 @@ export class VaultAuthController {
   }
 
   @Post('token/lookup-self')
+  // Any authenticated principal: it describes only the caller's own token.
+  @ByGrant('read')
   @HttpCode(200)
   @Audit('auth.token.lookup-self')
   @ApiSecurity(VAULT_TOKEN_SCHEME)
@@ -93,6 +96,8 @@ export class VaultAuthController {
   }
 
   @Post('token/renew-self')
+  // Any authenticated principal: it describes only the caller's own token.
+  @ByGrant('read')
   @HttpCode(200)
   @Audit('auth.token.renew-self')
   @ApiSecurity(VAULT_TOKEN_SCHEME)

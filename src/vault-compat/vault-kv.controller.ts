@@ -24,15 +24,15 @@ import type { FastifyRequest } from 'fastify';
 import { AuditRequestContext } from '../audit/audit-context';
 import { Audit } from '../audit/http/audit.decorator';
 import { AuditCtx } from '../audit/http/audit-context.decorator';
-import { ByGrant } from '../common/auth/auth.decorators';
+import { ByGrant, Roles } from '../common/auth/auth.decorators';
 import { CurrentPrincipal } from '../common/auth/current-principal.decorator';
 import type { Principal } from '../common/auth/principal';
+import { VAULT_TOKEN_SCHEME } from '../common/http/openapi-schemes';
 import { RequestValidationError } from '../common/validation/request-validation.error';
 import { KvDestroyDto, KvWriteDto } from './dto/kv.dto';
 import { VaultEnvelope, vaultEnvelope } from './vault-envelope';
 import { VaultKvService } from './vault-kv.service';
 import { VAULT_TAG } from './vault-sys.controller';
-import { VAULT_TOKEN_SCHEME } from './vault-auth.controller';
 
 const PATH = { resourceType: 'credential_path', detailParams: { mount: 'mount', vaultPath: '*' } };
 
@@ -141,7 +141,8 @@ export class VaultKvController {
 
   @Delete(':mount/metadata/*')
   @HttpCode(204)
-  @ByGrant('delete')
+  // As the native destroy route: admins only, and the service checks `delete` on the path.
+  @Roles('admin')
   @Audit('credential.destroy', PATH)
   @ApiOperation({ summary: 'Every version and the metadata: the native destroy (admin)' })
   @ApiNoContentResponse()
@@ -156,7 +157,7 @@ export class VaultKvController {
 
   @Post(':mount/destroy/*')
   @HttpCode(204)
-  @ByGrant('delete')
+  @Roles('admin')
   @Audit('credential.destroy', PATH)
   @ApiOperation({
     summary: 'Destroy versions: Custos destroys all at once, so name every live version (admin)',

@@ -1,7 +1,7 @@
-import { Controller, Get, Head, Inject, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { createHash } from 'node:crypto';
 import { Audit } from '../audit/http/audit.decorator';
 import { Public } from '../common/auth/auth.decorators';
@@ -38,32 +38,8 @@ export class VaultSysController {
   })
   @ApiOkResponse({ description: 'Initialized, unsealed and active' })
   @ApiResponse({ status: 503, description: 'Sealed' })
-  health(
-    @Query() query: HealthQuery,
-    @Req() request: FastifyRequest,
-    @Res() reply: FastifyReply,
-  ): void {
-    this.answer(query, request, reply, true);
-  }
-
-  @Head('health')
-  @Public()
-  @Audit('vault.health.read')
-  @ApiOperation({ summary: 'The same status code without a body' })
-  healthHead(
-    @Query() query: HealthQuery,
-    @Req() request: FastifyRequest,
-    @Res() reply: FastifyReply,
-  ): void {
-    this.answer(query, request, reply, false);
-  }
-
-  private answer(
-    query: HealthQuery,
-    _request: FastifyRequest,
-    reply: FastifyReply,
-    withBody: boolean,
-  ): void {
+  // Fastify answers HEAD from this route too, without the body.
+  health(@Query() query: HealthQuery, @Res() reply: FastifyReply): void {
     const state: HealthState = {
       initialized: true,
       sealed: this.keyring.isSealed(),
@@ -80,10 +56,7 @@ export class VaultSysController {
       return;
     }
     const body = healthBody(state, new Date(), { name: 'custos', id: this.clusterId });
-    void reply
-      .code(status)
-      .header('cache-control', 'no-store')
-      .send(withBody ? body : undefined);
+    void reply.code(status).header('cache-control', 'no-store').send(body);
   }
 }
 
