@@ -1,4 +1,4 @@
-import { ModuleMetadata } from '@nestjs/common';
+import { ModuleMetadata, RequestMethod } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
@@ -31,6 +31,8 @@ export interface ControllerAppOptions {
    * Fastify hook standing in for the global guards and interceptors the e2e tests cover.
    */
   beforeInit?: (app: NestFastifyApplication) => void | Promise<void>;
+  /** Routes kept outside the `api/v1` prefix, as create-app keeps `metrics` and `v1/…`. */
+  prefixExclude?: string[];
 }
 
 /**
@@ -56,7 +58,9 @@ export async function createControllerApp(
   try {
     await options.beforeInit?.(app);
     useJsonBodyParser(app);
-    app.setGlobalPrefix('api/v1');
+    app.setGlobalPrefix('api/v1', {
+      exclude: (options.prefixExclude ?? []).map((path) => ({ path, method: RequestMethod.ALL })),
+    });
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
   } catch (error) {
