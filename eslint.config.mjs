@@ -100,6 +100,14 @@ const moduleBoundaries = [
     message: 'incidents sits above rotation; nothing but the app module imports it',
   },
   {
+    target: [
+      ...src(...DOMAIN.filter((d) => d !== 'vault-compat')),
+      ...src('common', 'config', 'database', 'crypto', 'outbound', 'logging', 'http', 'cli'),
+    ],
+    from: src('vault-compat'),
+    message: 'vault-compat is an HTTP adapter; nothing but the app module imports it',
+  },
+  {
     target: src('keys', 'health', 'metrics', 'logging'),
     from: src('http', 'cli'),
     message: 'nothing imports http or the CLI',

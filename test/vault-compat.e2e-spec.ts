@@ -5,6 +5,7 @@ import {
   bearerFor,
   listening,
   Listening,
+  randomMasterKey,
   scratchMariadb,
   startApp,
   TestApp,
@@ -619,6 +620,36 @@ describe('Vault compatibility API (MariaDB)', () => {
         .get('/v1/secret/metadata/acme/prod/fresh')
         .set(vault(reader.headers))
         .expect(404);
+    });
+  });
+
+  describe('when sealed', () => {
+    let sealed: TestApp;
+
+    beforeAll(async () => {
+      // Another master key than the one the database was set up with: the keyring stays sealed.
+      sealed = await startApp(database, { env: { CUSTOS_MASTER_KEY: randomMasterKey() } });
+    });
+
+    afterAll(async () => {
+      await sealed?.close();
+    });
+
+    it('should answer health with 503 and sealed: true, or the sealedcode asked for', async () => {
+      const response = await sealed.http.get('/v1/sys/health').expect(503);
+      expect(response.body).toEqual(expect.objectContaining({ initialized: true, sealed: true }));
+      expect(response.headers['content-type']).toBe('application/json');
+      await sealed.http.get('/v1/sys/health?sealedcode=200').expect(200);
+    });
+
+    it('should answer every other /v1 route with Vault’s sealed error and do nothing', async () => {
+      const response = await sealed.http
+        .post('/v1/secret/data/acme/while-sealed')
+        .set(vault(writer.headers))
+        .send({ data: { a: 'b' } })
+        .expect(503);
+      expect(response.body).toEqual({ errors: ['Vault is sealed'] });
+      await sealed.http.post('/v1/auth/approle/login').send({}).expect(503);
     });
   });
 

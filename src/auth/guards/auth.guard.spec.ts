@@ -70,10 +70,10 @@ const CLAIMS: AccessClaims = { sub: 'usr_1', role: 'operator', tv: 3 };
 
 describe('AuthGuard', () => {
   let sut: AuthGuard;
-  let tokens: { verifyAccess: jest.Mock };
+  let tokens: { verifyAccess: jest.Mock; verifyServiceToken: jest.Mock };
   let repository: { findOneBy: jest.Mock };
   let dataSource: { getRepository: jest.Mock };
-  let apiKeys: { authenticate: jest.Mock };
+  let apiKeys: { authenticate: jest.Mock; authenticateDerived: jest.Mock };
   let request: FakeRequest;
 
   function contextFor(controller: new () => object, handler: string): ExecutionContextHost {
@@ -90,10 +90,16 @@ describe('AuthGuard', () => {
   }
 
   beforeEach(() => {
-    tokens = { verifyAccess: strictFn('TokenService.verifyAccess') };
+    tokens = {
+      verifyAccess: strictFn('TokenService.verifyAccess'),
+      verifyServiceToken: strictFn('TokenService.verifyServiceToken'),
+    };
     repository = { findOneBy: strictFn('Repository.findOneBy') };
     dataSource = { getRepository: strictFn('DataSource.getRepository') };
-    apiKeys = { authenticate: strictFn('ApiKeyAuthenticator.authenticate') };
+    apiKeys = {
+      authenticate: strictFn('ApiKeyAuthenticator.authenticate'),
+      authenticateDerived: strictFn('ApiKeyAuthenticator.authenticateDerived'),
+    };
     request = {
       headers: { authorization: 'Bearer tok.en' },
       auditContext: new AuditRequestContext('r', null, null),
@@ -156,6 +162,36 @@ describe('AuthGuard', () => {
       // Nothing left in passport's process-wide registry for a later app to pick up.
       const global = passport as unknown as { _strategy(name: string): unknown };
       expect(global._strategy(API_KEY_STRATEGY)).toBeUndefined();
+    });
+
+    it('should take an API key sent as X-Vault-Token, as Vault clients send it', async () => {
+      request.headers = { 'x-vault-token': key };
+      apiKeys.authenticate.mockResolvedValueOnce(service);
+
+      await expect(sut.canActivate(contextFor(AccountController, 'list'))).resolves.toBe(true);
+      expect(apiKeys.authenticate).toHaveBeenCalledWith(key);
+    });
+
+    it('should check a service token against the key and account it came from', async () => {
+      request.headers = { 'x-vault-token': 'cvt.a.b.c' };
+      tokens.verifyServiceToken.mockResolvedValueOnce({ sub: 'sa-1', key: 'k1' });
+      apiKeys.authenticateDerived.mockResolvedValueOnce(service);
+
+      await expect(sut.canActivate(contextFor(AccountController, 'list'))).resolves.toBe(true);
+      expect(apiKeys.authenticateDerived).toHaveBeenCalledWith('k1', 'sa-1');
+      expect(request.principal).toEqual(service);
+      expect(tokens.verifyAccess).not.toHaveBeenCalled();
+    });
+
+    it('should refuse a service token whose key was revoked, never trying it as a JWT', async () => {
+      request.headers = { authorization: 'Bearer cvt.a.b.c' };
+      tokens.verifyServiceToken.mockResolvedValueOnce({ sub: 'sa-1', key: 'k1' });
+      apiKeys.authenticateDerived.mockRejectedValueOnce(new InvalidTokenError());
+
+      await expect(sut.canActivate(contextFor(AccountController, 'list'))).rejects.toBeInstanceOf(
+        InvalidTokenError,
+      );
+      expect(tokens.verifyAccess).not.toHaveBeenCalled();
     });
 
     it('should refuse a service on a role-restricted route', async () => {
