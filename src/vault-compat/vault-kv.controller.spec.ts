@@ -2,6 +2,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { actingAs, createControllerApp, strictFn } from '../../test/helpers/controller-app';
 import { IS_PUBLIC, ROLES } from '../common/auth/auth.decorators';
 import type { Principal } from '../common/auth/principal';
+import { RequestValidationError } from '../common/validation/request-validation.error';
 import { vaultCompatConfig } from '../config/vault-compat.config';
 import {
   CapabilityRequiredError,
@@ -97,8 +98,6 @@ describe('VaultKvController', () => {
   });
 
   it('should reject a bad id (a path the service refuses) with a 400', async () => {
-    const { RequestValidationError } =
-      await import('../common/validation/request-validation.error');
     kv.read.mockRejectedValueOnce(
       new RequestValidationError([{ field: 'path', errors: ['segment 1 may only hold a-z'] }]),
     );
