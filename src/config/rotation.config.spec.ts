@@ -10,6 +10,7 @@ const BUILT_IN_DEFAULTS = {
   jwt: { interval: 'P90D', gracePeriod: 'PT24H' },
   connection_string: { interval: 'P90D', gracePeriod: 'PT24H' },
   certificate: { interval: 'P90D', gracePeriod: 'PT24H' },
+  kv: { interval: 'P90D', gracePeriod: 'PT24H' },
 };
 
 function problemsFor(env: Record<string, string>): readonly string[] {

@@ -15,7 +15,8 @@ declare module 'fastify' {
   }
 }
 
-const PROBES = /^\/(api\/v1\/health\/(live|ready)|metrics)(\?|$)/;
+// Vault's health route too: load balancers in front of Vault clients poll it every few seconds.
+const PROBES = /^\/(api\/v1\/health\/(live|ready)|metrics|v1\/sys\/health)(\?|$)/;
 
 /** Turns an HTTP request and its status into the one audit event of that request. */
 @Injectable()
