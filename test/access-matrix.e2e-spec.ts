@@ -172,6 +172,8 @@ describe('Access matrix over every documented route (MariaDB)', () => {
     expect(vault).toEqual(
       [
         'get /v1/sys/health',
+        'get /v1/sys/seal-status',
+        `get /v1/sys/internal/ui/mounts/${WILDCARD}`,
         'post /v1/auth/approle/login',
         'get /v1/auth/token/lookup-self',
         'post /v1/auth/token/lookup-self',
@@ -183,6 +185,8 @@ describe('Access matrix over every documented route (MariaDB)', () => {
         `get /v1/{mount}/metadata/${WILDCARD}`,
         `delete /v1/{mount}/metadata/${WILDCARD}`,
         `post /v1/{mount}/destroy/${WILDCARD}`,
+        `post /v1/{mount}/delete/${WILDCARD}`,
+        `post /v1/{mount}/undelete/${WILDCARD}`,
       ].sort(),
     );
   });

@@ -47,6 +47,7 @@ describe('HTTP platform (MariaDB)', () => {
       expect(Object.keys(response.body.components.securitySchemes).sort()).toEqual([
         'api-key',
         'jwt',
+        'vault-token',
       ]);
       expect(response.body.paths['/api/v1/health/ready']).toBeDefined();
     });

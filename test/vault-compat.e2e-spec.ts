@@ -118,6 +118,20 @@ describe('Vault compatibility API (MariaDB)', () => {
       expect(bad.body.errors).toEqual([expect.stringContaining('bad code')]);
     });
 
+    it('should answer the seal status to anyone, and the mount of a path to a token holder', async () => {
+      const status = await sut.http.get('/v1/sys/seal-status').expect(200);
+      expect(status.body).toEqual(expect.objectContaining({ sealed: false, initialized: true }));
+
+      const mount = await sut.http
+        .get('/v1/sys/internal/ui/mounts/kv/billing')
+        .set(vault(reader.headers))
+        .expect(200);
+      expect(mount.body.data).toEqual(
+        expect.objectContaining({ path: 'kv/', type: 'kv', options: { version: '2' } }),
+      );
+      await sut.http.get('/v1/sys/internal/ui/mounts/kv/billing').expect(403);
+    });
+
     it('should answer HEAD with the status code alone', async () => {
       const response = await sut.http.head('/v1/sys/health?activecode=202');
       expect(response.status).toBe(202);
@@ -546,6 +560,8 @@ describe('Vault compatibility API (MariaDB)', () => {
         ['put', '/v1/secret/data/acme/prod/db', { data: { a: 'b' } }],
         ['post', '/v1/secret/data/acme/prod/new-one', { data: { a: 'b' } }],
         ['delete', '/v1/secret/data/acme/prod/db'],
+        ['post', '/v1/secret/delete/acme/prod/db', { versions: [1, 2] }],
+        ['post', '/v1/secret/undelete/acme/prod/db', { versions: [1, 2] }],
         ['get', '/v1/secret/metadata/acme/prod/db'],
         ['delete', '/v1/secret/metadata/acme/prod/db'],
         ['post', '/v1/secret/destroy/acme/prod/db', { versions: [1, 2] }],
@@ -592,6 +608,49 @@ describe('Vault compatibility API (MariaDB)', () => {
           details: expect.objectContaining({ path: 'acme/prod/plain' }),
         }),
       );
+    });
+
+    it('should delete and undelete versions only as a whole, as the native delete and restore', async () => {
+      await sut.http
+        .post('/v1/secret/data/acme/prod/again')
+        .set(vault(writer.headers))
+        .send({ data: { v: '1' } })
+        .expect(200);
+      await sut.http
+        .post('/v1/secret/data/acme/prod/again')
+        .set(vault(writer.headers))
+        .send({ data: { v: '2' } })
+        .expect(200);
+      const partial = await sut.http
+        .post('/v1/secret/delete/acme/prod/again')
+        .set(vault(writer.headers))
+        .send({ versions: [2] })
+        .expect(400);
+      expect(partial.body.errors[0]).toMatch(/every version/);
+
+      await sut.http
+        .post('/v1/secret/delete/acme/prod/again')
+        .set(vault(writer.headers))
+        .send({ versions: [1, 2] })
+        .expect(204);
+      await sut.http.get('/v1/secret/data/acme/prod/again').set(vault(reader.headers)).expect(404);
+      await sut.http
+        .post('/v1/secret/undelete/acme/prod/again')
+        .set(vault(reader.headers))
+        .send({ versions: [1, 2] })
+        .expect(403);
+      await sut.http
+        .post('/v1/secret/undelete/acme/prod/again')
+        .set(vault(writer.headers))
+        .send({ versions: [1, 2] })
+        .expect(204);
+      const read = await sut.http
+        .get('/v1/secret/data/acme/prod/again')
+        .set(vault(reader.headers))
+        .expect(200);
+      expect(read.body.data.data).toEqual({ v: '2' });
+      const restores = await auditEvents('credential.restore');
+      expect(restores.some((e) => e.outcome === 'success')).toBe(true);
     });
 
     it('should destroy only when every live version is named, as the native destroy (admin)', async () => {

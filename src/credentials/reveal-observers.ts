@@ -35,13 +35,11 @@ export class RevealObservers {
 
   notify(reveal: RevealSeen): void {
     for (const observer of this.observers) {
-      observer
-        .afterReveal(reveal)
-        .catch((error: unknown) =>
-          this.logger.error(
-            `A reveal observer failed for credential ${reveal.credentialId}: ${(error as Error).message}`,
-          ),
-        );
+      observer.afterReveal(reveal).catch((error: unknown) =>
+        this.logger.error(
+          `A reveal observer failed for credential ${reveal.credentialId}: ${(error as Error).message}`,
+        ),
+      );
     }
   }
 }

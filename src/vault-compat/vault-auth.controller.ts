@@ -74,6 +74,7 @@ export class VaultAuthController {
   @Audit('auth.token.lookup-self')
   @ApiSecurity(VAULT_TOKEN_SCHEME)
   @ApiOperation({ summary: "The caller's token as Vault describes one (never another secret)" })
+  @ApiOkResponse({ description: "{data: Vault's token data}" })
   async lookupSelf(
     @CurrentPrincipal() principal: Principal,
     @Req() request: FastifyRequest,
@@ -88,6 +89,7 @@ export class VaultAuthController {
   @Audit('auth.token.lookup-self')
   @ApiSecurity(VAULT_TOKEN_SCHEME)
   @ApiOperation({ summary: 'The same as GET' })
+  @ApiOkResponse({ description: "{data: Vault's token data}" })
   async lookupSelfPost(
     @CurrentPrincipal() principal: Principal,
     @Req() request: FastifyRequest,
@@ -102,6 +104,7 @@ export class VaultAuthController {
   @Audit('auth.token.renew-self')
   @ApiSecurity(VAULT_TOKEN_SCHEME)
   @ApiOperation({ summary: 'Renews nothing (renewable: false); answers the token as it is' })
+  @ApiOkResponse({ description: "{auth: Vault's auth block}" })
   async renewSelf(
     @CurrentPrincipal() principal: Principal,
     @Req() request: FastifyRequest,

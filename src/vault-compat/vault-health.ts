@@ -81,3 +81,25 @@ function flag(query: HealthQuery, name: string): boolean {
   if (raw === undefined) return false;
   return ['', '1', 't', 'T', 'true', 'TRUE', 'True'].includes(raw);
 }
+
+/** Vault's `sys/seal-status` body: one key share, no unseal in progress. */
+export function sealStatusBody(
+  sealed: boolean,
+  cluster: { name: string; id: string },
+): Record<string, unknown> {
+  return {
+    type: 'shamir',
+    initialized: true,
+    sealed,
+    t: 1,
+    n: 1,
+    progress: 0,
+    nonce: '',
+    version: VAULT_VERSION,
+    build_date: '',
+    migration: false,
+    recovery_seal: false,
+    storage_type: 'custos',
+    ...(sealed ? {} : { cluster_name: cluster.name, cluster_id: cluster.id }),
+  };
+}

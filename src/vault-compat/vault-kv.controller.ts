@@ -71,6 +71,7 @@ export class VaultKvController {
   @ApiOperation({
     summary: 'Write a secret: a new version, or a new kv credential; options.cas = If-Match',
   })
+  @ApiOkResponse({ description: '{data: {created_time, version, …}}' })
   async write(
     @Param('mount') mount: string,
     @Param('*') rest: string,
@@ -89,6 +90,7 @@ export class VaultKvController {
   @ByGrant('write')
   @Audit('credential.secret.update', PATH)
   @ApiOperation({ summary: 'The same as POST' })
+  @ApiOkResponse({ description: '{data: {created_time, version, …}}' })
   async writePut(
     @Param('mount') mount: string,
     @Param('*') rest: string,
@@ -115,6 +117,41 @@ export class VaultKvController {
     await this.kv.softDelete(mount, rest, principal, context);
   }
 
+  @Post(':mount/delete/*')
+  @HttpCode(204)
+  @ByGrant('delete')
+  @Audit('credential.delete', PATH)
+  @ApiOperation({
+    summary: 'Delete versions: Custos soft-deletes all at once, so name every live version',
+  })
+  @ApiNoContentResponse()
+  async deleteVersions(
+    @Param('mount') mount: string,
+    @Param('*') rest: string,
+    @Body() body: KvDestroyDto,
+    @CurrentPrincipal() principal: Principal,
+    @AuditCtx() context: AuditRequestContext,
+  ): Promise<void> {
+    await this.kv.deleteVersions(mount, rest, body.versions, principal, context);
+  }
+
+  @Post(':mount/undelete/*')
+  @HttpCode(204)
+  @ByGrant('delete')
+  @Audit('credential.restore', PATH)
+  @ApiOperation({ summary: 'Undo a soft delete (the native restore: every version)' })
+  @ApiNoContentResponse()
+  async undelete(
+    @Param('mount') mount: string,
+    @Param('*') rest: string,
+    // Vault names the versions to undelete; Custos restores the credential as a whole.
+    @Body() _body: KvDestroyDto,
+    @CurrentPrincipal() principal: Principal,
+    @AuditCtx() context: AuditRequestContext,
+  ): Promise<void> {
+    await this.kv.undelete(mount, rest, principal, context);
+  }
+
   @Get(':mount/metadata/*')
   @ByGrant('read')
   @Audit('credential.versions.list', PATH)
@@ -123,6 +160,7 @@ export class VaultKvController {
       'Version metadata; with ?list=true (or the LIST method) the keys of a folder (credential.list)',
   })
   @ApiQuery({ name: 'list', required: false, type: Boolean })
+  @ApiOkResponse({ description: '{data: {current_version, versions, …}} or {data: {keys}}' })
   async metadata(
     @Param('mount') mount: string,
     @Param('*') rest: string,

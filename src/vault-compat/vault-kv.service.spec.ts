@@ -64,6 +64,7 @@ describe('VaultKvService', () => {
     replaceSecret: strictFn('SecretVersionsService.replaceSecret'),
   };
   const lifecycle = {
+    restore: strictFn('CredentialLifecycleService.restore'),
     softDelete: strictFn('CredentialLifecycleService.softDelete'),
     destroy: strictFn('CredentialLifecycleService.destroy'),
   };
@@ -211,6 +212,29 @@ describe('VaultKvService', () => {
       await sut.softDelete('secret', 'acme/db', SERVICE);
 
       expect(lifecycle.softDelete).toHaveBeenCalledWith('c-1', SERVICE, undefined);
+    });
+
+    it('should soft delete versions only when every live one is named', async () => {
+      credentials.getByPath.mockResolvedValueOnce(credential()).mockResolvedValueOnce(credential());
+      versions.list
+        .mockResolvedValueOnce([version(2, 'current'), version(1, 'previous')])
+        .mockResolvedValueOnce([version(2, 'current'), version(1, 'previous')]);
+      lifecycle.softDelete.mockResolvedValueOnce(undefined);
+
+      await expect(sut.deleteVersions('secret', 'acme/db', [2], SERVICE)).rejects.toThrow(
+        VaultUnsupportedError,
+      );
+      await sut.deleteVersions('secret', 'acme/db', [1, 2], SERVICE);
+      expect(lifecycle.softDelete).toHaveBeenCalledWith('c-1', SERVICE, undefined);
+    });
+
+    it('should undelete through the native restore', async () => {
+      credentials.idAtPath.mockResolvedValueOnce('c-1');
+      lifecycle.restore.mockResolvedValueOnce({});
+
+      await sut.undelete('secret', 'acme/db', SERVICE);
+
+      expect(lifecycle.restore).toHaveBeenCalledWith('c-1', SERVICE, undefined);
     });
 
     it('should keep destroying to admins', async () => {

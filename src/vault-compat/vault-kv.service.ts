@@ -183,6 +183,32 @@ export class VaultKvService {
   }
 
   /**
+   * `POST delete/<path>` `{versions}`: Custos soft-deletes a credential as a whole, so the request
+   * must name every version not yet destroyed; then it is the native soft delete (`delete`).
+   */
+  async deleteVersions(
+    mountName: string,
+    rest: string,
+    requested: readonly number[],
+    principal: Principal,
+    context?: AuditRequestContext,
+  ): Promise<void> {
+    const credential = await this.requireAllLive(mountName, rest, requested, principal, 'deletes');
+    await this.lifecycle.softDelete(credential.id, principal, context);
+  }
+
+  /** `POST undelete/<path>`: the native restore of a soft-deleted credential (`delete`). */
+  async undelete(
+    mountName: string,
+    rest: string,
+    principal: Principal,
+    context?: AuditRequestContext,
+  ): Promise<void> {
+    const id = await this.idOf(mountName, rest);
+    await this.lifecycle.restore(id, principal, context);
+  }
+
+  /**
    * `POST destroy/<path>`: Custos destroys (crypto-shreds) a credential's versions all at once,
    * so the request must name every version not yet destroyed; then it is the native destroy
    * (admin, `delete`).
@@ -195,6 +221,18 @@ export class VaultKvService {
     context?: AuditRequestContext,
   ): Promise<void> {
     requireAdmin(principal);
+    const credential = await this.requireAllLive(mountName, rest, requested, principal, 'destroys');
+    await this.lifecycle.destroy(credential.id, principal, context);
+  }
+
+  /** The credential, once `requested` names every one of its versions not yet destroyed. */
+  private async requireAllLive(
+    mountName: string,
+    rest: string,
+    requested: readonly number[],
+    principal: Principal,
+    verb: 'deletes' | 'destroys',
+  ): Promise<Credential> {
     const path = this.pathOf(mountName, rest);
     const credential = await this.credentials.getByPath(path, principal);
     const history = await this.versions.list(credential.id, principal);
@@ -202,11 +240,11 @@ export class VaultKvService {
     const missing = live.filter((v) => !requested.includes(v));
     if (missing.length > 0) {
       throw new VaultUnsupportedError(
-        'Custos destroys every version of a secret at once: name all of them ' +
-          `(${live.join(', ')}) or use DELETE /v1/${mountName}/metadata/<path>`,
+        `Custos ${verb} every version of a secret at once: name all of them ` +
+          `(${live.join(', ')}) or use DELETE /v1/${mountName}/${verb === 'deletes' ? 'data' : 'metadata'}/<path>`,
       );
     }
-    await this.lifecycle.destroy(credential.id, principal, context);
+    return credential;
   }
 
   /** `DELETE metadata/<path>`: every version and the metadata, i.e. the native destroy. */

@@ -1,11 +1,13 @@
-import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
-import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
 import { Audit } from '../audit/http/audit.decorator';
-import { Public } from '../common/auth/auth.decorators';
+import { ByGrant, Public } from '../common/auth/auth.decorators';
+import { VAULT_TOKEN_SCHEME } from '../common/http/openapi-schemes';
 import { authConfig } from '../config/auth.config';
+import { vaultCompatConfig } from '../config/vault-compat.config';
 import { KeyringService } from '../crypto/keyring.service';
 import {
   healthBody,
@@ -13,7 +15,11 @@ import {
   HealthQueryError,
   HealthState,
   healthStatusCode,
+  sealStatusBody,
 } from './vault-health';
+import { VaultEnvelope, vaultEnvelope } from './vault-envelope';
+import { findMount } from './vault-paths';
+import { VaultNoHandlerError } from './vault.errors';
 
 export const VAULT_TAG = 'vault-compat';
 
@@ -26,6 +32,7 @@ export class VaultSysController {
   constructor(
     private readonly keyring: KeyringService,
     @Inject(authConfig.KEY) auth: ConfigType<typeof authConfig>,
+    @Inject(vaultCompatConfig.KEY) private readonly config: ConfigType<typeof vaultCompatConfig>,
   ) {
     this.clusterId = uuidOf(`custos-cluster|${auth.issuer}|${auth.audience}`);
   }
@@ -36,8 +43,8 @@ export class VaultSysController {
   @ApiOperation({
     summary: "Vault's health: 200 active, 503 sealed; standbyok, activecode, sealedcode… override",
   })
-  @ApiOkResponse({ description: 'Initialized, unsealed and active' })
-  @ApiResponse({ status: 503, description: 'Sealed' })
+  // Sealed answers 503 with the same body (not a Custos error body), so only 200 is documented.
+  @ApiOkResponse({ description: 'Initialized, unsealed and active (503 with this body: sealed)' })
   // Fastify answers HEAD from this route too, without the body.
   health(@Query() query: HealthQuery, @Res() reply: FastifyReply): void {
     const state: HealthState = {
@@ -57,6 +64,42 @@ export class VaultSysController {
     }
     const body = healthBody(state, new Date(), { name: 'custos', id: this.clusterId });
     void reply.code(status).header('cache-control', 'no-store').send(body);
+  }
+
+  @Get('seal-status')
+  @Public()
+  @Audit('vault.seal-status.read')
+  @ApiOperation({ summary: "Vault's seal status (node-vault's status())" })
+  @ApiOkResponse({ description: '{type, initialized, sealed, t, n, progress, version, …}' })
+  sealStatus(): Record<string, unknown> {
+    return sealStatusBody(this.keyring.isSealed(), { name: 'custos', id: this.clusterId });
+  }
+
+  @Get('internal/ui/mounts/*')
+  // Any authenticated principal: it names the mount only, never what is in it.
+  @ByGrant('read')
+  @Audit('vault.mount.read')
+  @ApiSecurity(VAULT_TOKEN_SCHEME)
+  @ApiOperation({
+    summary: "Which engine serves a path: the Vault CLI's check that a mount is KV version 2",
+  })
+  @ApiOkResponse({ description: "{data: {path: 'secret/', type: 'kv', options: {version: '2'}}}" })
+  mountOf(@Param('*') rest: string, @Req() request: FastifyRequest): VaultEnvelope {
+    const name = rest.replace(/^\/+/, '').split('/')[0];
+    const mount = findMount(this.config.mounts, name);
+    if (!mount) throw new VaultNoHandlerError();
+    return vaultEnvelope(String(request.id), {
+      path: `${mount.name}/`,
+      type: 'kv',
+      description: mount.prefix ? `Custos credentials under ${mount.prefix}` : 'Custos credentials',
+      options: { version: '2' },
+      accessor: `kv_${mount.name}`,
+      config: { default_lease_ttl: 0, max_lease_ttl: 0, force_no_cache: false },
+      local: false,
+      seal_wrap: false,
+      external_entropy_access: false,
+      uuid: uuidOf(`mount|${mount.name}|${mount.prefix}`),
+    });
   }
 }
 
