@@ -15,6 +15,8 @@ const ESM_ONLY = [
   '@scure',
   '@noble',
   '@otplib',
+  // hashi-vault-js, a Vault client the e2e suite drives (test/vault-clients.e2e-spec.ts).
+  'hashi-vault-js',
 ];
 
 module.exports = {

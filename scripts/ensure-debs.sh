@@ -18,14 +18,17 @@ ensure_deb() {
   if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
   export DEBIAN_FRONTEND=noninteractive
   if [[ $APT_UPDATED -eq 0 ]]; then
-    "${sudo[@]}" apt-get update -qq >/dev/null
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
     APT_UPDATED=1
   fi
-  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$package" >/dev/null
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "$package" >/dev/null
 }
 
 # When run as a script (not sourced): the packages the test suite needs.
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
   # Headless browser for test/swagger-browser.e2e-spec.ts (driven by playwright-core).
   ensure_deb /usr/bin/chromium chromium
+  # hvac, a real Vault client, for test/vault-clients.e2e-spec.ts (run with /usr/bin/python3).
+  ensure_deb /usr/lib/python3/dist-packages/hvac/__init__.py python3-hvac
 fi
