@@ -566,21 +566,27 @@ describe('Vault compatibility API (MariaDB)', () => {
         ['delete', '/v1/secret/metadata/acme/prod/db'],
         ['post', '/v1/secret/destroy/acme/prod/db', { versions: [1, 2] }],
       ];
+      const expectDenied = async (headers: Record<string, string>, calls: typeof routes) => {
+        for (const [method, url, body] of calls) {
+          const request = (
+            sut.http as unknown as Record<string, (u: string) => import('supertest').Test>
+          )
+            [method](url)
+            .set(vault(headers));
+          const response = await (body ? request.send(body) : request);
+          expect({ method, url, status: response.status, body: response.body }).toEqual({
+            method,
+            url,
+            status: 403,
+            body: { errors: ['permission denied'] },
+          });
+        }
+      };
       // The reader may read and reveal, so it learns the secret exists; it may not change it.
-      for (const [method, url, body] of routes.filter(([m]) => m !== 'get')) {
-        const request = (
-          sut.http as unknown as Record<string, (u: string) => import('supertest').Test>
-        )
-          [method](url)
-          .set(vault(reader.headers));
-        const response = await (body ? request.send(body) : request);
-        expect({ method, url, status: response.status, body: response.body }).toEqual({
-          method,
-          url,
-          status: 403,
-          body: { errors: ['permission denied'] },
-        });
-      }
+      await expectDenied(
+        reader.headers,
+        routes.filter(([m]) => m !== 'get'),
+      );
       // No grant covers the outsider: Vault's 403 on every route, whether or not a secret is
       // there, so no answer tells it what exists (a write with cas 0 included).
       const probes: typeof routes = [
@@ -588,20 +594,7 @@ describe('Vault compatibility API (MariaDB)', () => {
         ['get', '/v1/secret/data/acme/prod/nothing-here'],
         ['post', '/v1/secret/data/acme/prod/db', { data: { a: 'b' }, options: { cas: 0 } }],
       ];
-      for (const [method, url, body] of probes) {
-        const request = (
-          sut.http as unknown as Record<string, (u: string) => import('supertest').Test>
-        )
-          [method](url)
-          .set(vault(outsider.headers));
-        const response = await (body ? request.send(body) : request);
-        expect({ method, url, status: response.status, body: response.body }).toEqual({
-          method,
-          url,
-          status: 403,
-          body: { errors: ['permission denied'] },
-        });
-      }
+      await expectDenied(outsider.headers, probes);
     });
 
     it('should soft delete with DELETE data (native delete) and answer 404 after', async () => {
