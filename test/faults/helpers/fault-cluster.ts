@@ -218,6 +218,7 @@ export class FaultCluster {
       });
       answer.status = response.status;
       const text = await response.text();
+      if (response.status !== 200) answer.errorBody = text;
       const parsed = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
       answer.bodyHasSecret = 'secret' in parsed;
       if (kind === 'reveal' && response.status === 200) {

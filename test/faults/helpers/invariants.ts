@@ -24,6 +24,8 @@ export interface Answer {
   /** When the request was sent and when its answer (or failure) came, in ms since the epoch. */
   sentAt: number;
   answeredAt: number;
+  /** The body of an answer other than 200 (an error body, small), as received. */
+  errorBody?: string;
   /** Whether the body had a `secret` field (only a 200 reveal may). */
   bodyHasSecret?: boolean;
 }
