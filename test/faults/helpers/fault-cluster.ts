@@ -18,7 +18,7 @@ import { Answer, checkInvariants } from './invariants';
 import { TcpRelay } from './tcp-relay';
 
 /** What a request of the load may take at most; a paused database makes requests hang. */
-const REQUEST_TIMEOUT_MS = 15_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 
 /** The environment every instance of a fault test gets (plus its own data directory). */
 export const FAULT_ENV = {
@@ -42,6 +42,7 @@ export class FaultCluster {
   readonly apps: SpawnedApp[] = [];
   admin: Headers = {};
   private readonly dataDirs: string[] = [];
+  private readonly loads: Load[] = [];
   private readonly env: Record<string, string>;
 
   private constructor(
@@ -89,6 +90,8 @@ export class FaultCluster {
   }
 
   async close(): Promise<void> {
+    // A test that failed half-way leaves its load running: stop it before the apps go.
+    await Promise.all(this.loads.splice(0).map((load) => load.stop()));
     await Promise.all(this.apps.map((app) => app.stop('SIGKILL')));
     await this.relay.close();
     await this.db?.destroy();
@@ -254,12 +257,16 @@ export class FaultCluster {
       }
     };
     const running = Promise.all(Array.from({ length: lanes }, lane));
-    return {
-      async stop() {
+    const load: Load = {
+      stop: async () => {
         stopping = true;
         await running;
+        const index = this.loads.indexOf(load);
+        if (index >= 0) this.loads.splice(index, 1);
       },
     };
+    this.loads.push(load);
+    return load;
   }
 
   /** Answers received between two moments (indexes into `answers`). */
