@@ -194,7 +194,12 @@ export class FaultCluster {
    * One reveal or secret write through `app`, recorded in `answers` with the request id the
    * client chose; never throws (a reset connection is status 0).
    */
-  async request(app: SpawnedApp, kind: Answer['kind'], credentialId: string): Promise<Answer> {
+  async request(
+    app: SpawnedApp,
+    kind: Answer['kind'],
+    credentialId: string,
+    version?: number,
+  ): Promise<Answer> {
     const requestId = `fault-${randomUUID()}`;
     const answer: Answer = {
       kind,
@@ -206,7 +211,7 @@ export class FaultCluster {
     };
     const [method, path, body] =
       kind === 'reveal'
-        ? ['POST', `/credentials/${credentialId}/reveal`, { reason: 'fault suite' }]
+        ? ['POST', `/credentials/${credentialId}/reveal`, { reason: 'fault suite', version }]
         : [
             'PUT',
             `/credentials/${credentialId}/secret`,
@@ -237,10 +242,15 @@ export class FaultCluster {
   }
 
   /**
-   * Reveals (4 in 5) and secret writes (1 in 5) of random credentials, through the instances
+   * Reveals and secret writes (`writeShare` of them, 1 in 5 by default) of random credentials, through the instances
    * `targets()` names at the time, `lanes` at once, until stopped.
    */
-  load(ids: string[], lanes = 3, targets: () => SpawnedApp[] = () => this.apps): Load {
+  load(
+    ids: string[],
+    lanes = 3,
+    targets: () => SpawnedApp[] = () => this.apps,
+    writeShare = 0.2,
+  ): Load {
     let stopping = false;
     const lane = async () => {
       while (!stopping) {
@@ -253,7 +263,7 @@ export class FaultCluster {
         }
         const app = apps[Math.floor(Math.random() * apps.length)];
         const id = ids[Math.floor(Math.random() * ids.length)];
-        await this.request(app, Math.random() < 0.8 ? 'reveal' : 'write', id);
+        await this.request(app, Math.random() < writeShare ? 'write' : 'reveal', id);
       }
     };
     const running = Promise.all(Array.from({ length: lanes }, lane));
