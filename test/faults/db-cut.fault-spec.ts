@@ -12,7 +12,8 @@ describe('Database cut and paused under load (two spawned instances, MariaDB)', 
   let ids: string[];
 
   beforeAll(async () => {
-    cluster = await FaultCluster.start(2);
+    // Two runs per tick and instance: a batch of six takes a few ticks, so a fault can hit it.
+    cluster = await FaultCluster.start(2, { ROTATION_BATCH_SIZE: '2' });
     ids = await cluster.credentials('cut', 12);
   }, 120_000);
 
