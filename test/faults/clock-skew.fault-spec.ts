@@ -92,6 +92,17 @@ describe('One instance with its clock ten minutes fast (two spawned instances, M
       expect(answer).toMatchObject({ status: 200, version: 1, state: 'previous' });
     }
     expect(cluster.since(mark)).toHaveLength(2);
+    // And lists it as previous, not as revoked.
+    for (const app of cluster.apps) {
+      const { items } = await expectCall<{ items: { version: number; state: string }[] }>(
+        200,
+        app.baseUrl,
+        'GET',
+        `/credentials/${shortGrace}/versions`,
+        cluster.admin,
+      );
+      expect(items.find((item) => item.version === 1)?.state).toBe('previous');
+    }
     expect(fast.process.exitCode).toBeNull();
     expect(await cluster.invariants()).toEqual([]);
   });
