@@ -1,5 +1,7 @@
 import { until } from '../helpers/rotation-checks';
+import { SpawnedApp } from '../helpers/spawned-app';
 import { FaultCluster, sleep } from './helpers/fault-cluster';
+import { TcpRelay } from './helpers/tcp-relay';
 
 /**
  * kill -9 of an instance while it holds rotation runs, under load on both instances; then the
@@ -11,10 +13,15 @@ import { FaultCluster, sleep } from './helpers/fault-cluster';
 describe('An instance killed with SIGKILL mid-rotation (two spawned instances, MariaDB)', () => {
   let cluster: FaultCluster;
   let ids: string[];
+  let doomed: SpawnedApp;
+  /** The doomed instance's own way to the database, to freeze it mid-rotation before the kill. */
+  let doomedRelay: TcpRelay;
 
   beforeAll(async () => {
     // A small batch per tick, so both instances hold runs of the same batch at once.
-    cluster = await FaultCluster.start(2, { ROTATION_BATCH_SIZE: '3' });
+    cluster = await FaultCluster.start(1, { ROTATION_BATCH_SIZE: '3' });
+    doomedRelay = await cluster.addRelay();
+    doomed = await cluster.spawn({}, undefined, doomedRelay);
     ids = await cluster.credentials('kill', 24);
   }, 120_000);
 
@@ -23,22 +30,26 @@ describe('An instance killed with SIGKILL mid-rotation (two spawned instances, M
   });
 
   it('should finish the runs of a killed instance after it restarts, and keep every invariant', async () => {
-    const doomed = cluster.apps[1];
     const pid = doomed.process.pid!;
     const load = cluster.load(ids);
     await sleep(500);
     await cluster.makeDue(ids);
 
-    // Kill it while it holds a run that has not finished.
+    // Kill it while it holds a run that has not finished: its database frozen (so the run can
+    // neither finish nor fail), seen holding the run, then SIGKILL.
     const heldRuns = () =>
       cluster.db.query<{ id: string }[]>(
         "SELECT id FROM rotation_runs WHERE status = 'running' AND claimed_by LIKE ?",
         [`%:${pid}:%`],
       );
-    await until(
+    const orphaned = await until(
       async () => {
-        const rows = await heldRuns();
-        return rows.length > 0 ? true : undefined;
+        if ((await heldRuns()).length === 0) return undefined;
+        doomedRelay.pause();
+        const held = (await heldRuns()).map((row) => row.id);
+        if (held.length > 0) return held;
+        doomedRelay.restore();
+        return undefined;
       },
       20_000,
       'the doomed instance to hold a run',
@@ -46,11 +57,11 @@ describe('An instance killed with SIGKILL mid-rotation (two spawned instances, M
     doomed.process.kill('SIGKILL');
     await doomed.exited;
     expect(doomed.process.signalCode).toBe('SIGKILL');
-    const orphaned = (await heldRuns()).map((row) => row.id);
+    doomedRelay.restore();
     expect(orphaned.length).toBeGreaterThan(0);
 
     await sleep(1_000);
-    const restarted = await cluster.spawn({}, doomed);
+    const restarted = await cluster.spawn({}, doomed, doomedRelay);
     await cluster.allReady(30_000);
     const readyAt = Date.now();
     await sleep(1_000);

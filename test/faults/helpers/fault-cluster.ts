@@ -43,6 +43,7 @@ export class FaultCluster {
   admin: Headers = {};
   private readonly dataDirs: string[] = [];
   private readonly loads: Load[] = [];
+  private readonly extraRelays: TcpRelay[] = [];
   private readonly env: Record<string, string>;
 
   private constructor(
@@ -79,10 +80,15 @@ export class FaultCluster {
   }
 
   /** Another instance (or one in place of `replacing`), answering once it is live. */
-  async spawn(extra: Record<string, string> = {}, replacing?: SpawnedApp): Promise<SpawnedApp> {
+  async spawn(
+    extra: Record<string, string> = {},
+    replacing?: SpawnedApp,
+    relay: TcpRelay = this.relay,
+  ): Promise<SpawnedApp> {
     const dataDir = mkdtempSync(join(tmpdir(), 'custos-fault-'));
     this.dataDirs.push(dataDir);
-    const app = spawnApp({ ...this.env, CUSTOS_DATA_DIR: dataDir, ...extra }, await freePort());
+    const env = { ...this.env, DATABASE_URL: relay.rewrite(this.database.url!) };
+    const app = spawnApp({ ...env, CUSTOS_DATA_DIR: dataDir, ...extra }, await freePort());
     if (replacing) this.apps[this.apps.indexOf(replacing)] = app;
     else this.apps.push(app);
     await waitForHttp(app, '/api/v1/health/live');
@@ -93,10 +99,17 @@ export class FaultCluster {
     // A test that failed half-way leaves its load running: stop it before the apps go.
     await Promise.all(this.loads.splice(0).map((load) => load.stop()));
     await Promise.all(this.apps.map((app) => app.stop('SIGKILL')));
-    await this.relay.close();
+    await Promise.all([this.relay, ...this.extraRelays].map((relay) => relay.close()));
     await this.db?.destroy();
     await this.database.drop();
     for (const dir of this.dataDirs) rmSync(dir, { recursive: true, force: true });
+  }
+
+  /** A relay of its own to the same database, for an instance the test breaks alone. */
+  async addRelay(): Promise<TcpRelay> {
+    const relay = await TcpRelay.start();
+    this.extraRelays.push(relay);
+    return relay;
   }
 
   /** `count` password credentials with a generated rotation policy (not yet due). */
