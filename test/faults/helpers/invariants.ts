@@ -55,8 +55,8 @@ export interface InvariantInputs {
  * - a previous version is one within its grace (up to the sweeper's slack), and every reveal
  *   that answered a previous version was audited before that grace ended;
  * - every committed version has the audit event that made it (create, secret update, rotation),
- *   a pending one belongs to a running rotation, and every such event names a version that is
- *   still there or was pruned;
+ *   a pending one belongs to a running rotation, every credential has its create event, and
+ *   every such event names a version that is still there or was pruned;
  * - every 200 reveal and write a client received has its committed audit event, by request id
  *   (the fail-closed audit of DESIGN.md §4: no secret left without its event);
  * - `npm run audit:verify` (the CLI, straight on the database) says the chain is intact.
@@ -156,6 +156,10 @@ async function versionAuditProblems(query: Q): Promise<string[]> {
     } else if (!made.has(key)) {
       problems.push(`${id} v${version} (${state}): committed without its audit event`);
     }
+  }
+  const credentials = await query<{ id: string }>('SELECT id FROM credentials');
+  for (const { id } of credentials) {
+    if (!made.has(`${id}:1`)) problems.push(`${id}: stored without its credential.create event`);
   }
   for (const key of made) {
     const [id, version] = key.split(':');
