@@ -77,7 +77,11 @@ describe('Database cut and paused under load (two spawned instances, MariaDB)', 
     const cutAt = Date.now();
     cluster.relay.cut();
     const atCut = await cluster.runCounts(batch);
-    await sleep(2_000);
+    await sleep(500);
+    // Readiness says so, and answers (it does not hang on the dead database).
+    const readiness = await Promise.all(cluster.apps.map((app) => cluster.readiness(app)));
+    expect(readiness).toEqual([503, 503]);
+    await sleep(Math.max(0, cutAt + 2_000 - Date.now()));
     const restoredAt = Date.now();
     cluster.relay.restore();
 
@@ -107,7 +111,9 @@ describe('Database cut and paused under load (two spawned instances, MariaDB)', 
     await cluster.runsStarted(batch);
     const pausedAt = Date.now();
     cluster.relay.pause();
-    await sleep(2_000);
+    const readiness = await Promise.all(cluster.apps.map((app) => cluster.readiness(app)));
+    expect(readiness).toEqual([503, 503]);
+    await sleep(Math.max(0, pausedAt + 2_000 - Date.now()));
     const restoredAt = Date.now();
     cluster.relay.restore();
 
