@@ -27,6 +27,8 @@ export const FAULT_ENV = {
   THROTTLE_LIMIT: '1000000',
   ROTATION_TICK: 'PT1S',
   ROTATION_CLAIM_TTL: 'PT3S',
+  // A few seconds of outage retry a run's step rather than fail the run (the default three
+  // attempts a second apart could all fall inside a two-second cut).
   ROTATION_RETRY_BACKOFF: 'PT1S',
   ROTATION_MAX_ATTEMPTS: '10',
   ROTATION_SWEEP_INTERVAL: 'PT5S',
