@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: lint, types, build, migration checks on both dialects,
 # the OpenAPI document's lint (Spectral), unit tests, then end-to-end tests against real MariaDB
-# (MARIADB_TEST_URL, default root@127.0.0.1), the Swagger UI test in headless Chromium among them.
+# (MARIADB_TEST_URL, default root@127.0.0.1), the Swagger UI test in headless Chromium among them,
+# then the fault suite (database cut, paused, failing; an instance killed) with its invariant checker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,3 +15,4 @@ step "migration check: sqlite, mariadb"; npm run --silent migration:check
 step "OpenAPI lint (Spectral: oas, OWASP)"; bash scripts/openapi-lint.sh
 step "unit tests";                      npm run --silent test:unit
 step "e2e tests (MariaDB, SQLite)";     npm run --silent test:e2e
+step "fault suite (MariaDB through a relay)"; npm run --silent test:faults

@@ -1,4 +1,4 @@
-import { Dialect, SqlFragment, toDate } from '../database/dialect';
+import { Dialect, SqlFragment, toDate, utcNowSql } from '../database/dialect';
 import type { Credential } from './entities/credential.entity';
 import type { CredentialVersion } from './entities/credential-version.entity';
 
@@ -26,6 +26,11 @@ export interface RevealLoad {
   row: RevealVersion | null;
   /** The caller's grants column (see AccessPolicy.grantsColumn), when it was asked for. */
   grants: unknown;
+  /**
+   * The database clock when the row was read: grace periods are written from it, so whether a
+   * previous version is still in its grace is judged by it too, never by this process's clock.
+   */
+  now: Date;
 }
 
 interface Row {
@@ -45,6 +50,7 @@ interface Row {
   kekId: string | null;
   username: string | null;
   grants?: unknown;
+  dbNow: Date | string;
 }
 
 /**
@@ -64,7 +70,8 @@ export function revealQuery(
     'v.version, v.state, v.grace_until AS graceUntil, v.ciphertext, v.iv, v.tag, ' +
     'v.wrapped_dek AS wrappedDek, v.kek_id AS kekId, ' +
     'CASE WHEN v.version = c.current_version THEN c.username ' +
-    `ELSE COALESCE(v.account, c.username) END AS username${grants ? `, ${grants.sql} AS grants` : ''} ` +
+    `ELSE COALESCE(v.account, c.username) END AS username${grants ? `, ${grants.sql} AS grants` : ''}, ` +
+    `${utcNowSql(dialect)} AS dbNow ` +
     'FROM credentials c LEFT JOIN credential_versions v ' +
     `ON v.credential_id = c.id AND v.version = ${version} ` +
     `WHERE ${'id' in where ? 'c.id' : 'c.path'} = ?`;
@@ -79,7 +86,13 @@ export function revealQuery(
     read(rows) {
       const [found] = rows as Row[];
       if (!found) {
-        return { credential: null, version: requested ?? 0, row: null, grants: null };
+        return {
+          credential: null,
+          version: requested ?? 0,
+          row: null,
+          grants: null,
+          now: new Date(),
+        };
       }
       const credential: RevealCredential = {
         id: found.id,
@@ -109,6 +122,7 @@ export function revealQuery(
         version: requested ?? credential.currentVersion,
         row,
         grants: found.grants ?? null,
+        now: toDate(found.dbNow),
       };
     },
   };

@@ -118,7 +118,7 @@ export class RevealService {
   }
 
   private async reveal(
-    { credential, version, row, grants }: RevealLoad,
+    { credential, version, row, grants, now }: RevealLoad,
     principal: Principal,
     via: 'id' | 'path',
     reason: string | undefined,
@@ -135,7 +135,7 @@ export class RevealService {
       throw error instanceof DomainError ? error.withAudit(known) : error;
     });
     if (!row) throw new VersionNotFoundError(version).withAudit(known);
-    const now = new Date();
+    // The database's clock, as the grace was written with (an instance's own clock may be off).
     const state = effectiveState(row, now);
     if (!isRevealable(row, now)) {
       throw new VersionNotRevealableError(version, state).withAudit(known);

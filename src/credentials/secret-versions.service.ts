@@ -4,6 +4,7 @@ import { AuditRequestContext } from '../audit/audit-context';
 import { AuditWriter } from '../audit/audit-writer';
 import type { Principal } from '../common/auth/principal';
 import { credentialsConfig } from '../config/credentials.config';
+import { databaseNow } from '../database/dialect';
 import { TransactionRunner } from '../database/transaction-runner';
 import { CredentialAccess } from './credential-access';
 import { InvalidIfMatchError, VersionMismatchError } from './credential.errors';
@@ -97,7 +98,8 @@ export class SecretVersionsService {
         where: { credentialId: id },
         order: { version: 'DESC' },
       });
-      const now = new Date();
+      // Grace ends by the database clock, which wrote it; not by this process's own.
+      const now = await databaseNow(manager);
       return versions.map((v) => ({ ...v, state: effectiveState(v, now) }));
     });
   }
