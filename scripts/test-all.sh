@@ -14,3 +14,4 @@ step "migration check: sqlite, mariadb"; npm run --silent migration:check
 step "OpenAPI lint (Spectral: oas, OWASP)"; bash scripts/openapi-lint.sh
 step "unit tests";                      npm run --silent test:unit
 step "e2e tests (MariaDB, SQLite)";     npm run --silent test:e2e
+step "attack suite (MariaDB)";          npm run --silent test:security
