@@ -258,6 +258,65 @@ describe('Attack suite (spawned app, MariaDB)', () => {
     });
   });
 
+  describe('API5 broken function level authorization: moving a credential', () => {
+    /** A value outside the canary's scan: a leak here is reported by this test alone. */
+    const value = `moved-${randomBytes(12).toString('hex')}`;
+    let mover: Record<string, string>;
+    let victimId: string;
+
+    beforeAll(async () => {
+      const created = await target.expect(201, 'POST', '/credentials', {
+        as: target.admin,
+        body: {
+          path: 'locked/move-victim',
+          name: 'Move victim',
+          type: 'password',
+          secret: { password: value },
+        },
+      });
+      victimId = String(created.body.id);
+      // May change credentials under locked/ but never read their values; reveals under open/.
+      mover = (
+        await target.service([
+          { pathPattern: 'locked/**', capabilities: ['read', 'write'] },
+          { pathPattern: 'open/**', capabilities: ['read', 'write', 'reveal', 'delete'] },
+        ])
+      ).headers;
+    });
+
+    it('should refuse to move a credential to a path where the mover has capabilities it lacks on the old one', async () => {
+      await target.expect(403, 'GET', '/secrets/locked/move-victim', { as: mover });
+      const moved = await target.call('PATCH', `/credentials/${victimId}`, {
+        as: mover,
+        body: { path: 'open/move-victim' },
+      });
+      expect(moved.status).toBe(403);
+      const reveal = await target.call('GET', '/secrets/open/move-victim', { as: mover });
+      expect(reveal.text).not.toContain(value);
+      const after = await target.expect(200, 'GET', `/credentials/${victimId}`, {
+        as: target.admin,
+      });
+      expect(after.body.path).toBe('locked/move-victim');
+    });
+
+    it('should still let a principal move a credential between paths where it may do the same', async () => {
+      const own = await target.expect(201, 'POST', '/credentials', {
+        as: mover,
+        body: {
+          path: 'open/a/own',
+          name: 'Own',
+          type: 'password',
+          secret: { password: `own-${randomBytes(8).toString('hex')}` },
+        },
+      });
+      const moved = await target.expect(200, 'PATCH', `/credentials/${own.body.id}`, {
+        as: mover,
+        body: { path: 'open/b/own' },
+      });
+      expect(moved.body.path).toBe('open/b/own');
+    });
+  });
+
   describe('API2 broken authentication: access tokens', () => {
     const encode = (part: object) => Buffer.from(JSON.stringify(part)).toString('base64url');
     const partsOf = (token: string) =>
