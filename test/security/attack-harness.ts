@@ -17,6 +17,8 @@ export interface Exchange {
   body: string;
   /** An authorised reveal: the one kind of response allowed to carry the canary. */
   reveal: boolean;
+  /** A reveal of a tampered envelope, which must fail with 500. */
+  failsClosed: boolean;
 }
 
 export interface Reply {
@@ -36,6 +38,7 @@ export interface CallOptions {
   /** A body sent as it is, e.g. JSON no serializer would write. */
   raw?: string | Buffer;
   reveal?: boolean;
+  failsClosed?: boolean;
 }
 
 /**
@@ -118,6 +121,7 @@ export class AttackTarget {
       headers: replyHeaders,
       body: text,
       reveal: options.reveal ?? false,
+      failsClosed: options.failsClosed ?? false,
     });
     let parsed: unknown = undefined;
     try {

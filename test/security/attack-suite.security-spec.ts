@@ -741,6 +741,90 @@ describe('Attack suite (spawned app, MariaDB)', () => {
     });
   });
 
+  describe('envelopes changed in the database (§4.2)', () => {
+    /** test/credentials-at-rest.e2e-spec.ts flips bits and moves envelopes; here: truncation and the canary's envelope. */
+    let tamperer: Record<string, string>;
+    const made: Record<string, { id: string; value: string }> = {};
+
+    beforeAll(async () => {
+      tamperer = (
+        await target.service([{ pathPattern: 'tamper/**', capabilities: ['read', 'reveal'] }])
+      ).headers;
+      for (const name of [
+        'truncated-tag',
+        'empty-tag',
+        'truncated-ciphertext',
+        'canary-envelope',
+      ]) {
+        const value = `tamper-${name}-${randomBytes(10).toString('hex')}`;
+        const created = await target.expect(201, 'POST', '/credentials', {
+          as: target.admin,
+          body: { path: `tamper/${name}`, name, type: 'password', secret: { password: value } },
+        });
+        made[name] = { id: String(created.body.id), value };
+      }
+    });
+
+    const quoted = (id: string) => `'${id.replace(/[^0-9a-f-]/g, '')}'`;
+
+    async function expectFailedClosed(name: string): Promise<void> {
+      const { id, value } = made[name];
+      const reply = await target.call('POST', `/credentials/${id}/reveal`, {
+        as: tamperer,
+        body: { reason: 'tamper check' },
+        failsClosed: true,
+      });
+      expect(reply.status).toBe(500);
+      expect(reply.body).toMatchObject({ statusCode: 500, message: 'Internal server error' });
+      expect(reply.body).not.toHaveProperty('secret');
+      expect(reply.text).not.toContain(value);
+    }
+
+    it('should refuse a tag truncated to 4 bytes', async () => {
+      target.mysql(
+        `UPDATE credential_versions SET tag = TO_BASE64(LEFT(FROM_BASE64(tag), 4)) WHERE credential_id = ${quoted(made['truncated-tag'].id)}`,
+      );
+      await expectFailedClosed('truncated-tag');
+    });
+
+    it('should refuse an empty tag', async () => {
+      target.mysql(
+        `UPDATE credential_versions SET tag = '' WHERE credential_id = ${quoted(made['empty-tag'].id)}`,
+      );
+      await expectFailedClosed('empty-tag');
+    });
+
+    it('should refuse a ciphertext one byte short', async () => {
+      target.mysql(
+        `UPDATE credential_versions SET ciphertext = LEFT(ciphertext, LENGTH(ciphertext) - 1) WHERE credential_id = ${quoted(made['truncated-ciphertext'].id)}`,
+      );
+      await expectFailedClosed('truncated-ciphertext');
+    });
+
+    it('should not reveal the canary to a caller of another credential that holds its whole envelope', async () => {
+      target.mysql(
+        `UPDATE credential_versions t JOIN credential_versions s ON s.credential_id = ${quoted(ids.credential)} AND s.version = 1
+         SET t.ciphertext = s.ciphertext, t.iv = s.iv, t.tag = s.tag, t.wrapped_dek = s.wrapped_dek
+         WHERE t.credential_id = ${quoted(made['canary-envelope'].id)}`,
+      );
+      await expectFailedClosed('canary-envelope');
+      // The canary itself still reveals to whom it may.
+      expect((await revealCanary(target.admin)).body.secret).toEqual({ password: canary });
+    });
+
+    it('should leave the leak scan and the audit chain working', async () => {
+      const scan = await target.expect(200, 'POST', '/scan', {
+        as: target.admin,
+        body: { text: `pasted: ${made['truncated-tag'].value}` },
+      });
+      expect(scan.body.matches).toEqual([
+        expect.objectContaining({ credentialId: made['truncated-tag'].id }),
+      ]);
+      const verify = await target.expect(200, 'POST', '/audit/verify', { as: target.admin });
+      expect(verify.body.ok).toBe(true);
+    });
+  });
+
   describe('the canary and the answers after the whole suite', () => {
     let logs: string;
     let dump: string;
@@ -824,9 +908,11 @@ describe('Attack suite (spawned app, MariaDB)', () => {
         })
         .map((e) => `${e.request} ${e.status}: ${e.body.slice(0, 120)}`);
       expect(shapeless).toEqual([]);
-      expect(errors.filter((e) => e.status >= 500).map((e) => `${e.request} ${e.status}`)).toEqual(
+      const failures = errors.filter((e) => e.status >= 500);
+      expect(failures.filter((e) => !e.failsClosed).map((e) => `${e.request} ${e.status}`)).toEqual(
         [],
       );
+      expect(failures.length).toBe(4); // the tampered envelopes
     });
   });
 });
