@@ -127,6 +127,12 @@ describe('Attack suite (spawned app, MariaDB)', () => {
       reveal: true,
     });
     expect(byPath.body.secret).toEqual({ password: canary });
+    // The Vault KV route reads the same path (so the object walk below aims at a real secret).
+    const vault = await target.expect(200, 'GET', `/v1/secret/data/${CANARY_PATH}`, {
+      as: target.admin,
+      reveal: true,
+    });
+    expect(JSON.stringify(vault.body)).toContain(canary);
   });
 
   describe('API1 broken object level authorization', () => {
@@ -739,6 +745,112 @@ describe('Attack suite (spawned app, MariaDB)', () => {
       });
       expect(hook.body.url).toBe('https://93.184.216.34/victim-hook');
     });
+  });
+
+  describe('requests that reach the database with bad values', () => {
+    // The final check reads these answers for SQL, driver errors and stack traces.
+    const credentialBody = (path: string) => ({
+      path,
+      name: 'n',
+      type: 'password',
+      secret: { password: 'p4ss-w0rd-long' },
+    });
+    it.each([
+      ['a taken path', 409, 'POST', '/credentials', () => credentialBody(CANARY_PATH)],
+      [
+        'a taken e-mail',
+        409,
+        'POST',
+        '/users',
+        () => ({ email: 'admin@localhost', password: 'Tq8!long-enough-pw', role: 'viewer' }),
+      ],
+      ['a path with ..', 400, 'POST', '/credentials', () => credentialBody('secure/../canary')],
+      [
+        'a path of 300 characters',
+        400,
+        'POST',
+        '/credentials',
+        () => credentialBody(`a/${'b'.repeat(298)}`),
+      ],
+      [
+        'a port past 65535',
+        400,
+        'POST',
+        '/credentials',
+        () => ({ ...credentialBody('bad/port'), port: 99_999_999_999 }),
+      ],
+      [
+        'a version past INT_MAX',
+        400,
+        'POST',
+        `/credentials/{canary}/reveal`,
+        () => ({ version: 2 ** 31 }),
+      ],
+      [
+        'a grant for a missing account',
+        404,
+        'POST',
+        '/grants',
+        () => ({
+          principalType: 'service_account',
+          principalId: MISSING,
+          pathPattern: 'a/**',
+          capabilities: ['read'],
+        }),
+      ],
+      [
+        'a grant for an unknown kind of principal',
+        400,
+        'POST',
+        '/grants',
+        () => ({
+          principalType: 'robot',
+          principalId: MISSING,
+          pathPattern: 'a/**',
+          capabilities: ['read'],
+        }),
+      ],
+    ] as const)(
+      'should answer %s with %i and no database detail',
+      async (_name, status, method, path, body) => {
+        const reply = await target.call(method, path.replace('{canary}', ids.credential), {
+          as: target.admin,
+          body: body(),
+        });
+        expect({ status: reply.status, text: reply.text }).toEqual({
+          status,
+          text: expect.not.stringMatching(/SQL|ER_|Duplicate entry|constraint/i) as string,
+        });
+      },
+    );
+
+    it.each([
+      ['not a uuid', '/credentials/not-a-uuid', 400],
+      ['a uuid with SQL', `/credentials/${encodeURIComponent("1' OR '1'='1")}`, 400],
+      ['an impossible date', '/credentials?expiringBefore=9999-99-99', 400],
+      ['a garbage cursor', '/credentials?cursor=%27%3B--', 400],
+      ['a garbage cursor on versions', `/credentials/{canary}/versions?limit=1&cursor=x`, 400],
+    ])('should answer a GET with %s with %i', async (_name, path, status) => {
+      await target.expect(status, 'GET', path.replace('{canary}', ids.credential), {
+        as: target.admin,
+      });
+    });
+
+    it.each(['abc', '1; DROP TABLE credentials', '-1', '99999999999999999999'])(
+      'should refuse If-Match %s without writing',
+      async (ifMatch) => {
+        const reply = await target.call('PUT', `/credentials/${ids.credential}/secret`, {
+          as: target.admin,
+          headers: { 'if-match': ifMatch },
+          body: { secret: { password: 'never-written-0001' } },
+        });
+        expect([400, 412]).toContain(reply.status);
+        const meta = await target.expect(200, 'GET', `/credentials/${ids.credential}`, {
+          as: target.admin,
+        });
+        expect(meta.body.currentVersion).toBe(1);
+      },
+    );
   });
 
   describe('envelopes changed in the database (§4.2)', () => {
