@@ -745,6 +745,76 @@ describe('Attack suite (spawned app, MariaDB)', () => {
       });
       expect(hook.body.url).toBe('https://93.184.216.34/victim-hook');
     });
+
+    describe('the mariadb rotator', () => {
+      let rotated: string;
+      let adminCredentialId: string;
+
+      beforeAll(async () => {
+        const login = await target.expect(201, 'POST', '/credentials', {
+          as: target.admin,
+          body: {
+            path: 'ssrf/db-admin',
+            name: 'db admin',
+            type: 'password',
+            username: 'root',
+            secret: { password: `root-${randomBytes(8).toString('hex')}` },
+          },
+        });
+        adminCredentialId = String(login.body.id);
+        const app = await target.expect(201, 'POST', '/credentials', {
+          as: target.admin,
+          body: {
+            path: 'ssrf/db-app',
+            name: 'db app',
+            type: 'password',
+            username: 'app_a',
+            secret: { password: `app-${randomBytes(8).toString('hex')}` },
+          },
+        });
+        rotated = String(app.body.id);
+      });
+
+      it.each([
+        '127.1',
+        '0x7f000001',
+        '2130706433',
+        '::1',
+        '::ffff:127.0.0.1',
+        '169.254.169.254',
+        '10.0.0.1',
+        'fd00::1',
+        '0.0.0.0',
+        'localhost.',
+        'localhost',
+      ])('should refuse a policy whose host is %s with 400 naming rotator.host', async (host) => {
+        const reply = await target.expect(400, 'PUT', `/credentials/${rotated}/rotation`, {
+          as: target.admin,
+          body: {
+            enabled: true,
+            interval: 'P30D',
+            gracePeriod: 'PT1H',
+            rotator: {
+              kind: 'mariadb',
+              adminCredentialId,
+              host,
+              port: 3306,
+              users: ['app_a', 'app_b'],
+            },
+          },
+        });
+        expect(reply.body.fields).toEqual([
+          {
+            field: 'rotator.host',
+            errors: [
+              expect.stringMatching(
+                /^(Outbound call refused: .* is an? |host must be a host name or an IP address$)/,
+              ),
+            ],
+          },
+        ]);
+      });
+    });
   });
 
   describe('requests that reach the database with bad values', () => {
