@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { roleCapabilities } from '../../src/auth/grants/access-policy';
 import type { Capability } from '../../src/common/auth/access-vocabulary';
+import { SseClient } from '../helpers/sse-client';
 import { AttackTarget, contains, Reply } from './attack-harness';
 
 /**
@@ -1004,6 +1005,42 @@ describe('Attack suite (spawned app, MariaDB)', () => {
       ]);
       const verify = await target.expect(200, 'POST', '/audit/verify', { as: target.admin });
       expect(verify.body.ok).toBe(true);
+    });
+  });
+
+  describe('the event stream', () => {
+    it('should tell a rotation of the canary to the admin, and not to a service with grants elsewhere', async () => {
+      const url = `${target.app.baseUrl}/api/v1/events`;
+      const admin = await SseClient.connect(url, target.admin);
+      const service = await SseClient.connect(url, callers.service);
+      try {
+        expect([admin.status, service.status]).toEqual([200, 200]);
+        await target.expect(202, 'POST', `/credentials/${ids.credential}/rotate`, {
+          as: target.admin,
+          body: { reason: 'attack suite' },
+        });
+        await admin.waitForEvent('rotation.started', ids.credential);
+        // Past a few sequencing and polling rounds: the service had every chance to hear it.
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        expect(service.payloads.filter((p) => p.resourceId === ids.credential)).toEqual([]);
+      } finally {
+        admin.close();
+        service.close();
+        // The streams' text joins the answers the canary is looked for in.
+        for (const [who, client] of [
+          ['admin', admin],
+          ['service', service],
+        ] as const) {
+          target.exchanges.push({
+            request: `GET /api/v1/events (${who})`,
+            status: client.status,
+            headers: client.headers as Record<string, string>,
+            body: client.text,
+            reveal: false,
+            failsClosed: false,
+          });
+        }
+      }
     });
   });
 
