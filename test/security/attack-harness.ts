@@ -87,6 +87,8 @@ export class AttackTarget {
         AUDIT_RELAY_INTERVAL_MS: '100',
         LOG_LEVEL: 'trace',
         THROTTLE_LIMIT: '100000',
+        // The suite signs in a dozen principals; auth.e2e proves the per-IP login throttle.
+        LOGIN_THROTTLE_LIMIT: '100000',
         ...env,
       },
       await freePort(),
