@@ -253,6 +253,17 @@ describe('Attack suite (spawned app, MariaDB)', () => {
       expect(answers).toEqual([]);
     });
 
+    it('should tell a service scanning the canary only that something else matched, never which', async () => {
+      const scan = await target.expect(200, 'POST', '/scan', {
+        as: callers.service,
+        body: { text: `a paste: ${canary}` },
+      });
+      // By design (DESIGN §6 POST /scan): matches it may not read are only counted.
+      expect(scan.body).toMatchObject({ matches: [], otherMatches: 1, contained: false });
+      expect(scan.text).not.toContain(ids.credential);
+      expect(scan.text).not.toContain(CANARY_PATH);
+    });
+
     it('should let the service reveal only under its own grant', async () => {
       await target.expect(200, 'GET', '/secrets/elsewhere/own', {
         as: callers.service,
