@@ -8,6 +8,10 @@ const preset = require('../../jest.preset');
 module.exports = {
   ...preset,
   rootDir: '../..',
-  testMatch: ['<rootDir>/test/security/**/*.security-spec.ts'],
+  testMatch: [
+    '<rootDir>/test/security/**/*.security-spec.ts',
+    // Every documented route as every kind of caller (admin routes as viewer, auditor, service).
+    '<rootDir>/test/access-matrix.e2e-spec.ts',
+  ],
   testTimeout: 60_000,
 };
