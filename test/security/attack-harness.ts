@@ -89,6 +89,8 @@ export class AttackTarget {
         THROTTLE_LIMIT: '100000',
         // The suite signs in a dozen principals; auth.e2e proves the per-IP login throttle.
         LOGIN_THROTTLE_LIMIT: '100000',
+        // Its subscription names a public address: nothing may dial out from a test.
+        WEBHOOKS_DISPATCHER_ENABLED: 'false',
         ...env,
       },
       await freePort(),
