@@ -72,6 +72,8 @@ export class AttackTarget {
   dataDir!: string;
   app!: SpawnedApp;
   admin: Record<string, string> = {};
+  /** Every API key, access token and refresh token handed out: none may be logged or stored. */
+  readonly tokens: string[] = [];
 
   async start(env: Record<string, string> = {}): Promise<void> {
     ensureBuilt();
@@ -157,6 +159,7 @@ export class AttackTarget {
     const login = await this.expect(200, 'POST', '/auth/login', {
       body: { email: 'admin@localhost', password: newPassword },
     });
+    this.tokens.push(String(login.body.accessToken), String(login.body.refreshToken));
     return { authorization: `Bearer ${login.body.accessToken}` };
   }
 
@@ -169,6 +172,7 @@ export class AttackTarget {
       body: { email, password, role },
     });
     const login = await this.expect(200, 'POST', '/auth/login', { body: { email, password } });
+    this.tokens.push(String(login.body.accessToken), String(login.body.refreshToken));
     return {
       id: String(created.body.id),
       email,
@@ -190,6 +194,7 @@ export class AttackTarget {
       as: this.admin,
       body: {},
     });
+    this.tokens.push(String(key.body.apiKey));
     const grantIds: string[] = [];
     for (const grant of grants) {
       const made = await this.expect(201, 'POST', '/grants', {

@@ -1092,6 +1092,14 @@ describe('Attack suite (spawned app, MariaDB)', () => {
       expect(reveals.filter((e) => e.body.includes(canary)).length).toBeGreaterThanOrEqual(4);
     });
 
+    it('should forbid caching of every answer that carried a secret', () => {
+      const cached = target.exchanges
+        .filter((e) => e.reveal && e.status === 200)
+        .filter((e) => !/no-store/.test(e.headers['cache-control'] ?? ''))
+        .map((e) => `${e.request}: ${e.headers['cache-control']}`);
+      expect(cached).toEqual([]);
+    });
+
     it('should keep the canary out of every other response, headers included', () => {
       const leaks = target.exchanges
         .filter((e) => !e.reveal)
@@ -1103,6 +1111,20 @@ describe('Attack suite (spawned app, MariaDB)', () => {
     it('should keep the canary out of the process logs, at the trace level', () => {
       expect(logs).toContain(ids.credential); // the logs did record the requests
       expect(contains(logs, canary)).toBe(false);
+    });
+
+    it('should keep API keys and tokens out of the logs, the audit sink and the database (§4.6)', () => {
+      expect(target.tokens.length).toBeGreaterThan(10);
+      const found = target.tokens.flatMap((token) =>
+        [
+          ['logs', logs],
+          ['sink', sink],
+          ['dump', dump],
+        ]
+          .filter(([, text]) => text.includes(token))
+          .map(([where]) => `${token.slice(0, 12)}… in ${where}`),
+      );
+      expect(found).toEqual([]);
     });
 
     it('should keep the canary out of the audit sink', () => {
