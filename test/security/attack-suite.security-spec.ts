@@ -486,6 +486,55 @@ describe('Attack suite (spawned app, MariaDB)', () => {
       );
     });
 
+    it.each([
+      [
+        'an incident created resolved',
+        'POST',
+        '/incidents',
+        { type: 'backdoor', severity: 'low', title: 't', status: 'resolved' },
+      ],
+      [
+        'an incident resolved by a change',
+        'PATCH',
+        '/incidents/{incident}',
+        { status: 'resolved' },
+      ],
+      ['an incident with a chosen id', 'PATCH', '/incidents/{incident}', { id: MISSING }],
+      [
+        'a webhook with a chosen signing secret',
+        'PATCH',
+        '/webhooks/{webhook}',
+        { secret: 'attacker-known-secret-0001' },
+      ],
+      [
+        'a webhook with a chosen id',
+        'POST',
+        '/webhooks',
+        { url: 'https://93.184.216.34/x', events: ['rotation.*'], id: MISSING },
+      ],
+      [
+        'an API key chosen by the caller',
+        'POST',
+        '/service-accounts/{serviceAccount}/keys',
+        { apiKey: 'csk_attacker_known_0001' },
+      ],
+      [
+        'a key hash chosen by the caller',
+        'POST',
+        '/service-accounts/{serviceAccount}/keys',
+        { keyHash: 'ab'.repeat(32) },
+      ],
+    ])('should refuse %s with 400', async (_name, method, path, body) => {
+      const url = path.replace(/\{(\w+)\}/, (_m, kind: string) => ids[kind]);
+      const before =
+        method === 'PATCH' ? await target.expect(200, 'GET', url, { as: target.admin }) : undefined;
+      await target.expect(400, method, url, { as: target.admin, body });
+      if (before)
+        expect((await target.expect(200, 'GET', url, { as: target.admin })).body).toEqual(
+          before.body,
+        );
+    });
+
     it('should refuse extra fields on users, service accounts and grants', async () => {
       await target.expect(400, 'POST', '/users', {
         as: target.admin,
@@ -1090,6 +1139,37 @@ describe('Attack suite (spawned app, MariaDB)', () => {
       expect(target.exchanges.length).toBeGreaterThan(300);
       const reveals = target.exchanges.filter((e) => e.reveal && e.status === 200);
       expect(reveals.filter((e) => e.body.includes(canary)).length).toBeGreaterThanOrEqual(4);
+    });
+
+    it('should never answer a field that holds key material, a hash or the decoy flag (API3)', () => {
+      const FORBIDDEN =
+        /^(password|passwordHash|hash|keyHash|tokenHash|ciphertext|iv|tag|wrappedDek|dek|kek|fingerprint|totpSecret|secretSealed|checkValue|decoy)$/i;
+      // Where a signing secret is shown on purpose: the one answer that creates a webhook.
+      const shown = (e: { request: string }) => e.request === 'POST /api/v1/webhooks';
+      const found = new Set<string>();
+      const walk = (value: unknown, request: string, secretAllowed: boolean): void => {
+        if (Array.isArray(value)) value.forEach((item) => walk(item, request, secretAllowed));
+        else if (value && typeof value === 'object') {
+          for (const [key, child] of Object.entries(value)) {
+            if (FORBIDDEN.test(key) || (key === 'secret' && !secretAllowed))
+              found.add(`${key} in ${request.replace(/[0-9a-f-]{36}/g, '{id}')}`);
+            walk(child, request, secretAllowed);
+          }
+        }
+      };
+      // Reveals hold a secret's own fields; the OpenAPI document names every field of the API.
+      const answers = target.exchanges.filter(
+        (e) => e.status < 300 && !e.reveal && e.request !== 'GET /api/docs-json',
+      );
+      expect(answers.length).toBeGreaterThan(100);
+      for (const exchange of answers) {
+        try {
+          walk(JSON.parse(exchange.body), exchange.request.split('?')[0], shown(exchange));
+        } catch {
+          // not JSON (an event stream, a dump of text): the canary check covers it
+        }
+      }
+      expect([...found]).toEqual([]);
     });
 
     it('should forbid caching of every answer that carried a secret', () => {
