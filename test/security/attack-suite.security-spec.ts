@@ -424,6 +424,48 @@ describe('Attack suite (spawned app, MariaDB)', () => {
     });
   });
 
+  describe('API2 broken authentication: guessing', () => {
+    const generic = (reply: Reply) => ({ status: reply.status, message: reply.body?.message });
+
+    it('should answer a locked account exactly as an unknown one, before and after the lockout', async () => {
+      const victim = await target.user('viewer');
+      const unknown = `nobody-${randomBytes(4).toString('hex')}@example.test`;
+      const answers = { victim: [] as object[], unknown: [] as object[] };
+      // LOGIN_MAX_FAILURES is 5 by default: the sixth try meets the lockout.
+      for (let i = 0; i < 6; i++) {
+        for (const [who, email] of [
+          ['victim', victim.email],
+          ['unknown', unknown],
+        ] as const) {
+          const reply = await target.call('POST', '/auth/login', {
+            body: { email, password: `Wrong-${i}-password-1234` },
+          });
+          answers[who].push(generic(reply));
+        }
+      }
+      expect(answers.victim).toEqual(answers.unknown);
+      expect(answers.victim[0]).toEqual({ status: 401, message: 'Invalid email or password' });
+      // Locked now: the right password is refused with the same answer.
+      const right = await target.call('POST', '/auth/login', {
+        body: { email: victim.email, password: victim.password },
+      });
+      expect(generic(right)).toEqual({ status: 401, message: 'Invalid email or password' });
+    });
+
+    it('should answer guessed API keys with one generic 401', async () => {
+      const answers = new Set<string>();
+      for (let i = 0; i < 20; i++) {
+        const reply = await target.call('GET', '/auth/me', {
+          as: { 'x-api-key': `csk_${randomBytes(24).toString('base64url')}` },
+        });
+        answers.add(JSON.stringify(generic(reply)));
+      }
+      expect([...answers].map((a) => JSON.parse(a) as object)).toEqual([
+        { status: 401, message: expect.any(String) },
+      ]);
+    });
+  });
+
   describe('API3 mass assignment', () => {
     it.each([
       ['id', MISSING],
