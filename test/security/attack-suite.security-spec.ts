@@ -689,7 +689,7 @@ describe('Attack suite (spawned app, MariaDB)', () => {
       expect(me.body).not.toHaveProperty('isAdmin');
     });
 
-    it('should refuse a body over the limit with 413 before reading it', async () => {
+    it('should refuse a body over the limit with 413 and store nothing', async () => {
       const reply = await target.call('POST', '/credentials', {
         as: target.admin,
         raw: JSON.stringify({
