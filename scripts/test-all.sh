@@ -16,3 +16,4 @@ step "OpenAPI lint (Spectral: oas, OWASP)"; bash scripts/openapi-lint.sh
 step "unit tests";                      npm run --silent test:unit
 step "e2e tests (MariaDB, SQLite)";     npm run --silent test:e2e
 step "fault suite (MariaDB through a relay)"; npm run --silent test:faults
+step "attack suite (MariaDB)";          npm run --silent test:security

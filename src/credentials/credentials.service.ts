@@ -119,7 +119,10 @@ export class CredentialsService {
     });
   }
 
-  /** Changes metadata; moving to another path needs `write` on both paths. */
+  /**
+   * Changes metadata; moving to another path needs `write` on both paths and no capability on the
+   * new path that the caller lacks on the old one (or a move would be a way to reveal or delete).
+   */
   async update(
     id: string,
     input: CredentialUpdateDto,
@@ -132,7 +135,7 @@ export class CredentialsService {
       if (input.name !== undefined) changes.name = input.name;
       if (input.expiresAt !== undefined) changes.expiresAt = expiryOf(input.expiresAt);
       if (input.path !== undefined && input.path !== credential.path) {
-        await this.requireOnPath(manager, principal, input.path);
+        await this.requireMove(manager, principal, credential.path, input.path);
         if (await manager.existsBy(Credential, { path: input.path })) {
           throw new CredentialPathTakenError();
         }
@@ -169,7 +172,25 @@ export class CredentialsService {
     });
   }
 
-  /** Creating at (or moving to) a path needs `write` there; no credential there yet to hide. */
+  /**
+   * A move may not widen what the caller can do with the credential: write (`byId` checked it on
+   * the old path) is needed on the new path, and every capability there must be one the caller
+   * already has on the old path, so `write` without `reveal` cannot become a reveal elsewhere.
+   */
+  private async requireMove(
+    manager: EntityManager,
+    principal: Principal,
+    from: string,
+    to: string,
+  ): Promise<void> {
+    const before = await this.policy.capabilitiesFor(principal, from, manager);
+    const after = await this.policy.capabilitiesFor(principal, to, manager);
+    if (!after.has('write')) throw new CapabilityRequiredError('write');
+    const gained = [...after].find((capability) => !before.has(capability));
+    if (gained) throw new CapabilityRequiredError(gained);
+  }
+
+  /** Creating at a path needs `write` there; no credential there yet to hide. */
   private async requireOnPath(
     manager: EntityManager,
     principal: Principal,
