@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { OutboundGuard } from '../src/outbound/outbound-guard';
 import { ScratchDatabase } from '../src/database/cli/scratch-database';
 import { verifySignature } from '../src/outbound/webhook-signature';
 import { RotationScheduler } from '../src/rotation/engine/rotation-scheduler';
@@ -171,16 +172,47 @@ describe('Webhook rotator (MariaDB, HTTPS receiver)', () => {
     expect(await revealed(credential.id)).toEqual(before);
   });
 
-  it('should fail at once, calling nothing, when the URL is refused by the guard', async () => {
-    const credential = await webhookCredential('acme/billing/metadata', {
-      url: 'https://169.254.169.254/latest/meta-data/',
+  it('should refuse a policy whose URL names a forbidden address, and fail a run at once whose host resolves to one', async () => {
+    const refused = await createCredential(sut, admin, {
+      path: 'acme/billing/metadata',
+      type: 'api_key',
+      secret: { apiKey: 'old-metadata' },
     });
+    const response = await sut.http
+      .put(`${API}/credentials/${refused.id}/rotation`)
+      .set(admin)
+      .send({
+        enabled: true,
+        rotator: {
+          kind: 'webhook',
+          secretCredentialId: keyId,
+          url: 'https://169.254.169.254/latest/meta-data/',
+        },
+      })
+      .expect(400);
+    expect(JSON.stringify(response.body)).toMatch(/169\.254\.169\.254 is a link-local address/);
 
-    const run = await rotateAndSettle(credential.id);
+    // A name is only resolved when the call is made: the run fails there, calling nothing.
+    const guard = sut.app.get(OutboundGuard);
+    const resolver: unknown = Reflect.get(guard, 'resolver');
+    Reflect.set(guard, 'resolver', (host: string) =>
+      host === 'metadata.test'
+        ? Promise.resolve([{ address: '169.254.169.254', family: 4 }])
+        : Promise.reject(Object.assign(new Error('not found'), { code: 'ENOTFOUND' })),
+    );
+    try {
+      const credential = await webhookCredential('acme/billing/metadata-by-name', {
+        url: 'https://metadata.test/latest/meta-data/',
+      });
 
-    expect(run).toMatchObject({ status: 'failed', attempt: 1 });
-    expect(run.error).toMatch(/169\.254\.169\.254 is a link-local address/);
-    expect(receiver.requests).toHaveLength(0);
+      const run = await rotateAndSettle(credential.id);
+
+      expect(run).toMatchObject({ status: 'failed', attempt: 1 });
+      expect(run.error).toMatch(/169\.254\.169\.254 is a link-local address/);
+      expect(receiver.requests).toHaveLength(0);
+    } finally {
+      Reflect.set(guard, 'resolver', resolver);
+    }
   });
 
   it('should refuse a policy whose signing key is given in plain text', async () => {

@@ -921,6 +921,52 @@ describe('Attack suite (spawned app, MariaDB)', () => {
         ]);
       });
     });
+
+    describe('the webhook rotator', () => {
+      let rotated: string;
+      let signingKeyId: string;
+
+      beforeAll(async () => {
+        const key = await target.expect(201, 'POST', '/credentials', {
+          as: target.admin,
+          body: {
+            path: 'ssrf/hook-key',
+            name: 'hook key',
+            type: 'shared_secret',
+            secret: { secret: randomBytes(32).toString('hex') },
+          },
+        });
+        signingKeyId = String(key.body.id);
+        const hooked = await target.expect(201, 'POST', '/credentials', {
+          as: target.admin,
+          body: {
+            path: 'ssrf/hooked',
+            name: 'hooked',
+            type: 'api_key',
+            secret: { apiKey: `ak-${randomBytes(8).toString('hex')}` },
+          },
+        });
+        rotated = String(hooked.body.id);
+      });
+
+      it.each(SPELLINGS.filter((url) => url.startsWith('https:')))(
+        'should refuse a policy whose url is %s with 400 naming rotator.url',
+        async (url) => {
+          const reply = await target.expect(400, 'PUT', `/credentials/${rotated}/rotation`, {
+            as: target.admin,
+            body: {
+              enabled: true,
+              interval: 'P30D',
+              gracePeriod: 'PT1H',
+              rotator: { kind: 'webhook', url, secretCredentialId: signingKeyId },
+            },
+          });
+          expect(reply.body.fields).toEqual([
+            { field: 'rotator.url', errors: [expect.any(String)] },
+          ]);
+        },
+      );
+    });
   });
 
   describe('requests that reach the database with bad values', () => {
@@ -1147,12 +1193,6 @@ describe('Attack suite (spawned app, MariaDB)', () => {
         }
       }
     });
-  });
-
-  describe('webhook rotator policies', () => {
-    // The mariadb rotator checks its host when the policy is written (above); the webhook rotator
-    // accepts any https URL then and is refused only when it runs (webhook-rotator.e2e).
-    it.todo('should refuse a webhook rotator policy whose url or verifyUrl the guard refuses');
   });
 
   describe('the canary and the answers after the whole suite', () => {

@@ -4,6 +4,8 @@ import { RequestValidationError } from '../../common/validation/request-validati
 import { Credential } from '../../credentials/entities/credential.entity';
 import { VersionStore } from '../../credentials/version-store';
 import { TransactionRunner } from '../../database/transaction-runner';
+import { loadOutboundConfig } from '../../config/outbound.config';
+import { OutboundGuard } from '../../outbound/outbound-guard';
 import { OutboundHttp } from '../../outbound/outbound-http';
 import { OutboundRefusedError, OutboundRequestError } from '../../outbound/outbound.errors';
 import { verifySignature } from '../../outbound/webhook-signature';
@@ -70,6 +72,11 @@ describe('WebhookRotator', () => {
     audit.record.mockResolvedValueOnce(undefined);
   }
 
+  // No DNS: reviewPolicy only looks at what the URL says literally.
+  const guard = new OutboundGuard(loadOutboundConfig({}), () =>
+    Promise.reject(new Error('no DNS in unit tests')),
+  );
+
   beforeEach(() => {
     jest.clearAllMocks();
     sut = new WebhookRotator(
@@ -77,6 +84,7 @@ describe('WebhookRotator', () => {
       transactions as unknown as TransactionRunner,
       versions as unknown as VersionStore,
       audit as unknown as AuditWriter,
+      guard,
     );
   });
 
@@ -266,6 +274,7 @@ describe('WebhookRotator', () => {
         transactions as unknown as TransactionRunner,
         versions as unknown as VersionStore,
         audit as unknown as AuditWriter,
+        guard,
       ),
     ]);
     const fieldsOf = (settings: Record<string, unknown>) => {
@@ -306,6 +315,36 @@ describe('WebhookRotator', () => {
       expect(registry.supports('webhook', 'api_key')).toBe(true);
       expect(registry.supports('webhook', 'shared_secret')).toBe(true);
       expect(registry.supports('webhook', 'certificate')).toBe(false);
+    });
+  });
+
+  describe('reviewPolicy', () => {
+    it.each([
+      ['rotator.url', { url: 'https://169.254.169.254/latest/meta-data/' }],
+      ['rotator.url', { url: 'https://127.0.0.1/hook' }],
+      [
+        'rotator.verifyUrl',
+        { url: 'https://hooks.example.com/x', verifyUrl: 'https://[::ffff:10.0.0.1]/v' },
+      ],
+    ])(
+      'should refuse %s naming a forbidden address when the policy is written',
+      async (field, urls) => {
+        const settings = Object.assign(new WebhookSettings(), urls);
+
+        const refused = await sut.reviewPolicy(settings).catch((error: unknown) => error);
+
+        expect(refused).toBeInstanceOf(RequestValidationError);
+        expect((refused as RequestValidationError).fields.map((f) => f.field)).toEqual([field]);
+      },
+    );
+
+    it('should accept public URLs without asking DNS', async () => {
+      const settings = Object.assign(new WebhookSettings(), {
+        url: 'https://hooks.example.com/x',
+        verifyUrl: 'https://hooks.example.com/v',
+      });
+
+      await expect(sut.reviewPolicy(settings)).resolves.toEqual({ warnings: [] });
     });
   });
 });

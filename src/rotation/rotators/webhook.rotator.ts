@@ -3,11 +3,13 @@ import { IsIn, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { createHash } from 'node:crypto';
 import { SYSTEM } from '../../audit/audit-context';
 import { AuditWriter } from '../../audit/audit-writer';
+import { RequestValidationError } from '../../common/validation/request-validation.error';
 import { credentialById } from '../../credentials/credential-row';
 import type { Credential } from '../../credentials/entities/credential.entity';
 import { VersionStore } from '../../credentials/version-store';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { IsOutboundUrl } from '../../outbound/is-outbound-url';
+import { OutboundGuard } from '../../outbound/outbound-guard';
 import { OutboundHttp, OutboundRequest } from '../../outbound/outbound-http';
 import { OutboundRefusedError } from '../../outbound/outbound.errors';
 import {
@@ -18,7 +20,13 @@ import {
 } from '../../outbound/webhook-signature';
 import { GENERATED_FIELD } from '../generator/generator-defaults';
 import { GENERATED_TYPES, generatedValue } from './generated.rotator';
-import type { RotationContext, Rotator, RotatorDescription, SecretValue } from './rotator';
+import type {
+  PolicyReview,
+  RotationContext,
+  Rotator,
+  RotatorDescription,
+  SecretValue,
+} from './rotator';
 import { PermanentRotationError } from './rotator';
 
 /** The policy's `rotator` beside `kind: "webhook"`. No secret lives here: the key is a reference. */
@@ -66,7 +74,31 @@ export class WebhookRotator implements Rotator<WebhookSettings> {
     private readonly transactions: TransactionRunner,
     private readonly versions: VersionStore,
     private readonly audit: AuditWriter,
+    private readonly guard: OutboundGuard,
   ) {}
+
+  /**
+   * What the outbound guard says of the URLs without asking DNS (DESIGN.md invariant 8), when the
+   * policy is written: an address given literally, a loopback name, the allowlist. Names are
+   * resolved and checked again at every call, where the connection is made.
+   */
+  reviewPolicy(settings: WebhookSettings): Promise<PolicyReview> {
+    return Promise.resolve().then(() => {
+      const urls = { 'rotator.url': settings.url, 'rotator.verifyUrl': settings.verifyUrl };
+      for (const [field, url] of Object.entries(urls)) {
+        if (url === undefined) continue;
+        try {
+          this.guard.checkUrl(url);
+        } catch (error) {
+          if (error instanceof OutboundRefusedError) {
+            throw new RequestValidationError([{ field, errors: [error.message] }]);
+          }
+          throw error;
+        }
+      }
+      return { warnings: [] };
+    });
+  }
 
   describe(): RotatorDescription {
     return {
