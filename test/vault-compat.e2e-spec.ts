@@ -1,5 +1,7 @@
 import { connect } from 'node:net';
 import { ScratchDatabase } from '../src/database/cli/scratch-database';
+import { openDirect } from './helpers/audit-db';
+import { Query, versionViolations } from './helpers/rotation-checks';
 import { serviceWithGrants } from './helpers/principals';
 import {
   bearerFor,
@@ -681,6 +683,56 @@ describe('Vault compatibility API (MariaDB)', () => {
         .get('/v1/secret/metadata/acme/prod/fresh')
         .set(vault(reader.headers))
         .expect(404);
+    });
+  });
+
+  describe('concurrent writers', () => {
+    it('should let exactly one of many concurrent writers with the same cas win, creating and updating', async () => {
+      const write = (cas: number, value: string) =>
+        sut.http
+          .post('/v1/secret/data/acme/race/one')
+          .set(vault(writer.headers))
+          .send({ data: { token: value }, options: { cas } });
+
+      const creates = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => write(0, `create-${i}`)),
+      );
+      expect(creates.filter((r) => r.status === 200)).toHaveLength(1);
+      expect(creates.filter((r) => r.status !== 200).map((r) => r.status)).toEqual(
+        Array(7).fill(400),
+      );
+
+      const updates = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => write(1, `update-${i}`)),
+      );
+      const won = updates.filter((r) => r.status === 200);
+      expect(won).toHaveLength(1);
+      expect(won[0].body.data.version).toBe(2);
+      const refusals = updates.filter((r) => r.status !== 200).map((r) => r.body as unknown);
+      expect(refusals).toEqual(
+        Array(7).fill({ errors: ['check-and-set parameter did not match the current version'] }),
+      );
+
+      // The winner's value is what reads back, at version 2, and the versions are whole.
+      const read = await sut.http
+        .get('/v1/secret/data/acme/race/one')
+        .set(vault(writer.headers))
+        .expect(200);
+      const winner = updates.indexOf(won[0]);
+      expect(read.body.data).toMatchObject({
+        data: { token: `update-${winner}` },
+        metadata: { version: 2 },
+      });
+      const db = await openDirect(database);
+      try {
+        const query: Query = (sql, params) => db.query(sql, params);
+        const [{ id }] = await query<{ id: string }>(
+          "SELECT id FROM credentials WHERE path = 'acme/race/one'",
+        );
+        expect(await versionViolations(query, [id])).toEqual([]);
+      } finally {
+        await db.destroy();
+      }
     });
   });
 
