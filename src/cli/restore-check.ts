@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 import { loadAppConfig } from '../config/app.config';
+import { runCliMain, UsageError } from '../config/cli-entry';
 import { ConfigError } from '../config/config-error';
 import { CryptoConfig, loadCryptoConfig } from '../config/crypto.config';
 import { loadDatabaseConfig } from '../config/database.config';
@@ -29,8 +30,6 @@ opened, 1 when anything did not, 2 when it cannot run. Used by scripts/restore-d
 
 /** Rows read per statement. */
 const PAGE = 500;
-
-class UsageError extends Error {}
 
 interface Tally {
   ok: number;
@@ -305,16 +304,4 @@ function print(report: Report): void {
   line(`RESULT ${JSON.stringify({ ...report, failures: undefined })}`);
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      const message =
-        error instanceof ConfigError || error instanceof UsageError
-          ? error.message
-          : String((error as Error).stack ?? error);
-      process.stderr.write(`${message}\n`);
-      process.exit(2);
-    },
-  );
-}
+if (require.main === module) runCliMain(main);

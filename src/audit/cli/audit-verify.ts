@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 import { loadAppConfig } from '../../config/app.config';
+import { runCliMain, UsageError } from '../../config/cli-entry';
 import { ConfigError } from '../../config/config-error';
 import { loadCryptoConfig } from '../../config/crypto.config';
 import { loadDatabaseConfig } from '../../config/database.config';
@@ -27,9 +28,6 @@ result as JSON and exits 0 when intact, 1 when not, 2 when it cannot run.
                       line a sink received (the last "audit.checkpoint" line of FILE counts).
                       Its Ed25519 signature must hold, and every lane head it states must
                       still be in the chain.`;
-
-/** Input the user must fix: said plainly, exit 2. */
-class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
   let values: { checkpoint?: string; help?: boolean };
@@ -115,14 +113,4 @@ function readCheckpoint(path: string): CheckpointStatement {
   return toCheckpointStatement(dto);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const message =
-      error instanceof ConfigError || error instanceof UsageError
-        ? error.message
-        : String((error as Error).stack ?? error);
-    process.stderr.write(`${message}\n`);
-    process.exit(2);
-  },
-);
+runCliMain(main);

@@ -38,12 +38,11 @@ export class WebhookFanOut {
     const cursor = await this.cursor();
     const events = await this.stream.after(cursor, FANOUT_BATCH);
     if (events.length === 0) return 0;
-    const latest = await this.stream.latest();
-    return (await this.advance(cursor, events, latest)) ? events.length : 0;
+    return (await this.advance(cursor, events)) ? events.length : 0;
   }
 
   /** Moves the cursor from `from` past `events` and inserts their deliveries, or does nothing. */
-  private advance(from: string, events: StreamEvent[], latest: string): Promise<boolean> {
+  private advance(from: string, events: StreamEvent[]): Promise<boolean> {
     return this.transactions.run(async (manager) => {
       const moved = await manager
         .createQueryBuilder()
@@ -55,6 +54,7 @@ export class WebhookFanOut {
       const listeners = await this.listeners(manager);
       if (listeners.length === 0) {
         // Nobody listens, and whoever subscribes next starts at the cursor: skip what is there.
+        const latest = await this.stream.latest();
         if (BigInt(latest) > BigInt(last(events))) {
           await manager.update(WebhookFanoutCursor, { id: 1 }, { lastStreamSeq: latest });
         }
