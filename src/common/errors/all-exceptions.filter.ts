@@ -5,7 +5,6 @@ import { loggableError } from './loggable-error';
 import { isDatabaseOutage } from './database-failure';
 import { retryAfterOf, toErrorBody } from './to-error-body';
 
-
 /** The one place errors become HTTP responses, each with the request id. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
