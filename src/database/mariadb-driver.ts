@@ -1,4 +1,5 @@
 import * as mysql2 from 'mysql2';
+import { testSessionStatement } from './test-session-variables';
 
 /**
  * mysql2 as TypeORM's MariaDB driver, with every pooled connection pinned to UTC. TypeORM reads
@@ -9,8 +10,10 @@ export const mariadbDriver = {
   ...mysql2,
   createPool(options: mysql2.PoolOptions) {
     const pool = mysql2.createPool(options);
+    const testSession = testSessionStatement();
     pool.on('connection', (connection) => {
       connection.query("SET time_zone = '+00:00'");
+      if (testSession) connection.query(testSession);
       // TypeORM calls promise() for every query, and mysql2 answers with a new wrapper each time,
       // resolving a require() on the way. The wrapper holds no state: one per connection will do.
       const promised = connection.promise();
