@@ -110,8 +110,8 @@ describe('Transaction retry (MariaDB)', () => {
 
     const failed = settled.filter((result) => result.status === 'rejected');
     expect(failed).toHaveLength(1);
-    expect((failed[0] as PromiseRejectedResult).reason).toBeInstanceOf(DatabaseBusyError);
-    expect((failed[0] as PromiseRejectedResult).reason).toMatchObject({ reason: 'deadlock' });
+    expect(failed[0].reason).toBeInstanceOf(DatabaseBusyError);
+    expect(failed[0].reason).toMatchObject({ reason: 'deadlock' });
     expect(attempts).toBe(2);
     expect(counts).toEqual([1, 1]);
     expect(await sut.app.get(AuditVerificationService).verify()).toMatchObject({ ok: true });
