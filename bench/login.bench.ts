@@ -69,7 +69,12 @@ export async function benchLogin(): Promise<Record<string, number>> {
 }
 
 /** Verifies per second, p50/p99 (ms) and CPU per verify (µs) of a bare loop, after a warm-up. */
-async function argon2Floor(): Promise<{ perSecond: number; p50: number; p99: number; cpuUs: number }> {
+async function argon2Floor(): Promise<{
+  perSecond: number;
+  p50: number;
+  p99: number;
+  cpuUs: number;
+}> {
   const password = randomBytes(18).toString('base64url');
   const hash = await new PasswordHasher().hash(password);
   const run = async (seconds: number) => {

@@ -33,7 +33,7 @@ async function main(): Promise<void> {
       'SELECT v.credential_id, v.version, v.ciphertext, v.iv, v.tag, v.wrapped_dek, v.kek_id ' +
         'FROM credential_versions v JOIN credentials c ON c.id = v.credential_id ' +
         'WHERE v.wrapped_dek IS NOT NULL AND v.kek_id <> ? ' +
-        `ORDER BY v.credential_id, v.version LIMIT ${BATCH} FOR UPDATE`,
+        `ORDER BY v.kek_id, v.credential_id, v.version LIMIT ${BATCH} FOR UPDATE`,
       [to.id],
     );
     if (rows.length === 0) {
@@ -62,7 +62,10 @@ async function main(): Promise<void> {
       const moved = rewrapDek(from, to, wrappedDek, binding);
       const key = [binding.credentialId, binding.version];
       cases.push(...key, moved.wrappedDek.toString('base64'));
-      fingerprints.push(...key, createHmac('sha256', fingerprintKey).update(password).digest('hex'));
+      fingerprints.push(
+        ...key,
+        createHmac('sha256', fingerprintKey).update(password).digest('hex'),
+      );
       keys.push(...key);
     }
     const when = rows.map(() => 'WHEN credential_id = ? AND version = ? THEN ?').join(' ');

@@ -29,26 +29,34 @@ export async function benchRewrap(): Promise<Record<string, number>> {
   const old: Kek = { id: 'old', key: randomBytes(32) };
   const next: Kek = { id: 'new', key: randomBytes(32) };
   const spec = (k: Kek) => `${k.id}:${k.key.toString('base64')}`;
-  const floor = await onSeededDatabase(old, async (database) => {
-    const out = await runScript('rewrap-floor.js', {
-      DATABASE_URL: database.url,
-      BENCH_REWRAP_FROM: spec(old),
-      BENCH_REWRAP_TO: spec(next),
-    });
-    return checked('floor', out);
-  }, next);
-  const custos = await onSeededDatabase(old, async (database, dataDir) => {
-    const out = await runScript('rewrap-app.js', {
-      DATABASE_URL: database.url,
-      CUSTOS_DATA_DIR: dataDir,
-      CUSTOS_MASTER_KEYS: `${spec(old)},${spec(next)}`,
-      ROTATION_SCHEDULER_ENABLED: 'false',
-      AUDIT_SINKS: 'none',
-      LOG_LEVEL: 'error',
-      BENCH_REWRAP_TO: next.id,
-    });
-    return checked('custos', out);
-  }, next);
+  const floor = await onSeededDatabase(
+    old,
+    async (database) => {
+      const out = await runScript('rewrap-floor.js', {
+        DATABASE_URL: database.url,
+        BENCH_REWRAP_FROM: spec(old),
+        BENCH_REWRAP_TO: spec(next),
+      });
+      return checked('floor', out);
+    },
+    next,
+  );
+  const custos = await onSeededDatabase(
+    old,
+    async (database, dataDir) => {
+      const out = await runScript('rewrap-app.js', {
+        DATABASE_URL: database.url,
+        CUSTOS_DATA_DIR: dataDir,
+        CUSTOS_MASTER_KEYS: `${spec(old)},${spec(next)}`,
+        ROTATION_SCHEDULER_ENABLED: 'false',
+        AUDIT_SINKS: 'none',
+        LOG_LEVEL: 'error',
+        BENCH_REWRAP_TO: next.id,
+      });
+      return checked('custos', out);
+    },
+    next,
+  );
   const perSecond = (m: Measured) => Math.round(VERSIONS / m.seconds);
   const ms = (cpu: number | undefined) =>
     cpu === undefined ? 0 : Math.round((cpu / VERSIONS) * 1e6) / 1000;
