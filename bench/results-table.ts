@@ -12,6 +12,9 @@ interface Row {
 
 const n = (value: number | undefined): string =>
   value === undefined ? '?' : value.toLocaleString('en-US', { maximumFractionDigits: 2 });
+const fixed = (value: number | undefined): string => (value === undefined ? '' : value.toFixed(2));
+const us = (ms: number | undefined): string =>
+  ms === undefined ? '?' : String(Math.round(ms * 1000));
 const ratio = (value: number | undefined, floor: number | undefined): string =>
   value === undefined || floor === undefined || floor === 0 ? '' : (value / floor).toFixed(2);
 
@@ -21,18 +24,14 @@ const ratio = (value: number | undefined, floor: number | undefined): string =>
  */
 export function rowsOf(r: Results): Row[] {
   const rows: Row[] = [];
-  for (const route of ['reveal', 'list']) {
-    const custos = r[`req/s custos, ${route}`];
-    if (custos === undefined) continue;
+  // Named by reveal.bench.ts's routes, e.g. `GET /secrets/{path} (reveal)`, and round when several.
+  for (const label of Object.keys(r).flatMap((k) => /^req\/s custos, (.*)$/.exec(k)?.[1] ?? [])) {
     rows.push({
-      bench:
-        route === 'reveal'
-          ? 'reveal `GET /secrets/{path}` (API key)'
-          : 'list `GET /credentials?limit=50` (API key)',
-      custos: `${n(custos)} req/s`,
-      floor: `${n(r[`req/s floor, ${route}`])} req/s (bare node:http + mysql2)`,
-      ratio: n(r[`throughput ratio, ${route}`]),
-      notes: `p99 ratio ${n(r[`p99 ratio, ${route}`])}; non-2xx ${n(r[`non-2xx custos, ${route}`])}`,
+      bench: `${label.replace(/^(GET \S+)/, '`$1`')}, API key`,
+      custos: `${n(r[`req/s custos, ${label}`])} req/s`,
+      floor: `${n(r[`req/s floor, ${label}`])} req/s (bare node:http + mysql2)`,
+      ratio: fixed(r[`throughput ratio, ${label}`]),
+      notes: `p99 ratio ${n(r[`p99 ratio, ${label}`])}; non-2xx ${n(r[`non-2xx custos, ${label}`])}`,
     });
   }
   if (r['login req/s custos'] !== undefined) {
@@ -72,8 +71,8 @@ export function rowsOf(r: Results): Row[] {
       bench: `master-key re-wrap of ${n(r['rewrap versions'])} versions`,
       custos: `${n(r['rewrap versions/s custos'])} versions/s (${n(r['rewrap seconds custos'])} s)`,
       floor: `${n(r['rewrap versions/s floor'])} versions/s (${n(r['rewrap seconds floor'])} s, bare mysql2 batches of 200)`,
-      ratio: n(value),
-      notes: `target ≥ 0.5: ${value >= 0.5 ? 'met' : 'NOT met'}; CPU ms/version Node ${n(r['rewrap Node CPU ms/version custos'])} vs ${n(r['rewrap Node CPU ms/version floor'])}, MariaDB ${n(r['rewrap DB CPU ms/version custos'])} vs ${n(r['rewrap DB CPU ms/version floor'])}`,
+      ratio: fixed(value),
+      notes: `target ≥ 0.5: ${value >= 0.5 ? 'met' : 'NOT met'}; CPU µs/version Node ${us(r['rewrap Node CPU ms/version custos'])} vs ${us(r['rewrap Node CPU ms/version floor'])}, MariaDB ${us(r['rewrap DB CPU ms/version custos'])} vs ${us(r['rewrap DB CPU ms/version floor'])}`,
     });
   }
   if (r['verify ms'] !== undefined) {

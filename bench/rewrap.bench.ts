@@ -164,7 +164,15 @@ async function runScript(script: string, env: Record<string, string | undefined>
       ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
       : [];
   const child = spawn(process.execPath, [...profile, join(__dirname, script)], {
-    env: { ...process.env, ...env },
+    // Only the keys given here: an earlier in-process bench may have set a single master key.
+    env: {
+      ...process.env,
+      CUSTOS_MASTER_KEY: undefined,
+      CUSTOS_MASTER_KEY_FILE: undefined,
+      CUSTOS_MASTER_KEYS_DIR: undefined,
+      CUSTOS_MASTER_KEY_ID: undefined,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
