@@ -128,7 +128,7 @@ export class TransactionRunner {
 
   private exhausted(reason: RetryReason, attempts: number, error: unknown): DomainError {
     this.logger.warn(
-      `A ${reason.replace('_', ' ')} persisted through ${attempts} attempt(s); answering 503`,
+      `A ${reason.replaceAll('_', ' ')} persisted through ${attempts} attempt(s); answering 503`,
     );
     return reason === 'node_not_ready' || reason === 'connection_lost'
       ? new DatabaseUnavailableError(error)
