@@ -145,14 +145,7 @@ export class GaleraCluster {
 
   /** Stops every node and removes the data directories. */
   async stop(): Promise<void> {
-    await Promise.all(
-      [...this.processes.values()].map((child) => {
-        if (child.exitCode !== null) return undefined;
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGKILL');
-        return exited;
-      }),
-    );
+    await Promise.all([...this.processes.keys()].map((n) => this.kill(n)));
     this.processes.clear();
     rmSync(this.root, { recursive: true, force: true });
   }

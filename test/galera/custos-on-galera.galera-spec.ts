@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { createScratchMariadb, ScratchDatabase } from '../../src/database/cli/scratch-database';
+import { FaultCluster, sleep } from '../faults/helpers/fault-cluster';
+import { Answer } from '../faults/helpers/invariants';
+import { call, expectCall, until, versionViolations } from '../helpers/rotation-checks';
+import { GaleraCluster, galeraMissing } from './cluster';
+
+/**
+ * Two Custos instances (spawned processes) on a real three-node Galera cluster, each listing the
+ * nodes in another order, in any-node mode: every connection may land on any node, so
+ * concurrent transactions meet at certification, not on one server's row locks. Then a node is
+ * killed under load and re-joins. See docs/galera.md.
+ */
+const missing = galeraMissing();
+
+/** A 5xx is allowed only as 503 with Retry-After (retries exhausted, or the database away). */
+function badAnswers(answers: readonly Answer[]): Answer[] {
+  return answers.filter(
+    (answer) =>
+      answer.status === 0 ||
+      (answer.status >= 500 && !(answer.status === 503 && answer.retryAfter !== undefined)),
+  );
+}
+
+if (missing) {
+  describe.skip(`Custos on a three-node Galera cluster (skipped: ${missing})`, () => {
+    it('needs galera-4', () => undefined);
+  });
+} else {
+  describe('Custos on a three-node Galera cluster (two spawned instances, any-node)', () => {
+    let galera: GaleraCluster;
+    let database: ScratchDatabase;
+    let apps: FaultCluster;
+    /** DATABASE_URL of an instance that lists the nodes in this order. */
+    const urlFor = (order: number[]) =>
+      GaleraCluster.hostList(order, database.url!.split('/').pop()!);
+
+    beforeAll(async () => {
+      galera = await GaleraCluster.start();
+      database = await createScratchMariadb(GaleraCluster.url(1).replace(/\/$/, ''));
+      apps = await FaultCluster.startOn(database, [urlFor([1, 2, 3]), urlFor([2, 3, 1])], {
+        DB_WRITE_MODE: 'any-node',
+      });
+    }, 150_000);
+
+    afterAll(async () => {
+      await apps?.close();
+      await galera?.stop();
+    });
+
+    it('should answer 100 concurrent creates split over both instances with no 5xx', async () => {
+      const statuses = await Promise.all(
+        Array.from({ length: 100 }, async (_, i) => {
+          const app = apps.apps[i % 2];
+          const path = `creates/${i}-${randomUUID()}`;
+          const response = await call(app.baseUrl, 'POST', '/credentials', apps.admin, {
+            path,
+            name: path,
+            type: 'password',
+            secret: { password: `pw-${randomUUID()}` },
+          });
+          return response.status;
+        }),
+      );
+      expect(statuses.filter((status) => status !== 201)).toEqual([]);
+    });
+
+    it('should keep one current version and contiguous versions under 40 concurrent secret writes', async () => {
+      const [id] = await apps.credentials('writes', 1);
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => apps.request(apps.apps[i % 2], 'write', id)),
+      );
+      expect(badAnswers(answers)).toEqual([]);
+      const written = answers.filter((answer) => answer.status === 200).length;
+      expect(written).toBeGreaterThan(0);
+      expect(await versionViolations((sql, params) => apps.db.query(sql, params), [id])).toEqual(
+        [],
+      );
+      const [row] = await apps.db.query<{ versions: number }[]>(
+        'SELECT COUNT(*) AS versions FROM credential_versions WHERE credential_id = ?',
+        [id],
+      );
+      // The first version and one per acknowledged write, none lost and none twice.
+      expect(Number(row.versions)).toBe(written + 1);
+    });
+
+    it('should rotate each due credential exactly once across both instances under reveals, and verify', async () => {
+      const ids = await apps.credentials('rotate', 12);
+      const load = apps.load(ids, 4, () => apps.apps, 0.1);
+      await apps.makeDue(ids);
+      const verify = await expectCall<{ ok: boolean }>(
+        200,
+        apps.apps[1].baseUrl,
+        'POST',
+        '/audit/verify',
+        apps.admin,
+      );
+      await apps.rotationsDone(ids, 1, 60_000);
+      await load.stop();
+      expect(verify.ok).toBe(true);
+      expect(await apps.runCounts(ids)).toEqual({ succeeded: ids.length });
+      expect(badAnswers(apps.answers)).toEqual([]);
+    });
+
+    it('should lose no acknowledged write when a node is SIGKILLed under load, fail over, and re-join', async () => {
+      const ids = await apps.credentials('kill', 8);
+      const mark = apps.answers.length;
+      const load = apps.load(ids, 6, () => apps.apps, 0.3);
+      await sleep(1_500);
+      await galera.kill(2);
+      await galera.waitForSize(2);
+      // Both instances keep taking writes through the two nodes left, by themselves.
+      for (const app of apps.apps) {
+        await until(
+          async () =>
+            (await apps.request(app, 'write', ids[0])).status === 200 ? true : undefined,
+          20_000,
+          `a write through ${app.baseUrl} after the kill`,
+        );
+      }
+      await galera.restart(2);
+      await galera.waitForSize(3);
+      await sleep(1_000);
+      await load.stop();
+
+      const during = apps.since(mark);
+      expect(badAnswers(during)).toEqual([]);
+      expect(during.filter((answer) => answer.status === 200).length).toBeGreaterThan(20);
+      expect(await apps.invariants()).toEqual([]);
+    });
+
+    it('should resume an interrupted rotation on a restarted instance', async () => {
+      const [id] = await apps.credentials('crash', 1);
+      const doomed = await apps.spawn({
+        DATABASE_URL: urlFor([3, 1, 2]),
+        DB_WRITE_MODE: 'any-node',
+        CUSTOS_FAILPOINTS: 'rotation.after-apply',
+      });
+      // The failpoint kills the process after the apply step committed, before it answers.
+      await call(doomed.baseUrl, 'POST', `/credentials/${id}/rotate`, apps.admin, {}).catch(
+        () => undefined,
+      );
+      await doomed.exited;
+      expect(doomed.process.signalCode).toBe('SIGKILL');
+      const [run] = await apps.db.query<{ status: string; step: string }[]>(
+        'SELECT status, step FROM rotation_runs WHERE credential_id = ?',
+        [id],
+      );
+      expect(run).toMatchObject({ status: 'running' });
+      await apps.spawn({ DATABASE_URL: urlFor([3, 1, 2]), DB_WRITE_MODE: 'any-node' }, doomed);
+      await apps.rotationsDone([id], 1, 60_000);
+      expect(await apps.invariants()).toEqual([]);
+    });
+  });
+}
