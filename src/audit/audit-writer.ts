@@ -15,7 +15,7 @@ import {
   utcNowSql,
 } from '../database/dialect';
 import { TransactionRunner } from '../database/transaction-runner';
-import { ANONYMOUS, AuditEventInput, AuditRequestContext, SYSTEM } from './audit-context';
+import { ANONYMOUS, AuditEventInput, SYSTEM } from './audit-context';
 import { HashedEvent, insertAuditEvents } from './audit-event.sql';
 import { AuditMetrics } from './audit-metrics';
 import { sanitizeDetails } from './audit-sanitizer';
@@ -68,8 +68,8 @@ export class AuditHeadUnavailableError extends Error {
 export class AuditWriter implements OnModuleInit, OnApplicationBootstrap {
   private readonly logger = new Logger(AuditWriter.name);
   private readonly lanes = new WeakMap<EntityManager, number>();
-  /** Contexts whose events wait for their transaction to commit, by that transaction's runner. */
-  private readonly awaitingCommit = new WeakMap<QueryRunner, AuditRequestContext[]>();
+  /** What waits for a transaction holding events to commit, by that transaction's runner. */
+  private readonly awaitingCommit = new WeakMap<QueryRunner, (() => void)[]>();
   private readonly listeners: ((count: number) => void)[] = [];
   private readonly queue: PendingEvent[] = [];
   private inFlight = 0;
@@ -196,26 +196,31 @@ export class AuditWriter implements OnModuleInit, OnApplicationBootstrap {
         JSON.stringify({ type: 'audit.event', ...toEventRecord({ ...event, seq: seqs[i] }) }),
       ),
     );
-    this.markRecordedOnCommit(
-      manager,
-      inputs.flatMap((input) => (input.context ? [input.context] : [])),
-    );
-    for (const input of inputs) this.metrics.events.inc({ outcome: input.outcome });
-    for (const listener of this.listeners) listener(inputs.length);
+    this.afterCommit(manager, () => {
+      for (const input of inputs) {
+        if (input.context) input.context.recorded = true;
+        this.metrics.events.inc({ outcome: input.outcome });
+      }
+      for (const listener of this.listeners) listener(inputs.length);
+    });
     return seqs.slice(inputs.length - given.length);
   }
 
-  private markRecordedOnCommit(manager: EntityManager, contexts: AuditRequestContext[]): void {
-    if (contexts.length === 0) return;
+  /**
+   * Runs `done` once the transaction holding the events has committed, never for an attempt that
+   * rolled back: the TransactionRunner may run the same unit of work again, and its events would
+   * otherwise be counted (and their requests marked recorded) once per attempt.
+   */
+  private afterCommit(manager: EntityManager, done: () => void): void {
     const runner = manager.queryRunner;
     if (!runner?.isTransactionActive) {
       // No transaction around the write: each statement committed on its own.
-      for (const context of contexts) context.recorded = true;
+      done();
       return;
     }
     const waiting = this.awaitingCommit.get(runner);
-    if (waiting) waiting.push(...contexts);
-    else this.awaitingCommit.set(runner, [...contexts]);
+    if (waiting) waiting.push(done);
+    else this.awaitingCommit.set(runner, [done]);
   }
 
   private commitWatcher(): EntitySubscriberInterface {
@@ -223,10 +228,10 @@ export class AuditWriter implements OnModuleInit, OnApplicationBootstrap {
       afterTransactionCommit: ({ queryRunner }) => {
         // Still active: a savepoint was released, the transaction itself is still open.
         if (queryRunner.isTransactionActive) return;
-        const contexts = this.awaitingCommit.get(queryRunner);
-        if (!contexts) return;
+        const done = this.awaitingCommit.get(queryRunner);
+        if (!done) return;
         this.awaitingCommit.delete(queryRunner);
-        for (const context of contexts) context.recorded = true;
+        for (const action of done) action();
       },
       afterTransactionRollback: ({ queryRunner }) => {
         if (!queryRunner.isTransactionActive) this.awaitingCommit.delete(queryRunner);

@@ -18,7 +18,12 @@ describe('loadDatabaseConfig', () => {
     expect(sut).toEqual({
       dialect: 'sqlite',
       file: join(resolve('./data'), 'custos.sqlite'),
-      common: { runMigrations: true, poolSize: 10, connectRetries: 3 },
+      common: {
+        runMigrations: true,
+        poolSize: 10,
+        connectRetries: 3,
+        retry: { attempts: 4, baseMs: 20 },
+      },
     });
   });
 
@@ -35,7 +40,12 @@ describe('loadDatabaseConfig', () => {
       url,
       nodes: [{ host: 'db', port: 3306 }],
       writeMode: 'single-node',
-      common: { runMigrations: true, poolSize: 10, connectRetries: 3 },
+      common: {
+        runMigrations: true,
+        poolSize: 10,
+        connectRetries: 3,
+        retry: { attempts: 4, baseMs: 20 },
+      },
     });
   });
 
@@ -77,8 +87,15 @@ describe('loadDatabaseConfig', () => {
       DB_RUN_MIGRATIONS: '0',
       DB_POOL_SIZE: '25',
       DB_CONNECT_RETRIES: '0',
+      DB_RETRY_ATTEMPTS: '0',
+      DB_RETRY_BASE_MS: '5',
     });
-    expect(sut.common).toEqual({ runMigrations: false, poolSize: 25, connectRetries: 0 });
+    expect(sut.common).toEqual({
+      runMigrations: false,
+      poolSize: 25,
+      connectRetries: 0,
+      retry: { attempts: 0, baseMs: 5 },
+    });
     expect(loadDatabaseConfig({ DB_RUN_MIGRATIONS: 'true' }).common.runMigrations).toBe(true);
     expect(loadDatabaseConfig({ DB_RUN_MIGRATIONS: 'false' }).common.runMigrations).toBe(false);
   });
@@ -91,6 +108,10 @@ describe('loadDatabaseConfig', () => {
     ['DB_POOL_SIZE', '0'],
     ['DB_POOL_SIZE', '501'],
     ['DB_CONNECT_RETRIES', 'many'],
+    ['DB_RETRY_ATTEMPTS', '-1'],
+    ['DB_RETRY_ATTEMPTS', '21'],
+    ['DB_RETRY_BASE_MS', '0'],
+    ['DB_RETRY_BASE_MS', 'soon'],
   ])('should throw a ConfigError naming %s when it is %j', (name, value) => {
     const error = configErrorFor({ [name]: value });
     expect(error.message).toContain(name);

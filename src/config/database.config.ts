@@ -50,6 +50,19 @@ class DatabaseEnv {
   @Max(100)
   @IsInt()
   DB_CONNECT_RETRIES = 3;
+
+  /** Re-runs of a transaction that lost to a concurrent one (0 turns retrying off). */
+  @EnvInteger()
+  @Min(0)
+  @Max(20)
+  @IsInt()
+  DB_RETRY_ATTEMPTS = 4;
+
+  @EnvInteger()
+  @Min(1)
+  @Max(10000)
+  @IsInt()
+  DB_RETRY_BASE_MS = 20;
 }
 
 export type DatabaseConfig =
@@ -67,6 +80,13 @@ interface DatabaseCommon {
   runMigrations: boolean;
   poolSize: number;
   connectRetries: number;
+  retry: RetryPolicy;
+}
+
+/** How a transaction that failed retryably is run again: `attempts` re-runs, backoff from `baseMs`. */
+export interface RetryPolicy {
+  attempts: number;
+  baseMs: number;
 }
 
 export function loadDatabaseConfig(env: Env): DatabaseConfig {
@@ -76,6 +96,7 @@ export function loadDatabaseConfig(env: Env): DatabaseConfig {
     runMigrations: v.DB_RUN_MIGRATIONS,
     poolSize: v.DB_POOL_SIZE,
     connectRetries: v.DB_CONNECT_RETRIES,
+    retry: { attempts: v.DB_RETRY_ATTEMPTS, baseMs: v.DB_RETRY_BASE_MS },
   };
   if (v.DATABASE_URL) {
     return {

@@ -1,4 +1,5 @@
 import { DataSource, EntityManager } from 'typeorm';
+import { DatabaseBusyError } from '../common/errors/database-errors';
 
 export type Dialect = 'mariadb' | 'sqlite';
 
@@ -150,8 +151,13 @@ export function isUniqueViolation(error: unknown): boolean {
   );
 }
 
-/** Whether the database aborted a transaction to break a deadlock; running it again may succeed. */
+/**
+ * Whether the database aborted a transaction to break a deadlock; running it again may succeed.
+ * TransactionRunner retries these itself and answers DatabaseBusyError when they persist, which
+ * still counts here for callers that loop on their own.
+ */
 export function isDeadlock(error: unknown): boolean {
+  if (error instanceof DatabaseBusyError) return error.reason === 'deadlock';
   const driver = driverErrorOf(error);
   return driver?.code === 'ER_LOCK_DEADLOCK' || driver?.errno === 1213;
 }

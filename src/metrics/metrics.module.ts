@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
+import { DatabaseMetrics } from './database-metrics';
 import { HttpMetrics } from './http-metrics';
 import { MetricsController } from './metrics.controller';
 
 @Module({
   controllers: [MetricsController],
-  providers: [HttpMetrics],
+  providers: [HttpMetrics, DatabaseMetrics],
   exports: [HttpMetrics],
 })
 export class MetricsModule {}

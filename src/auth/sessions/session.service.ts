@@ -241,10 +241,11 @@ export class SessionService {
     assertStrongPassword(next, [user.email]);
     const passwordHash = await this.hasher.hash(next);
     await this.transactions.run(async (manager) => {
+      // Counted in SQL: `user` was read in an earlier transaction, and this one may run again.
       await manager.update(
         User,
         { id: userId },
-        { passwordHash, mustChangePassword: false, tokenVersion: user.tokenVersion + 1 },
+        { passwordHash, mustChangePassword: false, tokenVersion: () => 'token_version + 1' },
       );
       await this.revokeAllSessions(manager, userId);
       await this.audit.record(

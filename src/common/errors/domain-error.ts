@@ -19,6 +19,8 @@ export abstract class DomainError extends Error {
   auditHint?: AuditHint;
   /** Machine-readable facts for the client (ids, never secrets), sent as the body's `details`. */
   details?: Record<string, unknown>;
+  /** Seconds after which trying again may succeed, sent as `Retry-After` (503s). */
+  retryAfterSeconds?: number;
 
   constructor(message: string) {
     super(message);

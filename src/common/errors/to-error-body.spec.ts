@@ -9,7 +9,8 @@ import {
 import { QueryFailedError } from 'typeorm';
 import { RequestValidationError } from '../validation/request-validation.error';
 import { DomainError, DomainErrorKind } from './domain-error';
-import { toErrorBody } from './to-error-body';
+import { DatabaseBusyError } from './database-errors';
+import { retryAfterOf, toErrorBody } from './to-error-body';
 
 function domainError(kind: DomainErrorKind, message: string): DomainError {
   class TestDomainError extends DomainError {
@@ -144,6 +145,44 @@ describe('toErrorBody', () => {
     expect(json).not.toContain('Duplicate');
     expect(json).not.toContain('cus_x');
     expect(json).not.toContain('INSERT');
+  });
+
+  it('should map a deadlock that reached it raw to a 503 with Retry-After and no SQL', () => {
+    const sql = 'UPDATE audit_chain_heads SET hash = ? WHERE lane = ?';
+    const driverError = Object.assign(
+      new Error('Deadlock found when trying to get lock; try restarting transaction'),
+      { code: 'ER_LOCK_DEADLOCK', errno: 1213, sql },
+    );
+    const raw = new QueryFailedError(sql, ['h', 1], driverError);
+    const sut = toErrorBody(raw);
+    expect(sut).toEqual({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: 'The database is busy with conflicting changes; nothing was changed, retry shortly',
+    });
+    expect(JSON.stringify(sut)).not.toMatch(/Deadlock|UPDATE|audit_chain/);
+    expect(retryAfterOf(raw)).toBe(1);
+  });
+
+  it('should map an unreachable database to a 503 with Retry-After', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:3306'), {
+      code: 'ECONNREFUSED',
+      errno: -111,
+      fatal: true,
+    });
+    expect(toErrorBody(refused)).toEqual({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: 'The database is unavailable; retry shortly',
+    });
+    expect(retryAfterOf(refused)).toBe(1);
+  });
+
+  it('should carry the Retry-After of a DatabaseBusyError and none for other errors', () => {
+    expect(retryAfterOf(new DatabaseBusyError('lock_wait_timeout', 5))).toBe(1);
+    expect(toErrorBody(new DatabaseBusyError('lock_wait_timeout', 5)).statusCode).toBe(503);
+    expect(retryAfterOf(new Error('boom'))).toBeUndefined();
+    expect(retryAfterOf(domainError('unavailable', 'sealed'))).toBeUndefined();
   });
 
   it('should map an error whose message contains SQL to a generic 500', () => {

@@ -1,6 +1,7 @@
 import { HttpException, NotFoundException } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import { RequestValidationError } from '../validation/request-validation.error';
+import { asDatabaseOutage } from './database-errors';
 import { DomainError } from './domain-error';
 import { ErrorBody } from './error-body';
 import { STATUS_BY_KIND } from './error-status';
@@ -12,6 +13,7 @@ type Mapped = Omit<ErrorBody, 'requestId'>;
  * everything else is a generic 500 so that no stack, SQL or key material reaches a client.
  */
 export function toErrorBody(exception: unknown): Mapped {
+  exception = asDatabaseOutage(exception) ?? exception;
   if (exception instanceof DomainError) {
     const body = base(STATUS_BY_KIND[exception.kind], exception.message);
     if (exception instanceof RequestValidationError) return { ...body, fields: exception.fields };
@@ -27,6 +29,12 @@ export function toErrorBody(exception: unknown): Mapped {
     );
   }
   return base(500, 'Internal server error');
+}
+
+/** The `Retry-After` seconds for an error that says when to come back (a busy database). */
+export function retryAfterOf(exception: unknown): number | undefined {
+  const mapped = asDatabaseOutage(exception) ?? exception;
+  return mapped instanceof DomainError ? mapped.retryAfterSeconds : undefined;
 }
 
 function fromHttpException(exception: HttpException): Mapped {

@@ -16,7 +16,12 @@ export interface ScratchDatabase {
   drop(): Promise<void>;
 }
 
-const common = { runMigrations: true, poolSize: 5, connectRetries: 0 };
+const common = {
+  runMigrations: true,
+  poolSize: 5,
+  connectRetries: 0,
+  retry: { attempts: 4, baseMs: 20 },
+};
 
 /** A new, empty database with a random name on the MariaDB server (tests and checks only). */
 export async function createScratchMariadb(
