@@ -13,6 +13,12 @@ import { GaleraCluster, galeraMissing } from './cluster';
  */
 const missing = galeraMissing();
 
+/**
+ * Any node takes any transaction; a hot row written from three nodes at once loses at
+ * certification often, so retries go further than the default four.
+ */
+const GALERA_ENV = { DB_WRITE_MODE: 'any-node', DB_RETRY_ATTEMPTS: '10' };
+
 /** A 5xx is allowed only as 503 with Retry-After (retries exhausted, or the database away). */
 function badAnswers(answers: readonly Answer[]): Answer[] {
   return answers.filter(
@@ -39,7 +45,7 @@ if (missing) {
       galera = await GaleraCluster.start();
       database = await createScratchMariadb(GaleraCluster.url(1).replace(/\/$/, ''));
       apps = await FaultCluster.startOn(database, [urlFor([1, 2, 3]), urlFor([2, 3, 1])], {
-        DB_WRITE_MODE: 'any-node',
+        ...GALERA_ENV,
       });
     }, 150_000);
 
@@ -71,17 +77,18 @@ if (missing) {
         Array.from({ length: 40 }, (_, i) => apps.request(apps.apps[i % 2], 'write', id)),
       );
       expect(badAnswers(answers)).toEqual([]);
-      const written = answers.filter((answer) => answer.status === 200).length;
-      expect(written).toBeGreaterThan(0);
+      const statuses = answers.map((answer) => answer.status);
+      expect(statuses.filter((status) => status !== 200)).toEqual([]);
       expect(await versionViolations((sql, params) => apps.db.query(sql, params), [id])).toEqual(
         [],
       );
       const [row] = await apps.db.query<{ versions: number }[]>(
-        'SELECT COUNT(*) AS versions FROM credential_versions WHERE credential_id = ?',
+        'SELECT MAX(version) AS versions FROM credential_versions WHERE credential_id = ?',
         [id],
       );
-      // The first version and one per acknowledged write, none lost and none twice.
-      expect(Number(row.versions)).toBe(written + 1);
+      // The first version and one per acknowledged write (older ones pruned past
+      // CREDENTIALS_MAX_VERSIONS): none lost and none twice.
+      expect(Number(row.versions)).toBe(statuses.length + 1);
     });
 
     it('should rotate each due credential exactly once across both instances under reveals, and verify', async () => {
@@ -133,7 +140,7 @@ if (missing) {
       const [id] = await apps.credentials('crash', 1);
       const doomed = await apps.spawn({
         DATABASE_URL: urlFor([3, 1, 2]),
-        DB_WRITE_MODE: 'any-node',
+        ...GALERA_ENV,
         CUSTOS_FAILPOINTS: 'rotation.after-apply',
       });
       // The failpoint kills the process after the apply step committed, before it answers.
@@ -147,7 +154,7 @@ if (missing) {
         [id],
       );
       expect(run).toMatchObject({ status: 'running' });
-      await apps.spawn({ DATABASE_URL: urlFor([3, 1, 2]), DB_WRITE_MODE: 'any-node' }, doomed);
+      await apps.spawn({ DATABASE_URL: urlFor([3, 1, 2]), ...GALERA_ENV }, doomed);
       await apps.rotationsDone([id], 1, 60_000);
       expect(await apps.invariants()).toEqual([]);
     });
