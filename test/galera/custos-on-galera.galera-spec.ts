@@ -3,7 +3,9 @@ import { createScratchMariadb, ScratchDatabase } from '../../src/database/cli/sc
 import { FaultCluster, sleep } from '../faults/helpers/fault-cluster';
 import { Answer } from '../faults/helpers/invariants';
 import { call, expectCall, until, versionViolations } from '../helpers/rotation-checks';
+import * as mysql from 'mysql2/promise';
 import { GaleraCluster, galeraMissing } from './cluster';
+import { HAPROXY_PORT, haproxyMissing, TestHaproxy } from './haproxy';
 
 /**
  * Two Custos instances (spawned processes) on a real three-node Galera cluster, each listing the
@@ -158,5 +160,54 @@ if (missing) {
       await apps.rotationsDone([id], 1, 60_000);
       expect(await apps.invariants()).toEqual([]);
     });
+
+    (haproxyMissing() ? it.skip : it)(
+      'should keep taking writes through the reference HAProxy when its write node is killed',
+      async () => {
+        await apps.db.query("CREATE USER IF NOT EXISTS 'haproxy_check'@'127.0.0.1'");
+        const proxy = await TestHaproxy.start();
+        try {
+          const behindProxy = `mysql://root@127.0.0.1:${HAPROXY_PORT}/${database.url!.split('/').pop()!}`;
+          const nodeBehind = async () => {
+            const connection = await mysql.createConnection({
+              uri: behindProxy,
+              connectTimeout: 2000,
+            });
+            try {
+              const [rows] = await connection.query<mysql.RowDataPacket[]>(
+                'SELECT @@wsrep_node_name AS node',
+              );
+              return String(rows[0].node);
+            } finally {
+              await connection.end();
+            }
+          };
+          await until(
+            () => nodeBehind().catch(() => undefined),
+            20_000,
+            'HAProxy to route to a node',
+          );
+          expect(await nodeBehind()).toBe('node1');
+          const proxied = await apps.spawn({ DATABASE_URL: behindProxy });
+          const [id] = await apps.credentials('haproxy', 1);
+          const mark = apps.answers.length;
+          expect((await apps.request(proxied, 'write', id)).status).toBe(200);
+
+          await galera.kill(1);
+          await until(
+            async () =>
+              (await apps.request(proxied, 'write', id)).status === 200 ? true : undefined,
+            20_000,
+            'a write through HAProxy after its write node died',
+          );
+          expect(await nodeBehind()).toBe('node2');
+          expect(badAnswers(apps.since(mark))).toEqual([]);
+          await galera.restart(1);
+          await galera.waitForSize(3);
+        } finally {
+          await proxy.stop();
+        }
+      },
+    );
   });
 }
