@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { benchAuditInsert } from './audit-insert.bench';
 import { benchAuditVerify } from './audit-verify.bench';
 import { benchAuditWriter } from './audit-writer.bench';
+import { benchGalera } from './galera.bench';
 import { benchReveal } from './reveal.bench';
 import { benchRotation } from './rotation.bench';
 
@@ -14,6 +15,8 @@ async function main(): Promise<void> {
   if (!only || only === 'verify') Object.assign(results, await benchAuditVerify());
   if (!only || only === 'reveal') Object.assign(results, await benchReveal());
   if (!only || only === 'rotation') Object.assign(results, await benchRotation());
+  // Only when asked for: it starts a three-node Galera cluster on this machine.
+  if (only === 'galera') Object.assign(results, await benchGalera());
   for (const [name, value] of Object.entries(results))
     process.stdout.write(`${name.padEnd(44)} ${value}\n`);
 }
