@@ -127,6 +127,10 @@ if (missing) {
           `a write through ${app.baseUrl} after the kill`,
         );
       }
+      // The instance that preferred node 2 said where it went.
+      expect(apps.apps[1].output()).toContain(
+        'Preferred database node changed from 127.0.0.1:3402 to 127.0.0.1:3403',
+      );
       await galera.restart(2);
       await galera.waitForSize(3);
       await sleep(1_000);
