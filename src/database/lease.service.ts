@@ -3,7 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DataSource, QueryResult } from 'typeorm';
-import { databaseNow, dialectOf, timestampParam } from './dialect';
+import { retryReasonOf } from '../common/errors/database-failure';
+import { databaseNow, dialectOf, isUniqueViolation, timestampParam } from './dialect';
 import { Lease } from './lease.entity';
 
 /**
@@ -16,8 +17,22 @@ export class LeaseService {
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Takes or renews the lease; true when this instance holds it for the next `ttlMs`. */
+  /**
+   * Takes or renews the lease; true when this instance holds it for the next `ttlMs`. A write that
+   * lost to another instance's (a deadlock on one server; on Galera a certification conflict, or
+   * a duplicate key when the node re-applies a conflicting autocommit insert) means the other
+   * instance has it: false, not an error. A lost claim is a claim not taken.
+   */
   async acquire(name: string, ttlMs: number): Promise<boolean> {
+    try {
+      return await this.take(name, ttlMs);
+    } catch (error) {
+      if (isUniqueViolation(error) || retryReasonOf(error) !== undefined) return false;
+      throw error;
+    }
+  }
+
+  private async take(name: string, ttlMs: number): Promise<boolean> {
     const now = await databaseNow(this.dataSource);
     const expiresAt = new Date(now.getTime() + ttlMs);
     const renewed = await this.dataSource

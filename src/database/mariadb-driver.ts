@@ -4,6 +4,7 @@ import { DatabaseNode, nodeName } from '../config/database-url';
 import { FailoverPool } from './failover-pool';
 import type { WriteMode } from '../config/database.config';
 import { NodeProbe } from './node-health';
+import { testSessionStatement } from './test-session-variables';
 
 /** What buildDataSourceOptions passes through TypeORM's `extra` for a list of nodes. */
 export interface ClusterOptions {
@@ -41,8 +42,10 @@ export const mariadbDriver = {
 };
 
 function prepare(pool: mysql2.Pool, syncWait: () => boolean): void {
+  const testSession = testSessionStatement();
   pool.on('connection', (connection) => {
     connection.query("SET time_zone = '+00:00'");
+    if (testSession) connection.query(testSession);
     if (syncWait()) connection.query('SET SESSION wsrep_sync_wait = 1');
     // TypeORM calls promise() for every query, and mysql2 answers with a new wrapper each time,
     // resolving a require() on the way. The wrapper holds no state: one per connection will do.

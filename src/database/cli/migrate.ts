@@ -5,6 +5,7 @@ import { ConfigError } from '../../config/config-error';
 import { loadDatabaseConfig } from '../../config/database.config';
 import { buildDataSourceOptions } from '../data-source-options';
 import { ensureMariadbDatabase } from '../ensure-database';
+import { runMigrationsExclusively } from '../exclusive-migrations';
 import { checkMigrations } from './migration-check';
 import { createScratchMariadb, createScratchSqlite } from './scratch-database';
 
@@ -21,7 +22,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'run':
       return withConfigured(async (dataSource) => {
-        const applied = await dataSource.runMigrations({ transaction: 'each' });
+        const applied = await runMigrationsExclusively(dataSource);
         say(
           applied.length ? `Applied: ${applied.map((m) => m.name).join(', ')}` : 'Nothing to apply',
         );
