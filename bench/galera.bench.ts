@@ -67,6 +67,7 @@ export async function benchGalera(): Promise<Record<string, number>> {
   const cluster = await GaleraCluster.start();
   const rows: Row[] = [];
   try {
+    await matchDurability();
     for (const target of TARGETS) {
       const reveal = await onScratch(target, (database, dataDir) =>
         measureReveal(target, database, dataDir),
@@ -217,6 +218,27 @@ async function seedRotation(
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   if (code !== 0 || !out.includes(`seeded ${COUNT}`)) throw new Error(`seeding failed: ${out}`);
+}
+
+/**
+ * The test cluster flushes InnoDB's log lazily (fast tests); give its nodes the plain server's
+ * setting, so that the rows differ by replication and not by fsync.
+ */
+async function matchDurability(): Promise<void> {
+  const plain = await mysql.createConnection({ uri: PLAIN_SERVER });
+  try {
+    const [[row]] = await plain.query<mysql.RowDataPacket[]>(
+      'SELECT @@innodb_flush_log_at_trx_commit AS flush',
+    );
+    for (const n of [1, 2, 3]) {
+      const node = await mysql.createConnection({ uri: GaleraCluster.url(n) });
+      await node.query('SET GLOBAL innodb_flush_log_at_trx_commit = ?', [Number(row.flush)]);
+      await node.end();
+    }
+    process.stderr.write(`galera bench: innodb_flush_log_at_trx_commit=${row.flush} on all\n`);
+  } finally {
+    await plain.end();
+  }
 }
 
 function masterKey(): string {

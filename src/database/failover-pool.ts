@@ -127,7 +127,8 @@ export class FailoverPool {
     this.looking ??= Promise.all(
       this.slots.map(async (slot) => {
         const health = await slot.probe.look();
-        if (this.ended) return;
+        // A look that was under way when the pool ended must not keep its connection open.
+        if (this.ended) return slot.probe.close();
         if (slot.health && slot.health.healthy !== health.healthy) {
           this.logger.warn(
             `Node ${nodeName(slot.node)} is ${health.healthy ? 'healthy again' : `unhealthy (${health.reason})`}`,
