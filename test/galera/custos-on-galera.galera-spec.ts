@@ -134,13 +134,9 @@ if (missing) {
       await galera.restart(2);
       await galera.waitForSize(3);
       // And went back once node 2 was Synced again.
+      const back = 'Preferred database node changed from 127.0.0.1:3403 to 127.0.0.1:3402';
       await until(
-        async () =>
-          apps.apps[1]
-            .output()
-            .includes('Preferred database node changed from 127.0.0.1:3403 to 127.0.0.1:3402')
-            ? true
-            : undefined,
+        () => Promise.resolve(apps.apps[1].output().includes(back) ? true : undefined),
         10_000,
         'the instance to prefer node 2 again',
       );
