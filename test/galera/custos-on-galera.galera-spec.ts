@@ -133,6 +133,8 @@ if (missing) {
       );
       await galera.restart(2);
       await galera.waitForSize(3);
+      // By incremental state transfer from a peer's gcache, not a full copy.
+      expect(galera.log(2)).toMatch(/IST received/);
       // And went back once node 2 was Synced again.
       const back = 'Preferred database node changed from 127.0.0.1:3403 to 127.0.0.1:3402';
       await until(
