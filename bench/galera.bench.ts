@@ -63,7 +63,10 @@ const TARGETS: Target[] = [
  */
 export async function benchGalera(): Promise<Record<string, number>> {
   const missing = galeraMissing();
-  if (missing) throw new Error(`the Galera bench needs a cluster: ${missing}`);
+  if (missing) {
+    process.stderr.write(`galera bench skipped: ${missing}\n`);
+    return {};
+  }
   const cluster = await GaleraCluster.start();
   const rows: Row[] = [];
   try {

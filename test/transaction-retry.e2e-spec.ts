@@ -5,6 +5,7 @@ import { AuditWriter } from '../src/audit/audit-writer';
 import { DatabaseBusyError } from '../src/common/errors/database-errors';
 import { loadDatabaseConfig } from '../src/config/database.config';
 import { ScratchDatabase } from '../src/database/cli/scratch-database';
+import { LeaseService } from '../src/database/lease.service';
 import { TransactionRunner } from '../src/database/transaction-runner';
 import { TcpRelay } from './faults/helpers/tcp-relay';
 import { createCredential } from './helpers/credential-fixtures';
@@ -109,8 +110,8 @@ describe('Transaction retry (MariaDB)', () => {
 
     const failed = settled.filter((result) => result.status === 'rejected');
     expect(failed).toHaveLength(1);
-    expect((failed[0] as PromiseRejectedResult).reason).toBeInstanceOf(DatabaseBusyError);
-    expect((failed[0] as PromiseRejectedResult).reason).toMatchObject({ reason: 'deadlock' });
+    expect(failed[0].reason).toBeInstanceOf(DatabaseBusyError);
+    expect(failed[0].reason).toMatchObject({ reason: 'deadlock' });
     expect(attempts).toBe(2);
     expect(counts).toEqual([1, 1]);
     expect(await sut.app.get(AuditVerificationService).verify()).toMatchObject({ ok: true });
@@ -153,6 +154,25 @@ describe('Transaction retry (MariaDB)', () => {
       .expect(200);
   });
 
+  it('should answer "not acquired" for a lease whose row another writer holds, not an error', async () => {
+    const holder = new LeaseService(dataSource);
+    const other = new LeaseService(dataSource);
+    expect(await holder.acquire('retry-lease', 1)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const locker = await rawConnection();
+    try {
+      // The expired lease is up for grabs, but its row is locked: the UPDATE gives up after the
+      // lock wait, as a write lost to another Galera node fails its certification.
+      await locker.query('BEGIN');
+      await locker.query("SELECT name FROM leases WHERE name = 'retry-lease' FOR UPDATE");
+      await expect(other.acquire('retry-lease', 60_000)).resolves.toBe(false);
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
+    expect(await other.acquire('retry-lease', 60_000)).toBe(true);
+  });
+
   it('should count the retries by reason on /metrics', async () => {
     const metrics = await sut.http.get('/metrics').expect(200);
     expect(metrics.text).toMatch(
@@ -179,6 +199,31 @@ describe('Transaction retry (MariaDB)', () => {
       relay.restore();
       await away?.close();
       await relay?.close();
+    });
+
+    it('should run a unit again on a new connection when its connection broke before COMMIT', async () => {
+      const awayData = away.app.get(DataSource);
+      const runner = new TransactionRunner(
+        awayData,
+        loadDatabaseConfig({ DATABASE_URL: database.url, DB_RETRY_ATTEMPTS: '4' }),
+      );
+      await dataSource.query('DELETE FROM retry_probe');
+      let attempts = 0;
+      const result = await runner.run(async (manager) => {
+        attempts++;
+        await manager.query('INSERT INTO retry_probe (id, n) VALUES (7, ?)', [attempts]);
+        if (attempts === 1) {
+          // Every connection through the relay is reset under the open transaction.
+          relay.cut();
+          relay.restore();
+        }
+        await manager.query('UPDATE retry_probe SET n = n * 10 WHERE id = 7');
+        return attempts;
+      });
+      expect(result).toBe(2);
+      expect(runner.retries.get('connection_lost')).toBe(1);
+      // The first attempt's insert died with its connection: one row, from the second attempt.
+      expect(await dataSource.query('SELECT id, n FROM retry_probe')).toEqual([{ id: 7, n: 20 }]);
     });
 
     it('should answer readiness and requests with 503 and Retry-After, not 500, and recover after', async () => {
