@@ -55,7 +55,7 @@ async function adminHeaders(base: string, dataDir: string): Promise<Record<strin
 }
 
 /** A service with `read` and `reveal` on bench/**, the revealed secret and a list to page. */
-async function seed(base: string, dataDir: string): Promise<string> {
+export async function seed(base: string, dataDir: string): Promise<string> {
   const admin = await adminHeaders(base, dataDir);
   const secret = () => ({ password: randomBytes(24).toString('base64url') });
   await call(base, 'POST', '/credentials', admin, {

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { benchAuditInsert } from './audit-insert.bench';
 import { benchAuditVerify } from './audit-verify.bench';
 import { benchAuditWriter } from './audit-writer.bench';
+import { benchGalera } from './galera.bench';
 import { benchLogin } from './login.bench';
 import { describeMachine, load } from './machine';
 import { markdown, Results } from './results-table';
@@ -19,8 +20,9 @@ const BENCHES: Record<string, () => Promise<Results>> = {
   login: benchLogin,
   rotation: benchRotation,
   rewrap: benchRewrap,
-  // A bench added here (e.g. galera, bench/galera*.ts) joins the full run and, given a row in
-  // results-table.ts, the table.
+  // Starts a three-node cluster on this machine; skipped (with a message) without galera-4.
+  galera: benchGalera,
+  // A bench added here joins the full run and, given a row in results-table.ts, the table.
 };
 
 const RESULTS_FILE = process.env.BENCH_RESULTS_FILE ?? 'bench-results.md';

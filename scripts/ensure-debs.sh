@@ -31,4 +31,9 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
   ensure_deb /usr/bin/chromium chromium
   # hvac, a real Vault client, for test/vault-clients.e2e-spec.ts (run with /usr/bin/python3).
   ensure_deb /usr/lib/python3/dist-packages/hvac/__init__.py python3-hvac
+  # A three-node Galera cluster for test/galera (npm run test:galera): the provider, rsync for
+  # state transfer, and HAProxy for the reference configuration in deploy/haproxy.
+  ensure_deb /usr/lib/galera/libgalera_smm.so galera-4
+  ensure_deb /usr/bin/rsync rsync
+  ensure_deb /usr/sbin/haproxy haproxy
 fi

@@ -38,6 +38,8 @@ describe('loadDatabaseConfig', () => {
     expect(sut).toEqual({
       dialect: 'mariadb',
       url,
+      nodes: [{ host: 'db', port: 3306 }],
+      writeMode: 'single-node',
       common: {
         runMigrations: true,
         poolSize: 10,
@@ -45,6 +47,32 @@ describe('loadDatabaseConfig', () => {
         retry: { attempts: 4, baseMs: 20 },
       },
     });
+  });
+
+  it('should read a list of hosts in order and the write mode', () => {
+    const sut = loadDatabaseConfig({
+      DATABASE_URL: 'mysql://custos:pw@db1:3306,db2:3307,db3/custos',
+      DB_WRITE_MODE: 'any-node',
+    });
+    expect(sut).toMatchObject({
+      dialect: 'mariadb',
+      writeMode: 'any-node',
+      nodes: [
+        { host: 'db1', port: 3306 },
+        { host: 'db2', port: 3307 },
+        { host: 'db3', port: 3306 },
+      ],
+    });
+  });
+
+  it('should name DATABASE_URL without showing it when a host of the list is bad', () => {
+    const error = configErrorFor({ DATABASE_URL: 'mysql://custos:hunter2@db1,db2:99999/custos' });
+    expect(error.message).toContain('DATABASE_URL');
+    expect(error.message).not.toContain('hunter2');
+  });
+
+  it('should reject an unknown DB_WRITE_MODE', () => {
+    expect(configErrorFor({ DB_WRITE_MODE: 'all-nodes' }).message).toContain('DB_WRITE_MODE');
   });
 
   it('should accept a mariadb:// URL', () => {

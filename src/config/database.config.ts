@@ -1,18 +1,35 @@
 import { registerAs } from '@nestjs/config';
-import { IsBoolean, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { join } from 'node:path';
+import { DatabaseNode, parseDatabaseUrl } from './database-url';
 import { loadAppConfig } from './app.config';
 import { ConfigError } from './config-error';
 import { EnvBoolean, EnvInteger } from './env-transforms';
 import { Env, validateEnv } from './validate-env';
 
+/**
+ * How an instance uses a list of database nodes. `single-node`: every instance writes through
+ * the first healthy node of the list, so on Galera concurrent transactions meet on one node's
+ * row locks and certification conflicts stay rare. `any-node`: each new connection goes to the
+ * next healthy node in turn, spreading the load and relying on the transaction retry for the
+ * conflicts certification then reports.
+ */
+export type WriteMode = 'single-node' | 'any-node';
+
+const WRITE_MODES: readonly WriteMode[] = ['single-node', 'any-node'];
+
 class DatabaseEnv {
   @IsOptional()
   @Matches(/^(mysql|mariadb):\/\/[^\s]+\/[A-Za-z0-9_$]+(\?.*)?$/, {
     message:
-      'must be a mysql:// or mariadb:// URL that names a database, e.g. mysql://custos:pw@db:3306/custos',
+      'must be a mysql:// or mariadb:// URL that names a database, e.g. mysql://custos:pw@db:3306/custos ' +
+      'or, for a cluster, mysql://custos:pw@db1:3306,db2:3306,db3:3306/custos',
   })
   DATABASE_URL?: string;
+
+  /** With several hosts in DATABASE_URL: one write node for all instances, or any node. */
+  @IsIn(WRITE_MODES)
+  DB_WRITE_MODE: WriteMode = 'single-node';
 
   @EnvBoolean()
   @IsBoolean()
@@ -49,7 +66,14 @@ class DatabaseEnv {
 }
 
 export type DatabaseConfig =
-  | { dialect: 'mariadb'; url: string; common: DatabaseCommon }
+  | {
+      dialect: 'mariadb';
+      url: string;
+      /** The hosts of DATABASE_URL, preferred first. */
+      nodes: DatabaseNode[];
+      writeMode: WriteMode;
+      common: DatabaseCommon;
+    }
   | { dialect: 'sqlite'; file: string; common: DatabaseCommon };
 
 interface DatabaseCommon {
@@ -74,7 +98,15 @@ export function loadDatabaseConfig(env: Env): DatabaseConfig {
     connectRetries: v.DB_CONNECT_RETRIES,
     retry: { attempts: v.DB_RETRY_ATTEMPTS, baseMs: v.DB_RETRY_BASE_MS },
   };
-  if (v.DATABASE_URL) return { dialect: 'mariadb', url: v.DATABASE_URL, common };
+  if (v.DATABASE_URL) {
+    return {
+      dialect: 'mariadb',
+      url: v.DATABASE_URL,
+      nodes: databaseNodes(v.DATABASE_URL),
+      writeMode: v.DB_WRITE_MODE,
+      common,
+    };
+  }
   if (app.isProduction && !v.DB_ALLOW_SQLITE_IN_PRODUCTION) {
     throw new ConfigError([
       'DATABASE_URL: must be set in production; the embedded SQLite default is single-instance ' +
@@ -82,6 +114,14 @@ export function loadDatabaseConfig(env: Env): DatabaseConfig {
     ]);
   }
   return { dialect: 'sqlite', file: join(app.dataDir, 'custos.sqlite'), common };
+}
+
+function databaseNodes(url: string): DatabaseNode[] {
+  try {
+    return parseDatabaseUrl(url).nodes;
+  } catch (error) {
+    throw new ConfigError([`DATABASE_URL: ${(error as Error).message} (got "***")`]);
+  }
 }
 
 export const databaseConfig = registerAs('database', () => loadDatabaseConfig(process.env));

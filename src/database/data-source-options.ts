@@ -6,7 +6,8 @@ import { SQLITE_MIGRATIONS } from '../../migrations/sqlite';
 import { registerSqliteRegexp } from './sqlite-functions';
 import { DatabaseConfig } from '../config/database.config';
 import { ENTITIES } from './entities';
-import { mariadbDriver } from './mariadb-driver';
+import { parseDatabaseUrl } from '../config/database-url';
+import { ClusterOptions, mariadbDriver } from './mariadb-driver';
 import { TypeOrmLogger } from './typeorm-logger';
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
@@ -28,7 +29,7 @@ export function buildDataSourceOptions(config: DatabaseConfig): DataSourceOption
     return {
       ...common,
       type: 'mariadb',
-      url: config.url,
+      ...connectionTarget(config),
       driver: mariadbDriver,
       charset: 'utf8mb4_unicode_ci',
       timezone: 'Z',
@@ -36,7 +37,7 @@ export function buildDataSourceOptions(config: DatabaseConfig): DataSourceOption
       // mysql2 captures a stack trace for every query by default, so that an error can point at
       // its caller; TypeORM wraps every failure in its own QueryFailedError with the SQL anyway,
       // and the capture cost ~8% of the CPU of a service read under load.
-      extra: { trace: false },
+      extra: { trace: false, custosCluster: clusterOf(config) },
       migrations: MARIADB_MIGRATIONS,
       migrationsTransactionMode: 'each',
     };
@@ -52,4 +53,26 @@ export function buildDataSourceOptions(config: DatabaseConfig): DataSourceOption
     migrations: SQLITE_MIGRATIONS,
     migrationsTransactionMode: 'each',
   };
+}
+
+type MariadbConfig = Extract<DatabaseConfig, { dialect: 'mariadb' }>;
+
+/**
+ * TypeORM's own URL parsing takes one host: a list is given to it as its parts (the first host
+ * stands for the list; the driver's FailoverPool uses them all).
+ */
+function connectionTarget(config: MariadbConfig) {
+  if (config.nodes.length < 2) return { url: config.url };
+  const parsed = parseDatabaseUrl(config.url);
+  return {
+    host: parsed.nodes[0].host,
+    port: parsed.nodes[0].port,
+    username: parsed.user,
+    password: parsed.password,
+    database: parsed.database,
+  };
+}
+
+function clusterOf(config: MariadbConfig): ClusterOptions | undefined {
+  return config.nodes.length < 2 ? undefined : { nodes: config.nodes, mode: config.writeMode };
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as mysql from 'mysql2/promise';
 import { DatabaseConfig } from '../../config/database.config';
+import { parseDatabaseUrl } from '../../config/database-url';
 
 export const DEFAULT_MARIADB_SERVER_URL = 'mysql://root@127.0.0.1:3306';
 
@@ -38,7 +39,13 @@ export async function createScratchMariadb(
   }
   const url = `${server}/${name}`;
   return {
-    config: { dialect: 'mariadb', url, common },
+    config: {
+      dialect: 'mariadb',
+      url,
+      nodes: parseDatabaseUrl(url).nodes,
+      writeMode: 'single-node',
+      common,
+    },
     url,
     async drop() {
       const connection = await mysql.createConnection(server);

@@ -50,14 +50,15 @@ export class FaultCluster {
 
   private constructor(
     readonly database: ScratchDatabase,
-    readonly relay: TcpRelay,
+    /** Between the instances and the database; none on a Galera cluster (test/galera). */
+    private readonly ownRelay: TcpRelay | undefined,
     readonly db: DataSource,
     readonly masterKey: string,
     extraEnv: Record<string, string>,
   ) {
     this.env = {
       ...FAULT_ENV,
-      DATABASE_URL: relay.rewrite(database.url!),
+      DATABASE_URL: ownRelay ? ownRelay.rewrite(database.url!) : database.url!,
       CUSTOS_MASTER_KEY: masterKey,
       JWT_SECRET: randomBytes(48).toString('base64'),
       ...extraEnv,
@@ -81,15 +82,33 @@ export class FaultCluster {
     return cluster;
   }
 
+  /**
+   * Instances on a database of the caller's (a Galera cluster), no relay, one per URL in
+   * `urls` (each its own DATABASE_URL, e.g. the same nodes in another order).
+   */
+  static async startOn(
+    database: ScratchDatabase,
+    urls: string[],
+    extraEnv: Record<string, string> = {},
+  ): Promise<FaultCluster> {
+    ensureBuilt();
+    const db = await openDirect(database);
+    const cluster = new FaultCluster(database, undefined, db, randomMasterKey(), extraEnv);
+    const first = await cluster.spawn({ DATABASE_URL: urls[0] });
+    cluster.admin = await bootstrapAdmin(first.baseUrl, cluster.dataDirs[0]);
+    for (const url of urls.slice(1)) await cluster.spawn({ DATABASE_URL: url });
+    return cluster;
+  }
+
   /** Another instance (or one in place of `replacing`), answering once it is live. */
   async spawn(
     extra: Record<string, string> = {},
     replacing?: SpawnedApp,
-    relay: TcpRelay = this.relay,
+    relay: TcpRelay | undefined = this.ownRelay,
   ): Promise<SpawnedApp> {
     const dataDir = mkdtempSync(join(tmpdir(), 'custos-fault-'));
     this.dataDirs.push(dataDir);
-    const env = { ...this.env, DATABASE_URL: relay.rewrite(this.database.url!) };
+    const env = relay ? { ...this.env, DATABASE_URL: relay.rewrite(this.database.url!) } : this.env;
     const app = spawnApp({ ...env, CUSTOS_DATA_DIR: dataDir, ...extra }, await freePort());
     if (replacing) this.apps[this.apps.indexOf(replacing)] = app;
     else this.apps.push(app);
@@ -97,11 +116,18 @@ export class FaultCluster {
     return app;
   }
 
+  /** The relay every instance goes through by default. */
+  get relay(): TcpRelay {
+    if (!this.ownRelay) throw new Error('this cluster has no relay (started with startOn)');
+    return this.ownRelay;
+  }
+
   async close(): Promise<void> {
     // A test that failed half-way leaves its load running: stop it before the apps go.
     await Promise.all(this.loads.splice(0).map((load) => load.stop()));
     await Promise.all(this.apps.map((app) => app.stop('SIGKILL')));
-    await Promise.all([this.relay, ...this.extraRelays].map((relay) => relay.close()));
+    const relays = this.ownRelay ? [this.ownRelay, ...this.extraRelays] : this.extraRelays;
+    await Promise.all(relays.map((relay) => relay.close()));
     await this.db?.destroy();
     await this.database.drop();
     for (const dir of this.dataDirs) rmSync(dir, { recursive: true, force: true });
@@ -243,6 +269,7 @@ export class FaultCluster {
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       answer.status = response.status;
+      answer.retryAfter = response.headers.get('retry-after') ?? undefined;
       const text = await response.text();
       if (response.status !== 200) answer.errorBody = text;
       const parsed = (text ? JSON.parse(text) : {}) as Record<string, unknown>;

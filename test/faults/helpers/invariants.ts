@@ -26,6 +26,8 @@ export interface Answer {
   answeredAt: number;
   /** The body of an answer other than 200 (an error body, small), as received. */
   errorBody?: string;
+  /** The Retry-After header of the answer, if it had one (a 503 should). */
+  retryAfter?: string;
   /** Whether the body had a `secret` field (only a 200 reveal may). */
   bodyHasSecret?: boolean;
 }
