@@ -150,7 +150,7 @@ describe('Database cut and paused under load (two spawned instances, MariaDB)', 
 
   it('should recover from the database paused mid-rotation while the other instance is SIGKILLed', async () => {
     const batch = ids.slice(12);
-    let doomed = cluster.apps[1];
+    const doomed = cluster.apps[1];
     const pid = doomed.process.pid!;
     const load = cluster.load(ids);
     await sleep(500);
@@ -180,7 +180,7 @@ describe('Database cut and paused under load (two spawned instances, MariaDB)', 
     await sleep(Math.max(0, pausedAt + 2_000 - Date.now()));
     cluster.relay.restore();
 
-    doomed = await cluster.spawn({}, doomed);
+    await cluster.spawn({}, doomed);
     await cluster.allReady(30_000);
     const readyAt = Date.now();
     await sleep(1_000);
