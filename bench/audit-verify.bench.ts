@@ -6,7 +6,7 @@ import { ChainedEvent, chainHash } from '../src/audit/chain/audit-chain';
 import { createScratchMariadb } from '../src/database/cli/scratch-database';
 import { buildDataSourceOptions } from '../src/database/data-source-options';
 
-const EVENTS = Number(process.env.BENCH_VERIFY_EVENTS ?? 200_000);
+const EVENTS = Number(process.env.BENCH_VERIFY_EVENTS ?? 1_000_000);
 const LANES = 8;
 const INSERT_BATCH = 2000;
 

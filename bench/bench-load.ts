@@ -82,6 +82,8 @@ async function waitUntilAnswering(url: string, server: ChildProcess): Promise<vo
 
 export interface LoadOptions {
   url: string;
+  method?: 'GET' | 'POST';
+  body?: string;
   headers?: Record<string, string>;
   connections?: number;
   /** The server's process, whose CPU time per request is measured too (Linux). */
@@ -124,7 +126,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
 }
 
 /** User + system CPU seconds of a process so far, from /proc (undefined elsewhere). */
-function cpuSeconds(pid: number | undefined): number | undefined {
+export function cpuSeconds(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -140,7 +142,7 @@ function cpuSeconds(pid: number | undefined): number | undefined {
 const CLOCK_TICKS = 100;
 
 /** The local MariaDB server's process, when it runs on this machine. */
-function databasePid(): number | undefined {
+export function databasePid(): number | undefined {
   try {
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;

@@ -29,19 +29,29 @@ async function call<T>(
   return (response.status === 204 ? {} : await response.json()) as T;
 }
 
-/** Logs in the bootstrap admin, changing its first password; returns its Authorization header. */
-async function adminHeaders(base: string, dataDir: string): Promise<Record<string, string>> {
+const login = (base: string, email: string, password: string) =>
+  call<{ accessToken: string }>(base, 'POST', '/auth/login', {}, { email, password });
+
+/** Changes the bootstrap admin's first password to a random one; its e-mail and that password. */
+export async function adminCredentials(
+  base: string,
+  dataDir: string,
+): Promise<{ email: string; password: string }> {
   const email = 'admin@localhost';
   const first = readFileSync(join(dataDir, 'initial-admin-password'), 'utf8').trim();
   const password = `Bench-${randomBytes(12).toString('base64url')}`;
-  const login = (p: string) =>
-    call<{ accessToken: string }>(base, 'POST', '/auth/login', {}, { email, password: p });
-  const initial = { authorization: `Bearer ${(await login(first)).accessToken}` };
+  const initial = { authorization: `Bearer ${(await login(base, email, first)).accessToken}` };
   await call(base, 'POST', '/auth/password', initial, {
     currentPassword: first,
     newPassword: password,
   });
-  return { authorization: `Bearer ${(await login(password)).accessToken}` };
+  return { email, password };
+}
+
+/** Logs in the bootstrap admin, changing its first password; returns its Authorization header. */
+async function adminHeaders(base: string, dataDir: string): Promise<Record<string, string>> {
+  const { email, password } = await adminCredentials(base, dataDir);
+  return { authorization: `Bearer ${(await login(base, email, password)).accessToken}` };
 }
 
 /** A service with `read` and `reveal` on bench/**, the revealed secret and a list to page. */

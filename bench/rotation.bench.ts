@@ -26,6 +26,8 @@ interface Measurement {
   /** CPU seconds of the Node process(es) and of MariaDB during the measurement. */
   nodeCpu?: number;
   databaseCpu?: number;
+  /** Credentials with exactly two versions afterwards (and, for the app, one succeeded run). */
+  rotatedOnce?: number;
 }
 
 /**
@@ -43,7 +45,7 @@ export async function benchRotation(): Promise<Record<string, number>> {
   const measurements: Measurement[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     for (const label of ['floor', 'one', 'two'].filter((w) => WHICH.includes(w))) {
-      const measured = await onFreshDatabase(masterKey, (db, dataDir) =>
+      const measured = await onFreshDatabase(label, masterKey, (db, dataDir) =>
         label === 'floor'
           ? runFloor(db, masterKey)
           : runInstances(db, masterKey, dataDir, label === 'one' ? 1 : 2),
@@ -53,15 +55,18 @@ export async function benchRotation(): Promise<Record<string, number>> {
     }
   }
   process.stdout.write(table(measurements));
-  const results: Record<string, number> = {};
+  const results: Record<string, number> = { 'rotation credentials': COUNT };
   for (const m of measurements) {
     const suffix = ROUNDS > 1 ? ` #${m.round}` : '';
     results[`rotations/s ${m.label}${suffix}`] = Math.round(COUNT / m.seconds);
+    results[`rotation seconds ${m.label}${suffix}`] = Math.round(m.seconds * 100) / 100;
+    results[`rotated exactly once ${m.label}${suffix}`] = m.rotatedOnce ?? 0;
   }
   return results;
 }
 
 async function onFreshDatabase(
+  label: string,
   masterKey: string,
   work: (
     database: ScratchDatabase,
@@ -73,8 +78,7 @@ async function onFreshDatabase(
   try {
     await seed(database, masterKey, dataDir);
     const measured = await work(database, dataDir);
-    await verify(database, masterKey);
-    return measured;
+    return { ...measured, rotatedOnce: await verify(database, masterKey, label) };
   } finally {
     await database.drop();
     if (process.env.BENCH_KEEP_LOGS) process.stderr.write(`logs kept in ${dataDir}\n`);
@@ -241,7 +245,11 @@ function reportStatements(pids: number[]): void {
  * Every credential rotated once, as the engine promises: version 2 current and version 1 previous
  * under its grace, one succeeded run each, rescheduled, and a sample of version 2 decrypts.
  */
-async function verify(database: ScratchDatabase, masterKey: string): Promise<void> {
+async function verify(
+  database: ScratchDatabase,
+  masterKey: string,
+  label: string,
+): Promise<number> {
   const connection = await mysql.createConnection({ uri: database.url, timezone: 'Z' });
   try {
     const [[row]] = await connection.query<mysql.RowDataPacket[]>(
@@ -253,6 +261,23 @@ async function verify(database: ScratchDatabase, masterKey: string): Promise<voi
     for (const [name, value] of Object.entries(row)) {
       if (Number(value) !== COUNT) throw new Error(`verify: ${name} is ${value}, not ${COUNT}`);
     }
+    // Rotated exactly once: two versions each, and (the app) one succeeded run each.
+    const [[once]] = await connection.query<mysql.RowDataPacket[]>(
+      'SELECT (SELECT COUNT(*) FROM credential_versions) AS versions, ' +
+        '(SELECT COUNT(*) FROM (SELECT credential_id FROM credential_versions GROUP BY credential_id ' +
+        '  HAVING COUNT(*) = 2) t) AS twice, ' +
+        "(SELECT COUNT(DISTINCT credential_id) FROM rotation_runs WHERE status = 'succeeded') AS runCredentials, " +
+        "(SELECT COUNT(*) FROM rotation_runs WHERE status = 'succeeded') AS runs",
+    );
+    const runsOk =
+      label === 'floor' || (Number(once.runs) === COUNT && Number(once.runCredentials) === COUNT);
+    const rotatedOnce =
+      Number(once.versions) === 2 * COUNT && Number(once.twice) === COUNT && runsOk;
+    process.stderr.write(
+      `rotation ${label}: ${once.versions} versions, ${once.twice} credentials with exactly 2, ` +
+        `${once.runs} succeeded runs over ${once.runCredentials} credentials\n`,
+    );
+    if (!rotatedOnce) throw new Error(`verify: not every credential rotated exactly once`);
     const [sample] = await connection.query<mysql.RowDataPacket[]>(
       'SELECT credential_id, version, ciphertext, iv, tag, wrapped_dek, kek_id FROM credential_versions ' +
         'WHERE version = 2 ORDER BY RAND() LIMIT 20',
@@ -274,6 +299,7 @@ async function verify(database: ScratchDatabase, masterKey: string): Promise<voi
         throw new Error('verify: version 2 holds no generated password');
       }
     }
+    return Number(once.twice);
   } finally {
     await connection.end();
   }

@@ -15,6 +15,7 @@ interface Verify {
 
 const CLIENTS = 20;
 const VERIFIES = 50;
+const MIN_VERIFIES = 10;
 
 /**
  * Verify reads each lane and its head in one snapshot, so events committed while it walks are
@@ -75,7 +76,9 @@ describe('Audit verify under concurrent writes (MariaDB)', () => {
     const results: Verify[] = [];
     try {
       while (written < 200) await new Promise((resolve) => setTimeout(resolve, 20));
-      for (let i = 0; i < VERIFIES; i++) {
+      // Each verify walks the whole, growing log: on a loaded machine, fewer of them, not a timeout.
+      const deadline = Date.now() + 20_000;
+      for (let i = 0; i < VERIFIES && (i < MIN_VERIFIES || Date.now() < deadline); i++) {
         const response = await sut.http
           .post('/api/v1/audit/verify')
           .set('authorization', auditor)
@@ -90,9 +93,9 @@ describe('Audit verify under concurrent writes (MariaDB)', () => {
     expect(failures).toEqual([]);
     expect(results.filter((result) => !result.ok)).toEqual([]);
     // Each verify covered what had committed when it started, so coverage only grows.
-    expect(results[VERIFIES - 1].verified).toBeGreaterThan(results[0].verified);
-    expect(written).toBeGreaterThan(VERIFIES);
-  });
+    expect(results.at(-1)!.verified).toBeGreaterThan(results[0].verified);
+    expect(written).toBeGreaterThan(results.length);
+  }, 120_000);
 
   describe('once the load stops, with the triggers dropped', () => {
     const verify = (): Promise<Verify> => sut.app.get(AuditVerificationService).verify();

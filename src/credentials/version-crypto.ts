@@ -117,7 +117,7 @@ export class VersionCrypto {
   rewrap(
     credentialId: string,
     type: CredentialType,
-    row: CredentialVersion,
+    row: OpenableVersion,
     target: Kek,
   ): Pick<SealedColumns, 'wrappedDek' | 'kekId' | 'fingerprint'> {
     const secret = this.open(credentialId, row);

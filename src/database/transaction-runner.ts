@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
@@ -14,6 +15,13 @@ import { withTransactionClock } from './dialect';
 @Injectable()
 export class TransactionRunner {
   private sqliteQueue: Promise<unknown> = Promise.resolve();
+  /**
+   * The SQLite unit of work the current async context runs in, while it is open. A unit that
+   * queues another (directly or through read()/alone()) would wait for itself forever; this
+   * makes that mistake an error where it is made instead of a hang nobody can trace. The flag,
+   * not the store's presence, decides: timers a unit started inherit its context after it ends.
+   */
+  private readonly sqliteUnit = new AsyncLocalStorage<{ open: boolean }>();
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
@@ -24,7 +32,20 @@ export class TransactionRunner {
         ? this.dataSource.transaction(isolation, unit)
         : this.dataSource.transaction(unit);
     }
-    const result = this.sqliteQueue.then(() => this.dataSource.transaction(unit));
+    if (this.sqliteUnit.getStore()?.open) {
+      return Promise.reject(
+        new Error(
+          'a unit of work queued another on the one SQLite connection and would wait for ' +
+            'itself: pass its EntityManager down instead',
+        ),
+      );
+    }
+    const result = this.sqliteQueue.then(() => {
+      const open = { open: true };
+      return this.sqliteUnit
+        .run(open, () => this.dataSource.transaction(unit))
+        .finally(() => (open.open = false));
+    });
     this.sqliteQueue = result.catch(() => undefined);
     return result;
   }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
 import { toDate } from '../database/dialect';
 import { DirectSql } from '../database/direct-sql';
 import { TypeFilter, typeFilterOf, typeFilterSql } from './event-type-filter';
@@ -62,12 +63,15 @@ export class OutboxReader {
     return rows.map(toStreamEvent);
   }
 
-  /** The last stream sequence given out ('0' before the first event): "from now on". */
-  async latest(): Promise<string> {
-    const [row] = await this.sql.select<{ last: string | number | null }>(
-      'SELECT MAX(stream_seq) AS last FROM event_outbox',
-      [],
-    );
+  /**
+   * The last stream sequence given out ('0' before the first event): "from now on". Inside a unit
+   * of work, pass its manager: on SQLite a read outside it would queue behind the unit itself.
+   */
+  async latest(manager?: EntityManager): Promise<string> {
+    const sql = 'SELECT MAX(stream_seq) AS last FROM event_outbox';
+    const [row] = manager
+      ? await manager.query<{ last: string | number | null }[]>(sql)
+      : await this.sql.select<{ last: string | number | null }>(sql, []);
     return String(row?.last ?? 0);
   }
 }

@@ -207,6 +207,9 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
     };
     let holding = false;
     try {
+      // Counting what is left scans every version; between counts it is the last count less
+      // what moved since. Counted again when that reaches nothing or a batch moves nothing.
+      let remaining: number | null = null;
       for (let idle = 0; ;) {
         if (this.stopping || !(await this.leases.acquire(LEASE, LEASE_TTL_MS))) {
           this.progress.state = 'idle';
@@ -214,9 +217,14 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
         }
         holding = true;
         const moved = await this.rewrapBatch();
-        const remaining = await this.remaining();
-        this.listeners.forEach((listener) => listener(moved, remaining));
-        if (remaining === 0) break;
+        const left: number =
+          remaining !== null && moved > 0 && remaining > moved
+            ? remaining - moved
+            : await this.remaining();
+        remaining = left;
+        this.metrics.remaining.set(left);
+        this.listeners.forEach((listener) => listener(moved, left));
+        if (left === 0) break;
         // Nothing moved but something is left: a row written under the old key by a
         // transaction that read the keyring just before the switch. Wait for it, a few times.
         idle = moved > 0 ? 0 : idle + 1;

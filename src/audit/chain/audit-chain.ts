@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, KeyObject, timingSafeEqual } from 'node:crypto';
 import type { AuditActorType, AuditOutcome } from '../entities/audit-event.entity';
 
 /** The fields of an event that its hash covers, in the form they are stored. */
@@ -48,7 +48,11 @@ export function canonicalEvent(event: ChainedEvent): string {
 }
 
 /** hash = HMAC-SHA256(auditKey, prev_hash || canonical(event)); the first of a lane has no prev. */
-export function chainHash(key: Buffer, prevHash: string | null, event: ChainedEvent): string {
+export function chainHash(
+  key: Buffer | KeyObject,
+  prevHash: string | null,
+  event: ChainedEvent,
+): string {
   return createHmac('sha256', key)
     .update(prevHash ?? '')
     .update('\n')

@@ -1,3 +1,4 @@
+import { createSecretKey, KeyObject } from 'node:crypto';
 import { ChainedEvent, chainHash, sameDigest } from './audit-chain';
 
 export interface StoredEvent extends ChainedEvent {
@@ -51,6 +52,8 @@ export class LaneVerifier {
   private previousSeq = 0n;
   private lastSeq: string | null = null;
   private readonly pins = new Map<string, CheckpointPin[]>();
+  /** An HMAC from a KeyObject skips preparing the raw key again for each of a million events. */
+  private readonly hmacKeys = new Map<string, KeyObject | undefined>();
   verified = 0;
 
   constructor(
@@ -62,6 +65,14 @@ export class LaneVerifier {
       if (pin.laneSeq === '0') continue;
       this.pins.set(pin.laneSeq, [...(this.pins.get(pin.laneSeq) ?? []), pin]);
     }
+  }
+
+  private hmacKey(keyId: string): KeyObject | undefined {
+    if (!this.hmacKeys.has(keyId)) {
+      const raw = this.keyFor(keyId);
+      this.hmacKeys.set(keyId, raw ? createSecretKey(raw) : undefined);
+    }
+    return this.hmacKeys.get(keyId);
   }
 
   accept(event: StoredEvent): ChainBreak | null {
@@ -91,7 +102,7 @@ export class LaneVerifier {
     if ((event.prevHash ?? null) !== this.previousHash) {
       return fail(`prev_hash does not link to the previous event of lane ${this.lane}`);
     }
-    const key = this.keyFor(event.keyId);
+    const key = this.hmacKey(event.keyId);
     if (!key) return fail(`no key for key id "${event.keyId}"`);
     if (!sameDigest(chainHash(key, event.prevHash, event), event.hash)) {
       return fail('hash does not match the content: the event was changed');

@@ -54,7 +54,7 @@ export class WebhookFanOut {
       const listeners = await this.listeners(manager);
       if (listeners.length === 0) {
         // Nobody listens, and whoever subscribes next starts at the cursor: skip what is there.
-        const latest = await this.stream.latest();
+        const latest = await this.stream.latest(manager);
         if (BigInt(latest) > BigInt(last(events))) {
           await manager.update(WebhookFanoutCursor, { id: 1 }, { lastStreamSeq: latest });
         }
