@@ -1,3 +1,4 @@
+import { SpawnedApp } from '../helpers/spawned-app';
 import { FaultCluster, sleep } from './helpers/fault-cluster';
 import { Answer, checkInvariants } from './helpers/invariants';
 
@@ -150,33 +151,37 @@ describe('Database cut and paused under load (two spawned instances, MariaDB)', 
 
   it('should recover from the database paused mid-rotation while the other instance is SIGKILLed', async () => {
     const batch = ids.slice(12);
-    const doomed = cluster.apps[1];
-    const pid = doomed.process.pid!;
     const load = cluster.load(ids);
     await sleep(500);
     await cluster.makeDue(batch);
 
-    const heldByDoomed = () =>
-      cluster.db.query<{ id: string }[]>(
-        "SELECT id FROM rotation_runs WHERE status = 'running' AND claimed_by LIKE ?",
-        [`%:${pid}:%`],
+    // Runs held by an instance (claimed_by is host:pid:nonce), whichever instance it is.
+    const held = () =>
+      cluster.db.query<{ id: string; claimed_by: string }[]>(
+        "SELECT id, claimed_by FROM rotation_runs WHERE status = 'running' AND claimed_by IS NOT NULL",
       );
-    // The moment the doomed instance holds a run, the database falls silent for everyone.
+    // The moment an instance holds a run, the database falls silent for everyone; that
+    // instance is the one killed.
     const deadline = Date.now() + 20_000;
     let orphaned: string[] = [];
-    while (orphaned.length === 0) {
-      if (Date.now() > deadline) throw new Error('the doomed instance never held a run');
-      if ((await heldByDoomed()).length === 0) continue;
+    let doomed: SpawnedApp | undefined;
+    while (!doomed) {
+      if (Date.now() > deadline) throw new Error('no instance was seen holding a run');
+      if ((await held()).length === 0) continue;
       cluster.relay.pause();
-      orphaned = (await heldByDoomed()).map((row) => row.id);
-      if (orphaned.length === 0) cluster.relay.restore();
+      const runs = await held();
+      const pid = runs[0]?.claimed_by.split(':')[1];
+      doomed = cluster.apps.find((app) => String(app.process.pid) === pid);
+      orphaned = runs.filter((run) => run.claimed_by.split(':')[1] === pid).map((run) => run.id);
+      if (!doomed) cluster.relay.restore();
     }
+    const survivor = cluster.apps.find((app) => app !== doomed)!;
     const pausedAt = Date.now();
     doomed.process.kill('SIGKILL');
     await doomed.exited;
     expect(doomed.process.signalCode).toBe('SIGKILL');
     // The survivor cannot reach the database either, and says so.
-    expect(await cluster.readiness(cluster.apps[0])).toBe(503);
+    expect(await cluster.readiness(survivor)).toBe(503);
     await sleep(Math.max(0, pausedAt + 2_000 - Date.now()));
     cluster.relay.restore();
 
