@@ -48,6 +48,7 @@ export async function startBenchServer(
         CUSTOS_MASTER_KEY: randomBytes(32).toString('base64'),
         LOG_LEVEL: 'error',
         THROTTLE_LIMIT: '100000000',
+        REVEAL_RATE_LIMIT: '100000000',
         DB_POOL_SIZE: String(CONNECTIONS),
         ...env,
       },

@@ -5,6 +5,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
+import { revealThrottler } from './common/http/reveal-throttle';
 import { RetryAfterThrottlerGuard } from './common/http/throttler-guard';
 import { WindowThrottlerStorage } from './common/http/window-throttler-storage';
 import { createValidationPipe } from './common/validation/validation-pipe';
@@ -82,6 +83,7 @@ import { VaultCompatModule } from './vault-compat/vault-compat.module';
             limit: auth.loginThrottleLimit,
             skipIf: (context) => !Reflect.getMetadata(LOGIN_THROTTLED, context.getHandler()),
           },
+          revealThrottler(app.revealRateLimit),
         ],
       }),
     }),

@@ -37,6 +37,7 @@ describe('Audit verify under concurrent writes (MariaDB)', () => {
         // Checkpoints written during the run too, so verify meets them mid-walk.
         AUDIT_CHECKPOINT_EVERY_EVENTS: '50',
         THROTTLE_LIMIT: '1000000',
+        REVEAL_RATE_LIMIT: '1000000',
         LOGIN_THROTTLE_LIMIT: '1000',
       },
     });

@@ -27,6 +27,7 @@ describe('Incident detectors across two instances (MariaDB)', () => {
     database = await scratchMariadb();
     const env = {
       THROTTLE_LIMIT: '1000000',
+      REVEAL_RATE_LIMIT: '1000000',
       LOGIN_THROTTLE_LIMIT: '1000000',
       TRUST_PROXY: 'true',
       // The tests drive the passes. Events are read once a second old, as in production (5 s

@@ -7,6 +7,7 @@ import { ApiKey } from './service-accounts/api-key.entity';
 import { ServiceAccount } from './service-accounts/service-account.entity';
 import { RefreshToken } from './sessions/refresh-token.entity';
 import { User } from './users/user.entity';
+import { clock } from '../common/clock';
 
 export interface SuspensionOutcome {
   type: 'user' | 'service_account';
@@ -47,7 +48,7 @@ export class PrincipalSuspension {
     const ended = await manager.update(
       RefreshToken,
       { userId: id, revokedAt: IsNull() },
-      { revokedAt: new Date() },
+      { revokedAt: clock.date() },
     );
     const suspended = user.status !== 'disabled';
     await manager.update(User, { id }, { status: 'disabled', tokenVersion: user.tokenVersion + 1 });
@@ -81,7 +82,7 @@ export class PrincipalSuspension {
     const revoked = await manager.update(
       ApiKey,
       { serviceAccountId: id, revokedAt: IsNull() },
-      { revokedAt: new Date() },
+      { revokedAt: clock.date() },
     );
     const suspended = account.status !== 'disabled';
     if (suspended) await manager.update(ServiceAccount, { id }, { status: 'disabled' });

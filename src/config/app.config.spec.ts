@@ -24,6 +24,7 @@ describe('loadAppConfig', () => {
       corsOrigins: [],
       bodyLimit: 1024 * 1024,
       throttle: { limit: 300, ttlMs: 60_000 },
+      revealRateLimit: 6000,
       trustProxy: false,
       dataDir: resolve('./data'),
       shutdownTimeoutMs: 10_000,
@@ -60,6 +61,7 @@ describe('loadAppConfig', () => {
       corsOrigins: ['https://a.example', 'https://b.example'],
       bodyLimit: 2048,
       throttle: { limit: 10, ttlMs: 5000 },
+      revealRateLimit: 6000,
       trustProxy: true,
       dataDir: '/var/lib/custos',
       shutdownTimeoutMs: 2500,
@@ -122,5 +124,12 @@ describe('loadAppConfig', () => {
 
   it('should show a non-secret bad value so the operator can fix it', () => {
     expect(configErrorFor({ LOG_LEVEL: 'loud' }).message).toContain('"loud"');
+  });
+
+  it('should refuse a skewed clock in production, a test hook only', () => {
+    expect(
+      configErrorFor({ NODE_ENV: 'production', CUSTOS_CLOCK_SKEW_MS: '60000' }).message,
+    ).toContain('CUSTOS_CLOCK_SKEW_MS');
+    expect(() => loadAppConfig({ NODE_ENV: 'test', CUSTOS_CLOCK_SKEW_MS: '-60000' })).not.toThrow();
   });
 });

@@ -1,6 +1,7 @@
 import { registerAs } from '@nestjs/config';
 import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 import { resolve } from 'node:path';
+import { ConfigError } from './config-error';
 import { EnvBoolean, EnvInteger, EnvList } from './env-transforms';
 import { Env, validateEnv } from './validate-env';
 
@@ -48,6 +49,18 @@ class AppEnv {
   @IsInt()
   THROTTLE_TTL_SECONDS = 60;
 
+  @EnvInteger()
+  @Min(1)
+  @IsInt()
+  REVEAL_RATE_LIMIT = 6000;
+
+  // A test hook (src/common/clock.ts): this instance's clock this many ms off.
+  @EnvInteger()
+  @Min(-86_400_000)
+  @Max(86_400_000)
+  @IsInt()
+  CUSTOS_CLOCK_SKEW_MS = 0;
+
   @EnvBoolean()
   @IsBoolean()
   TRUST_PROXY = false;
@@ -71,6 +84,8 @@ export interface AppConfig {
   corsOrigins: string[];
   bodyLimit: number;
   throttle: { limit: number; ttlMs: number };
+  /** Reveals a minute per principal (all reveal routes together, per instance). */
+  revealRateLimit: number;
   trustProxy: boolean;
   dataDir: string;
   shutdownTimeoutMs: number;
@@ -78,6 +93,9 @@ export interface AppConfig {
 
 export function loadAppConfig(env: Env): AppConfig {
   const v = validateEnv(AppEnv, env);
+  if (v.CUSTOS_CLOCK_SKEW_MS !== 0 && v.NODE_ENV === 'production') {
+    throw new ConfigError(['CUSTOS_CLOCK_SKEW_MS: a test hook, not allowed in production']);
+  }
   return {
     nodeEnv: v.NODE_ENV,
     isProduction: v.NODE_ENV === 'production',
@@ -87,6 +105,7 @@ export function loadAppConfig(env: Env): AppConfig {
     corsOrigins: v.CORS_ORIGINS,
     bodyLimit: v.BODY_LIMIT,
     throttle: { limit: v.THROTTLE_LIMIT, ttlMs: v.THROTTLE_TTL_SECONDS * 1000 },
+    revealRateLimit: v.REVEAL_RATE_LIMIT,
     trustProxy: v.TRUST_PROXY,
     dataDir: resolve(v.CUSTOS_DATA_DIR),
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,

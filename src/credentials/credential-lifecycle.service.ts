@@ -9,6 +9,7 @@ import { CredentialAccess } from './credential-access';
 import { CredentialStateError } from './credential.errors';
 import { Credential } from './entities/credential.entity';
 import { VersionStore } from './version-store';
+import { clock } from '../common/clock';
 
 /** Soft delete, restore, and destroy (crypto-shred); each needs `delete` on the path. */
 @Injectable()
@@ -27,7 +28,7 @@ export class CredentialLifecycleService {
       await manager.update(
         Credential,
         { id },
-        { status: 'deleted', deletedAt: new Date(), rowVersion: credential.rowVersion + 1 },
+        { status: 'deleted', deletedAt: clock.date(), rowVersion: credential.rowVersion + 1 },
       );
       await this.record(manager, 'credential.delete', 204, credential, context);
     });

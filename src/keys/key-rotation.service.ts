@@ -21,6 +21,7 @@ import { KeyMetrics } from './key-metrics';
 import { KeyRotationTargetError } from './keys.errors';
 import { randomInt } from 'node:crypto';
 import { EntityManager } from 'typeorm';
+import { clock } from '../common/clock';
 
 const LEASE = 'kek-rewrap';
 const LEASE_TTL_MS = 60_000;
@@ -199,7 +200,7 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
   private async runRewrap(): Promise<Record<string, number>> {
     this.progress = {
       state: 'running',
-      startedAt: new Date(),
+      startedAt: clock.date(),
       finishedAt: null,
       rewrapped: {},
       error: null,
@@ -232,7 +233,7 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
         }
         if (moved === 0) await new Promise((resolve) => setTimeout(resolve, IDLE_WAIT_MS));
       }
-      this.progress = { ...this.progress, state: 'done', finishedAt: new Date() };
+      this.progress = { ...this.progress, state: 'done', finishedAt: clock.date() };
       await this.audit.record({
         action: 'keys.rewrap.completed',
         outcome: 'success',
@@ -246,7 +247,7 @@ export class KeyRotationService implements OnApplicationBootstrap, OnApplication
       this.progress = {
         ...this.progress,
         state: 'failed',
-        finishedAt: new Date(),
+        finishedAt: clock.date(),
         error: (error as Error).message,
       };
       throw error;

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { clock } from '../common/clock';
 
 /** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` */
 export const SIGNATURE_HEADER = 'x-custos-signature';
@@ -12,7 +13,7 @@ export const EVENT_HEADER = 'x-custos-event';
  * scheme for receivers to check). The timestamp is signed with the body, so a captured delivery
  * replayed later fails a receiver's freshness check; the key is the raw UTF-8 of the secret.
  */
-export function signatureHeader(key: string, body: string, at: Date = new Date()): string {
+export function signatureHeader(key: string, body: string, at: Date = clock.date()): string {
   const t = Math.floor(at.getTime() / 1000);
   return `t=${t},v1=${hmac(key, t, body)}`;
 }
@@ -26,7 +27,7 @@ export function verifySignature(
   key: string,
   body: string,
   toleranceSeconds = 300,
-  now: Date = new Date(),
+  now: Date = clock.date(),
 ): boolean {
   const parts = new Map(
     header.split(',').map((part) => {

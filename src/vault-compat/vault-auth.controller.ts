@@ -12,6 +12,7 @@ import { vaultCompatConfig } from '../config/vault-compat.config';
 import { AppRoleLoginDto } from './dto/kv.dto';
 import { VaultEnvelope, vaultEnvelope } from './vault-envelope';
 import { VAULT_TAG } from './vault-sys.controller';
+import { clock } from '../common/clock';
 
 /**
  * Vault's AppRole login and token self-lookup. A role is a service account (role_id: its id), a
@@ -49,7 +50,7 @@ export class VaultAuthController {
         display: issued.principal.name,
       };
     }
-    const ttl = Math.max(0, Math.round((issued.expiresAt.getTime() - Date.now()) / 1000));
+    const ttl = Math.max(0, Math.round((issued.expiresAt.getTime() - clock.now()) / 1000));
     return vaultEnvelope(String(request.id), null, {
       auth: {
         client_token: issued.token,
@@ -145,7 +146,7 @@ export function tokenInfo(
   principal: Principal,
   info: TokenDescription | null,
   sent: string,
-  now: Date = new Date(),
+  now: Date = clock.date(),
 ): {
   accessor: string;
   creation_time: number;

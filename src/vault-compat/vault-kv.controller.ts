@@ -1,3 +1,4 @@
+import { RevealThrottled } from '../common/http/reveal-throttle';
 import {
   Body,
   Controller,
@@ -58,6 +59,7 @@ export class VaultKvController {
 
   @Get(':mount/data/*')
   @ByGrant('reveal')
+  @RevealThrottled()
   @Header('Cache-Control', 'no-store')
   @Audit('credential.reveal', PATH)
   @ApiOperation({ summary: 'Read a secret (a reveal, audited as credential.reveal)' })

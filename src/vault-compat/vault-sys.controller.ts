@@ -22,6 +22,7 @@ import {
 import { VaultEnvelope, vaultEnvelope } from './vault-envelope';
 import { findMount } from './vault-paths';
 import { VaultNoHandlerError } from './vault.errors';
+import { clock } from '../common/clock';
 
 export const VAULT_TAG = 'vault-compat';
 
@@ -64,7 +65,7 @@ export class VaultSysController {
       void reply.code(400).send({ errors: [error.message] });
       return;
     }
-    const body = healthBody(state, new Date(), { name: 'custos', id: this.clusterId });
+    const body = healthBody(state, clock.date(), { name: 'custos', id: this.clusterId });
     void reply.code(status).header('cache-control', 'no-store').send(body);
   }
 

@@ -2,6 +2,7 @@ import { ModuleMetadata, RequestMethod } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
+import { ThrottlerModule } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
 import { AuditRequestContext } from '../../src/audit/audit-context';
 import type { Principal } from '../../src/common/auth/principal';
@@ -46,6 +47,8 @@ export async function createControllerApp(
 ): Promise<NestFastifyApplication> {
   const moduleRef = await Test.createTestingModule({
     ...metadata,
+    // What route guards such as RevealThrottled's need; no limit (e2e tests prove the limits).
+    imports: [...(metadata.imports ?? []), ThrottlerModule.forRoot([])],
     providers: [
       ...(metadata.providers ?? []),
       { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -9,6 +9,9 @@ import { randomMasterKey, scratchMariadb } from '../helpers/test-app';
 
 export const API = '/api/v1';
 
+/** The names an attacker points at forbidden addresses (helpers/attack-dns.js). */
+const ATTACK_DNS = `--require ${join(__dirname, 'helpers', 'attack-dns.js')}`;
+
 /** One HTTP exchange with the app under attack, kept for the checks at the end of the file. */
 export interface Exchange {
   request: string;
@@ -74,6 +77,9 @@ export class AttackTarget {
   admin: Record<string, string> = {};
   /** Every API key, access token and refresh token handed out: none may be logged or stored. */
   readonly tokens: string[] = [];
+  readonly masterKey = randomMasterKey();
+  /** The instance that delivers webhooks (see startCourier), once started. */
+  courier?: SpawnedApp;
 
   async start(env: Record<string, string> = {}): Promise<void> {
     ensureBuilt();
@@ -83,8 +89,9 @@ export class AttackTarget {
       {
         DATABASE_URL: this.database.url!,
         CUSTOS_DATA_DIR: this.dataDir,
-        CUSTOS_MASTER_KEY: randomMasterKey(),
+        CUSTOS_MASTER_KEY: this.masterKey,
         JWT_SECRET: this.jwtSecret,
+        NODE_OPTIONS: ATTACK_DNS,
         AUDIT_SINKS: 'file',
         AUDIT_RELAY_INTERVAL_MS: '100',
         LOG_LEVEL: 'trace',
@@ -105,7 +112,36 @@ export class AttackTarget {
     this.admin = await this.signInAsBootstrapAdmin();
   }
 
+  /**
+   * A second instance on the same database that serves no attack and only delivers webhooks,
+   * to the receiver on this machine: it alone allows loopback (the attacked instance keeps the
+   * default guard, which the SSRF cases attack), and only to the hosts in `hosts`, so nothing
+   * dials out from a test.
+   */
+  async startCourier(caFile: string, hosts: string[]): Promise<SpawnedApp> {
+    this.courier = spawnApp(
+      {
+        DATABASE_URL: this.database.url!,
+        CUSTOS_DATA_DIR: mkdtempSync(join(this.dataDir, 'courier-')),
+        CUSTOS_MASTER_KEY: this.masterKey,
+        JWT_SECRET: this.jwtSecret,
+        NODE_OPTIONS: ATTACK_DNS,
+        AUDIT_SINKS: 'none',
+        LOG_LEVEL: 'trace',
+        CUSTOS_OUTBOUND_ALLOW_LOOPBACK: 'true',
+        CUSTOS_OUTBOUND_HOSTS: hosts.join(','),
+        CUSTOS_OUTBOUND_CA_FILE: caFile,
+        WEBHOOKS_DISPATCH_INTERVAL_MS: '200',
+        ROTATION_SCHEDULER_ENABLED: 'false',
+      },
+      await freePort(),
+    );
+    await waitForHttp(this.courier, `${API}/health/live`);
+    return this.courier;
+  }
+
   async stop(): Promise<void> {
+    await this.courier?.stop();
     await this.app?.stop();
     await this.database?.drop();
     if (this.dataDir) rmSync(this.dataDir, { recursive: true, force: true });

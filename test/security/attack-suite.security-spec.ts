@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { roleCapabilities } from '../../src/auth/grants/access-policy';
 import type { Capability } from '../../src/common/auth/access-vocabulary';
+import { HttpsReceiver } from '../helpers/https-receiver';
 import { SseClient } from '../helpers/sse-client';
 import { AttackTarget, contains, Reply } from './attack-harness';
 
@@ -8,7 +9,8 @@ import { AttackTarget, contains, Reply } from './attack-harness';
  * The attack suite over DESIGN.md §4 and the OWASP API Security Top 10 (2023): the real app,
  * spawned as `npm start` runs it, on a scratch MariaDB. A canary secret is stored first; after
  * every attack it must appear nowhere but in the authorised reveals: not in any other response,
- * the process logs, the audit rows and sink, or a `mariadb-dump` of the database.
+ * the process logs, the audit rows and sink, a `mariadb-dump` of the database, or any webhook
+ * delivered (to a local receiver, by a second instance on the same database that only delivers).
  * README.md (Test it) maps each item to this file or to the e2e test that proves it.
  */
 
@@ -18,6 +20,8 @@ const PEOPLE: Person[] = ['operator', 'auditor', 'viewer'];
 const MISSING = '2f1c7a52-3f0e-4f43-9f55-1f4a4c3f8b11';
 const MISSING_KEY = '0123456789abcdef';
 const CANARY_PATH = 'secure/canary/db';
+/** Reveals a minute per principal on the attacked instance: above what any other case needs. */
+const REVEAL_LIMIT = 60;
 
 interface Operation {
   method: string;
@@ -36,9 +40,12 @@ describe('Attack suite (spawned app, MariaDB)', () => {
   const ids: Record<string, string> = {};
   let operations: Operation[];
   let viewer: Awaited<ReturnType<AttackTarget['user']>>;
+  let receiver: HttpsReceiver;
 
   beforeAll(async () => {
-    await target.start();
+    await target.start({ REVEAL_RATE_LIMIT: String(REVEAL_LIMIT) });
+    receiver = await HttpsReceiver.start();
+    await target.startCourier(receiver.caFile, ['hooks.test', '*.attack.test']);
     // The canary first, before any other principal or object exists.
     const created = await target.expect(201, 'POST', '/credentials', {
       as: target.admin,
@@ -74,6 +81,11 @@ describe('Attack suite (spawned app, MariaDB)', () => {
       body: { url: 'https://93.184.216.34/victim-hook', events: ['rotation.*'] },
     });
     ids.webhook = String(webhook.body.id);
+    // Every event of the suite, delivered for real: the canary must be in none of them.
+    await target.expect(201, 'POST', '/webhooks', {
+      as: target.admin,
+      body: { url: receiver.url('/all-events', 'hooks.test'), events: ['*'] },
+    });
     await target.expect(201, 'POST', '/credentials', {
       as: target.admin,
       body: {
@@ -111,6 +123,7 @@ describe('Attack suite (spawned app, MariaDB)', () => {
 
   afterAll(async () => {
     await target.stop();
+    await receiver?.close();
   });
 
   const revealCanary = (as: Record<string, string>) =>
@@ -605,6 +618,49 @@ describe('Attack suite (spawned app, MariaDB)', () => {
     });
   });
 
+  describe('API4/API6 unrestricted resource consumption: reveals', () => {
+    it('should stop a principal revealing past its limit with 429 and Retry-After, on every reveal route, and leave others alone', async () => {
+      const path = 'rate/limited';
+      const made = await target.expect(201, 'POST', '/credentials', {
+        as: target.admin,
+        body: {
+          path,
+          name: path,
+          type: 'api_key',
+          secret: { apiKey: `rl-${randomBytes(8).toString('hex')}` },
+        },
+      });
+      const grant = [{ pathPattern: 'rate/**', capabilities: ['read', 'reveal'] }];
+      const drainer = await target.service(grant);
+      const bystander = await target.service(grant);
+      const statuses: number[] = [];
+      let refused: Reply | undefined;
+      for (let i = 0; i <= REVEAL_LIMIT && !refused; i++) {
+        const reply = await target.call('GET', `/secrets/${path}`, {
+          as: drainer.headers,
+          reveal: true,
+        });
+        statuses.push(reply.status);
+        if (reply.status === 429) refused = reply;
+      }
+      // The limit, then no more: a stolen key cannot read the vault out at line rate.
+      expect(statuses.filter((status) => status === 200).length).toBe(REVEAL_LIMIT);
+      expect(refused?.status).toBe(429);
+      expect(Number(refused?.headers['retry-after'])).toBeGreaterThan(0);
+      expect(refused?.body).toMatchObject({ statusCode: 429 });
+      expect(refused?.text).not.toContain('apiKey');
+      // One budget over the reveal routes: revealing by id is refused as well.
+      const byId = await target.call('POST', `/credentials/${made.body.id}/reveal`, {
+        as: drainer.headers,
+        body: {},
+      });
+      expect(byId.status).toBe(429);
+      // Reading metadata is no reveal, and another principal reveals as before.
+      await target.expect(200, 'GET', `/credentials/${made.body.id}`, { as: drainer.headers });
+      await target.expect(200, 'GET', `/secrets/${path}`, { as: bystander.headers, reveal: true });
+    });
+  });
+
   describe('API4/API8 type confusion, nesting, prototype keys, sizes and page sizes', () => {
     it.each([
       [
@@ -967,6 +1023,144 @@ describe('Attack suite (spawned app, MariaDB)', () => {
         },
       );
     });
+    describe('host names that resolve to forbidden addresses (checked where the connection is made)', () => {
+      /** helpers/attack-dns.js: names an attacker points at addresses inside. */
+      const NAMES = [
+        'intranet.attack.test',
+        'loopback.attack.test',
+        'metadata.attack.test',
+        'ula.attack.test',
+        'mixed.attack.test',
+      ];
+      const refusal = (name: string) =>
+        new RegExp(
+          `^Outbound call refused: ${name.replace(/\./g, '\\.')} resolves to \\S+ is an? ` +
+            '(private|loopback|link-local) address$',
+        );
+      let adminCredentialId: string;
+      let signingKeyId: string;
+      const hooks: Record<string, string> = {};
+
+      beforeAll(async () => {
+        const login = await target.expect(201, 'POST', '/credentials', {
+          as: target.admin,
+          body: {
+            path: 'ssrf-dns/db-admin',
+            name: 'db admin',
+            type: 'password',
+            username: 'root',
+            secret: { password: `root-${randomBytes(8).toString('hex')}` },
+          },
+        });
+        adminCredentialId = String(login.body.id);
+        const key = await target.expect(201, 'POST', '/credentials', {
+          as: target.admin,
+          body: {
+            path: 'ssrf-dns/hook-key',
+            name: 'hook key',
+            type: 'shared_secret',
+            secret: { secret: randomBytes(32).toString('hex') },
+          },
+        });
+        signingKeyId = String(key.body.id);
+        // The courier allows loopback (for the receiver): the loopback name is refused to
+        // webhooks by test/webhooks.e2e-spec.ts, on an instance that does not.
+        for (const name of NAMES.filter((n) => !n.startsWith('loopback.'))) {
+          const hook = await target.expect(201, 'POST', '/webhooks', {
+            as: target.admin,
+            body: { url: `https://${name}/hook`, events: ['rotation.*'] },
+          });
+          hooks[name] = String(hook.body.id);
+        }
+      });
+
+      /** Opens a rotation of a new credential under `rotator` and waits for its run to end. */
+      async function rotateWith(
+        path: string,
+        secret: Record<string, unknown>,
+        rotator: Record<string, unknown>,
+      ): Promise<{ status: string; error: string | null }> {
+        const made = await target.expect(201, 'POST', '/credentials', {
+          as: target.admin,
+          body: { path, name: path, type: 'password', username: 'app_a', ...secret },
+        });
+        const id = String(made.body.id);
+        // Accepted: names are resolved at every step, where the connection is made (§4).
+        await target.expect(200, 'PUT', `/credentials/${id}/rotation`, {
+          as: target.admin,
+          body: { enabled: true, interval: 'P30D', gracePeriod: 'PT1H', rotator },
+        });
+        const opened = await target.expect(202, 'POST', `/credentials/${id}/rotate`, {
+          as: target.admin,
+          body: { reason: 'attack suite' },
+        });
+        for (let i = 0; i < 100; i++) {
+          const run = await target.expect(200, 'GET', `/rotations/${opened.body.runId}`, {
+            as: target.admin,
+          });
+          if (run.body.status !== 'running') return run.body as { status: string; error: string };
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        throw new Error(`the run of ${path} did not end`);
+      }
+
+      it.each(NAMES)(
+        'should fail a mariadb rotation at %s for good, connecting nowhere',
+        async (name) => {
+          const run = await rotateWith(
+            `ssrf-dns/db-${name}`,
+            { secret: { password: `app-${randomBytes(8).toString('hex')}` } },
+            {
+              kind: 'mariadb',
+              adminCredentialId,
+              host: name,
+              port: 3306,
+              users: ['app_a', 'app_b'],
+            },
+          );
+          expect(run).toMatchObject({
+            status: 'failed',
+            error: expect.stringMatching(refusal(name)),
+          });
+        },
+      );
+
+      it.each(NAMES)(
+        'should fail a webhook rotation at %s for good, sending nothing',
+        async (name) => {
+          const run = await rotateWith(
+            `ssrf-dns/hook-${name}`,
+            { secret: { password: `hk-${randomBytes(8).toString('hex')}` } },
+            { kind: 'webhook', url: `https://${name}/rotate`, secretCredentialId: signingKeyId },
+          );
+          expect(run).toMatchObject({
+            status: 'failed',
+            error: expect.stringMatching(refusal(name)),
+          });
+        },
+      );
+
+      it('should dead-letter every webhook delivery to those names at the first attempt', async () => {
+        // The rotations above made rotation.* events for every subscription.
+        for (const [name, id] of Object.entries(hooks)) {
+          let dead: { attempts: number; lastError: string }[] = [];
+          for (let i = 0; i < 100 && dead.length === 0; i++) {
+            const page = await target.expect(200, 'GET', `/webhooks/${id}/deliveries?status=dead`, {
+              as: target.admin,
+            });
+            dead = page.body.items;
+            if (dead.length === 0) await new Promise((resolve) => setTimeout(resolve, 200));
+          }
+          expect(dead.length).toBeGreaterThan(0);
+          for (const delivery of dead) {
+            expect(delivery).toMatchObject({
+              attempts: 1,
+              lastError: expect.stringMatching(refusal(name)),
+            });
+          }
+        }
+      });
+    });
   });
 
   describe('requests that reach the database with bad values', () => {
@@ -1211,6 +1405,12 @@ describe('Attack suite (spawned app, MariaDB)', () => {
       ]);
       expect((await revealCanary(target.admin)).body.secret).toEqual({ password: canary });
       await target.outboxDrained();
+      // The canary's rotation (the event stream case) delivered to the receiver by now.
+      for (let i = 0; i < 100; i++) {
+        if (receiver.to('/all-events').some((r) => r.body.includes(ids.credential))) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(await target.courier!.stop()).toBe(0);
       expect(await target.app.stop()).toBe(0);
       logs = target.app.output();
       sink = target.sink();
@@ -1268,6 +1468,19 @@ describe('Attack suite (spawned app, MariaDB)', () => {
         .filter((e) => contains(`${JSON.stringify(e.headers)}\n${e.body}`, canary))
         .map((e) => `${e.request} ${e.status}`);
       expect(leaks).toEqual([]);
+    });
+
+    it('should keep the canary out of every webhook delivered, bodies and headers', () => {
+      const delivered = receiver.to('/all-events');
+      // Many events, the canary's own rotation among them: the check is not vacuous.
+      expect(delivered.length).toBeGreaterThan(10);
+      expect(delivered.some((r) => r.body.includes(ids.credential))).toBe(true);
+      const leaking = delivered
+        .filter((r) => contains(`${JSON.stringify(r.headers)}\n${r.body}`, canary))
+        .map((r) => r.body.slice(0, 200));
+      expect(leaking).toEqual([]);
+      // Nor the delivering instance's own logs.
+      expect(contains(target.courier!.output(), canary)).toBe(false);
     });
 
     it('should keep the canary out of the process logs, at the trace level', () => {

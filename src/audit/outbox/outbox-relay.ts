@@ -13,6 +13,7 @@ import { AuditMetrics } from '../audit-metrics';
 import { AuditSink } from './sinks/audit-sink';
 import { FileSink } from './sinks/file.sink';
 import { StdoutSink } from './sinks/stdout.sink';
+import { clock } from '../../common/clock';
 
 const BATCH = 500;
 const DELIVERY_TIMEOUT_MS = 10_000;
@@ -156,7 +157,11 @@ export class OutboxRelay implements OnApplicationShutdown {
       manager.update(
         OutboxMessage,
         { id: In(ids) },
-        { attempts, lastError: message.slice(0, 512), nextAttemptAt: new Date(Date.now() + delay) },
+        {
+          attempts,
+          lastError: message.slice(0, 512),
+          nextAttemptAt: new Date(clock.now() + delay),
+        },
       ),
     );
   }

@@ -7,6 +7,7 @@ import type { Principal } from '../../common/auth/principal';
 import { parseApiKey, secretMatches } from './api-key-format';
 import { ApiKey } from './api-key.entity';
 import type { ServiceAccount } from './service-account.entity';
+import { clock } from '../../common/clock';
 
 /** How stale last_used_at may get: at most one write per key per minute, not one per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -49,7 +50,7 @@ export class ApiKeyAuthenticator {
       key !== undefined &&
       secretMatches(parsed.secret, key.secretHash) &&
       key.revokedAt === null &&
-      (key.expiresAt === null || toDate(key.expiresAt).getTime() > Date.now()) &&
+      (key.expiresAt === null || toDate(key.expiresAt).getTime() > clock.now()) &&
       key.accountStatus === 'active';
     if (!valid) throw new InvalidTokenError('Invalid API key');
     this.touch(parsed.id, key.lastUsedAt === null ? null : toDate(key.lastUsedAt));
@@ -67,7 +68,7 @@ export class ApiKeyAuthenticator {
       key !== undefined &&
       key.serviceAccountId === serviceAccountId &&
       key.revokedAt === null &&
-      (key.expiresAt === null || toDate(key.expiresAt).getTime() > Date.now()) &&
+      (key.expiresAt === null || toDate(key.expiresAt).getTime() > clock.now()) &&
       key.accountStatus === 'active';
     if (!valid) throw new InvalidTokenError();
     this.touch(keyId, key.lastUsedAt === null ? null : toDate(key.lastUsedAt));
@@ -81,7 +82,7 @@ export class ApiKeyAuthenticator {
   }
 
   private touch(id: string, lastUsedAt: Date | null): void {
-    const now = Date.now();
+    const now = clock.now();
     if (lastUsedAt && now - lastUsedAt.getTime() < LAST_USED_RESOLUTION_MS) return;
     // Not awaited: bookkeeping must not slow or fail the request.
     this.transactions

@@ -16,6 +16,7 @@ import {
 } from './dto/service-account.dto';
 import { ApiKey } from './api-key.entity';
 import { ServiceAccount, ServiceAccountStatus } from './service-account.entity';
+import { clock } from '../../common/clock';
 
 export class ServiceAccountNotFoundError extends DomainError {
   readonly kind = 'not_found';
@@ -107,7 +108,7 @@ export class ServiceAccountsService {
     context?: AuditRequestContext,
   ): Promise<{ key: ApiKey; apiKey: string }> {
     const expiresAt = input.expiresAt ? new Date(input.expiresAt) : null;
-    if (expiresAt && expiresAt.getTime() <= Date.now()) throw new InvalidExpiryError();
+    if (expiresAt && expiresAt.getTime() <= clock.now()) throw new InvalidExpiryError();
     return this.transactions.run(async (manager) => {
       await this.mustExist(manager, serviceAccountId);
       const generated = generateApiKey();
@@ -142,7 +143,7 @@ export class ServiceAccountsService {
     return this.transactions.run(async (manager) => {
       const key = await manager.findOneBy(ApiKey, { id: keyId, serviceAccountId });
       if (!key) throw new ServiceAccountNotFoundError('API key');
-      if (!key.revokedAt) await manager.update(ApiKey, { id: keyId }, { revokedAt: new Date() });
+      if (!key.revokedAt) await manager.update(ApiKey, { id: keyId }, { revokedAt: clock.date() });
       await this.record(manager, 'api_key.revoke', serviceAccountId, 204, context, { keyId });
     });
   }

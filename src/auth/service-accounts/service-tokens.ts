@@ -6,6 +6,7 @@ import { TokenService } from '../sessions/token.service';
 import { presentedCredentials } from '../strategies/request-credentials';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
 import { parseApiKey } from './api-key-format';
+import { clock } from '../../common/clock';
 
 /** Vault's own words for any failed AppRole login, whatever failed. */
 export class InvalidRoleOrSecretError extends DomainError {
@@ -66,7 +67,7 @@ export class ServiceTokens {
       throw new InvalidRoleOrSecretError().withAudit({ outcome: 'denied' });
     }
     const keyExpiry = await this.apiKeys.expiryOf(parsed.id);
-    const keyLeft = keyExpiry ? Math.floor((keyExpiry.getTime() - Date.now()) / 1000) : Infinity;
+    const keyLeft = keyExpiry ? Math.floor((keyExpiry.getTime() - clock.now()) / 1000) : Infinity;
     const ttl = Math.max(1, Math.min(ttlSeconds, keyLeft));
     const { token, claims } = await this.tokens.signServiceToken(principal.id, parsed.id, ttl);
     return {

@@ -13,6 +13,7 @@ import { TotpService } from '../totp/totp.service';
 import { User } from '../users/user.entity';
 import { RefreshToken } from './refresh-token.entity';
 import { TokenPair, TokenService } from './token.service';
+import { clock } from '../../common/clock';
 
 const MFA_REQUIRED = Symbol('mfa-required');
 
@@ -63,7 +64,7 @@ export class SessionService {
         );
         return null;
       }
-      if (user.lockedUntil && user.lockedUntil.getTime() > Date.now()) {
+      if (user.lockedUntil && user.lockedUntil.getTime() > clock.now()) {
         await this.audit.record(
           {
             ...subject,
@@ -162,7 +163,7 @@ export class SessionService {
         return null;
       }
       const user = await manager.findOneBy(User, { id: stored.userId });
-      if (stored.expiresAt.getTime() <= Date.now() || !user || user.status !== 'active') {
+      if (stored.expiresAt.getTime() <= clock.now() || !user || user.status !== 'active') {
         await this.audit.record(
           {
             ...subject,
@@ -180,7 +181,7 @@ export class SessionService {
       await manager.update(
         RefreshToken,
         { id: stored.id },
-        { revokedAt: new Date(), replacedBy: issued.refreshTokenId },
+        { revokedAt: clock.date(), replacedBy: issued.refreshTokenId },
       );
       await this.audit.record(
         {
@@ -263,14 +264,18 @@ export class SessionService {
   }
 
   async revokeAllSessions(manager: EntityManager, userId: string): Promise<void> {
-    await manager.update(RefreshToken, { userId, revokedAt: IsNull() }, { revokedAt: new Date() });
+    await manager.update(
+      RefreshToken,
+      { userId, revokedAt: IsNull() },
+      { revokedAt: clock.date() },
+    );
   }
 
   private async revokeFamily(manager: EntityManager, familyId: string): Promise<void> {
     await manager.update(
       RefreshToken,
       { familyId, revokedAt: IsNull() },
-      { revokedAt: new Date() },
+      { revokedAt: clock.date() },
     );
   }
 
@@ -282,7 +287,7 @@ export class SessionService {
   ): Promise<void> {
     const failedLogins = user.failedLogins + 1;
     const lock = failedLogins >= this.config.maxFailures;
-    const lockedUntil = lock ? new Date(Date.now() + this.config.lockoutMs) : null;
+    const lockedUntil = lock ? new Date(clock.now() + this.config.lockoutMs) : null;
     await manager.update(
       User,
       { id: user.id },

@@ -10,6 +10,7 @@ import type { User } from '../users/user.entity';
 import type { Role } from '../../common/auth/access-vocabulary';
 import { SERVICE_TOKEN_PREFIX, ServiceTokenClaims } from '../service-accounts/service-token-format';
 import { RefreshToken } from './refresh-token.entity';
+import { clock } from '../../common/clock';
 
 export interface AccessClaims {
   sub: string;
@@ -46,15 +47,19 @@ export class TokenService {
   ): Promise<{ tokens: TokenPair; refreshTokenId: string }> {
     const claims: AccessClaims = { sub: user.id, role: user.role, tv: user.tokenVersion };
     const signing = this.signingKey();
-    const accessToken = await this.jwt.signAsync(claims, {
-      secret: signing.key,
-      ...(signing.keyId ? { keyid: signing.keyId } : {}),
-      algorithm: ALGORITHM,
-      expiresIn: this.config.accessTtlSeconds,
-      issuer: this.config.issuer,
-      audience: this.config.audience,
-      jwtid: randomUUID(),
-    });
+    // iat (and so exp) from this instance's clock: jsonwebtoken would read Date.now() itself.
+    const accessToken = await this.jwt.signAsync(
+      { ...claims, iat: nowSeconds() },
+      {
+        secret: signing.key,
+        ...(signing.keyId ? { keyid: signing.keyId } : {}),
+        algorithm: ALGORITHM,
+        expiresIn: this.config.accessTtlSeconds,
+        issuer: this.config.issuer,
+        audience: this.config.audience,
+        jwtid: randomUUID(),
+      },
+    );
     const refresh = await this.createRefreshToken(manager, user.id, familyId);
     return {
       tokens: { accessToken, refreshToken: refresh.token, expiresIn: this.config.accessTtlSeconds },
@@ -68,6 +73,7 @@ export class TokenService {
       const claims = await this.jwt.verifyAsync<AccessClaims>(token, {
         secret: this.verifyingKey(token),
         algorithms: [ALGORITHM],
+        clockTimestamp: nowSeconds(),
         issuer: this.config.issuer,
         audience: this.config.audience,
       });
@@ -91,7 +97,7 @@ export class TokenService {
   ): Promise<{ token: string; claims: ServiceTokenClaims }> {
     const signing = this.signingKey();
     const jwt = await this.jwt.signAsync(
-      { sub: serviceAccountId, key: keyId },
+      { sub: serviceAccountId, key: keyId, iat: nowSeconds() },
       {
         secret: signing.key,
         ...(signing.keyId ? { keyid: signing.keyId } : {}),
@@ -114,6 +120,7 @@ export class TokenService {
       const claims = await this.jwt.verifyAsync<ServiceTokenClaims>(jwt, {
         secret: this.verifyingKey(jwt),
         algorithms: [ALGORITHM],
+        clockTimestamp: nowSeconds(),
         issuer: this.config.issuer,
         audience: this.serviceAudience(),
       });
@@ -150,7 +157,7 @@ export class TokenService {
       userId,
       familyId,
       tokenHash: this.hashRefreshToken(token),
-      expiresAt: new Date(Date.now() + this.config.refreshTtlSeconds * 1000),
+      expiresAt: new Date(clock.now() + this.config.refreshTtlSeconds * 1000),
       revokedAt: null,
       replacedBy: null,
     });
@@ -191,4 +198,8 @@ export class TokenService {
     }
     return key as unknown as Buffer;
   }
+}
+
+function nowSeconds(): number {
+  return Math.floor(clock.now() / 1000);
 }

@@ -1,3 +1,4 @@
+import { RevealThrottled } from '../../common/http/reveal-throttle';
 import {
   Body,
   Controller,
@@ -190,6 +191,7 @@ export class CredentialsController {
   @Post(':id/reveal')
   @HttpCode(200)
   @ByGrant('reveal')
+  @RevealThrottled()
   // Plaintext: no browser, proxy or client cache may keep it.
   @Header('Cache-Control', 'no-store')
   @Audit('credential.reveal', RESOURCE)

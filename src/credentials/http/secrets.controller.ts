@@ -1,4 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
+import { RevealThrottled } from '../../common/http/reveal-throttle';
 import {
   ApiBearerAuth,
   ApiOkResponse,
@@ -32,6 +33,7 @@ export class SecretsController {
   // Fastify's wildcard: the rest of the URL, slashes included, in the '*' parameter.
   @Get('*')
   @ByGrant('reveal')
+  @RevealThrottled()
   @Header('Cache-Control', 'no-store')
   // A refused or failed read names the path asked for, which may hold no credential at all
   // (a success is recorded by the reveal itself, against the credential).

@@ -4,7 +4,7 @@ import { createHmac } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AccessPolicy } from '../../auth/grants/access-policy';
 import type { Principal } from '../../common/auth/principal';
-import { placeholders, toDate } from '../../database/dialect';
+import { dialectOf, placeholders, toDate, utcNowSql } from '../../database/dialect';
 import { KeyringService } from '../../crypto/keyring.service';
 import type { VersionState } from '../entities/credential-version.entity';
 import { effectiveState } from '../version-states';
@@ -37,6 +37,7 @@ interface MatchRow {
   graceUntil: Date | string | null;
   path: string;
   decoy: number | boolean | string;
+  dbNow: Date | string;
 }
 
 /** Fingerprints per lookup statement: well below any placeholder limit. */
@@ -70,7 +71,7 @@ export class LeakScanner {
       rows.push(
         ...(await this.dataSource.query<MatchRow[]>(
           'SELECT v.credential_id AS credentialId, v.version, v.state, ' +
-            'v.grace_until AS graceUntil, c.path, c.decoy ' +
+            `v.grace_until AS graceUntil, c.path, c.decoy, ${utcNowSql(dialectOf(this.dataSource))} AS dbNow ` +
             'FROM credential_versions v JOIN credentials c ON c.id = v.credential_id ' +
             `WHERE v.fingerprint IN (${placeholders(chunk)}) ` +
             "AND v.state IN ('current', 'previous') AND c.status = 'active'",
@@ -79,7 +80,8 @@ export class LeakScanner {
       );
     }
     const access = rows.length > 0 ? await this.policy.forPrincipal(principal) : undefined;
-    const now = new Date();
+    // Whether a previous version is still within its grace is the database clock's call (§5).
+    const now = rows.length > 0 ? toDate(rows[0].dbNow) : new Date();
     const seen = new Set<string>();
     const hits: LeakHit[] = [];
     for (const row of rows) {

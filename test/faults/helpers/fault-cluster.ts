@@ -25,6 +25,7 @@ export const FAULT_ENV = {
   NODE_ENV: 'test',
   LOG_LEVEL: 'warn',
   THROTTLE_LIMIT: '1000000',
+  REVEAL_RATE_LIMIT: '1000000',
   ROTATION_TICK: 'PT1S',
   ROTATION_CLAIM_TTL: 'PT3S',
   // A few seconds of outage retry a run's step rather than fail the run (the default three
@@ -336,6 +337,9 @@ export class FaultCluster {
       masterKey: this.masterKey,
       answers: this.answers,
       sweepSlackSeconds: 30,
+      instances: this.apps
+        .filter((app) => app.process.exitCode === null && !app.process.signalCode)
+        .map((app) => app.baseUrl),
     });
   }
 }

@@ -46,6 +46,18 @@ export interface InvariantInputs {
    * ROTATION_SWEEP_INTERVAL); default one minute, the sweeper's default.
    */
   sweepSlackSeconds?: number;
+  /**
+   * The base URLs of the instances still running: each must answer readiness 200 by itself
+   * (nothing restarted) within `recoveryMs`.
+   */
+  instances?: readonly string[];
+  /**
+   * How long the service may take to recover (readiness back, runs resumed) before the checker
+   * reports it; default 30 s.
+   */
+  recoveryMs?: number;
+  /** A claim expired this long ago is a run nobody resumed; default 10 s (a few ticks). */
+  claimSlackSeconds?: number;
 }
 
 /**
@@ -61,12 +73,17 @@ export interface InvariantInputs {
  *   every such event names a version that is still there or was pruned;
  * - every 200 reveal and write a client received has its committed audit event, by request id
  *   (the fail-closed audit of DESIGN.md §4: no secret left without its event);
- * - `npm run audit:verify` (the CLI, straight on the database) says the chain is intact.
+ * - `npm run audit:verify` (the CLI, straight on the database) says the chain is intact;
+ * - the service recovered by itself: every running instance answers readiness 200, and no
+ *   rotation run is left running under a claim that expired (its holder died or lost the
+ *   database) or due and unclaimed, since another tick would have resumed it. Checked first,
+ *   waiting up to `recoveryMs`, so the rest looks at a settled database.
  */
 export async function checkInvariants(inputs: InvariantInputs): Promise<string[]> {
   const { db } = inputs;
   const query = <T>(sql: string, params?: unknown[]) => db.query<T[]>(sql, params);
   const problems: string[] = [];
+  problems.push(...(await recoveryProblems(query, inputs)));
   problems.push(...(await versionViolations((sql, params) => db.query(sql, params))));
   problems.push(...(await decryptProblems(db, inputs.masterKey)));
   problems.push(...(await graceProblems(query, inputs)));
@@ -77,6 +94,52 @@ export async function checkInvariants(inputs: InvariantInputs): Promise<string[]
 }
 
 type Q = <T>(sql: string, params?: unknown[]) => Promise<T[]>;
+
+async function readiness(baseUrl: string): Promise<number> {
+  try {
+    const response = await fetch(`${baseUrl}/api/v1/health/ready`, {
+      signal: AbortSignal.timeout(5_000),
+    });
+    await response.body?.cancel();
+    return response.status;
+  } catch {
+    return 0;
+  }
+}
+
+/** What is still not recovered now (empty when everything is). */
+async function notRecovered(query: Q, inputs: InvariantInputs): Promise<string[]> {
+  const problems: string[] = [];
+  const slack = inputs.claimSlackSeconds ?? 10;
+  for (const baseUrl of inputs.instances ?? []) {
+    const status = await readiness(baseUrl);
+    if (status !== 200) problems.push(`${baseUrl}: readiness ${status}, not recovered`);
+  }
+  const stuck = await query<{ id: string; credential_id: string; claimed_by: string | null }>(
+    // Due a while ago and no live claim: a tick of any instance would have taken it.
+    "SELECT id, credential_id, claimed_by FROM rotation_runs WHERE status = 'running' " +
+      'AND next_attempt_at < UTC_TIMESTAMP(3) - INTERVAL ? SECOND ' +
+      'AND (claimed_by IS NULL OR claim_expires_at < UTC_TIMESTAMP(3) - INTERVAL ? SECOND)',
+    [slack, slack],
+  );
+  for (const run of stuck) {
+    problems.push(
+      `run ${run.id} of ${run.credential_id}: still running, ` +
+        (run.claimed_by ? 'its claim long expired' : 'due and unclaimed') +
+        ', not resumed',
+    );
+  }
+  return problems;
+}
+
+async function recoveryProblems(query: Q, inputs: InvariantInputs): Promise<string[]> {
+  const deadline = Date.now() + (inputs.recoveryMs ?? 30_000);
+  for (;;) {
+    const problems = await notRecovered(query, inputs);
+    if (problems.length === 0 || Date.now() > deadline) return problems;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
 
 async function decryptProblems(db: DataSource, masterKey: string): Promise<string[]> {
   const crypto = loadCryptoConfig({ CUSTOS_MASTER_KEY: masterKey });
