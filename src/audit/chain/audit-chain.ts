@@ -53,10 +53,16 @@ export function chainHash(
   prevHash: string | null,
   event: ChainedEvent,
 ): string {
-  // One update of the joined text: the same bytes, and verify calls this for every event.
-  return createHmac('sha256', key)
-    .update(`${prevHash ?? ''}\n${canonicalEvent(event)}`)
-    .digest('hex');
+  return hmacHex(key, chainHashInput(prevHash, event));
+}
+
+/** The text chainHash signs, so it can be built in one place and hashed in another. */
+export function chainHashInput(prevHash: string | null, event: ChainedEvent): string {
+  return `${prevHash ?? ''}\n${canonicalEvent(event)}`;
+}
+
+export function hmacHex(key: Buffer | KeyObject, text: string): string {
+  return createHmac('sha256', key).update(text).digest('hex');
 }
 
 /** Room for the UTF-8 of any 128-character text (at most 3 bytes per UTF-16 unit). */
