@@ -2,12 +2,7 @@ import type * as mysql from 'mysql2';
 import { DataSource, EntityManager, QueryFailedError, QueryRunner } from 'typeorm';
 import { dialectOf, toDate } from '../database/dialect';
 import { TransactionRunner } from '../database/transaction-runner';
-import {
-  EventRowValues,
-  rowValues,
-  STORED_EVENT_COLUMNS,
-  toStoredEvent,
-} from './audit-event-rows';
+import { EventRowValues, rowValues, STORED_EVENT_COLUMNS, toStoredEvent } from './audit-event-rows';
 import { parseCheckpointLanes } from './chain/audit-chain';
 import { chainHashBatch, ChainHashWorker } from './chain/chain-hash-worker';
 import {

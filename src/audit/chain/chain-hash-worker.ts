@@ -67,7 +67,9 @@ export class ChainHashWorker {
       this.pending.delete(id);
     });
     this.worker.on('error', (error) => this.fail(error));
-    this.worker.on('exit', (code) => this.fail(new Error(`the chain hash worker exited (${code})`)));
+    this.worker.on('exit', (code) =>
+      this.fail(new Error(`the chain hash worker exited (${code})`)),
+    );
   }
 
   /** The hex digests of the batch, in its order. */
