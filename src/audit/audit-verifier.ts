@@ -4,20 +4,14 @@ import { dialectOf, toDate } from '../database/dialect';
 import { TransactionRunner } from '../database/transaction-runner';
 import { EventRowValues, rowValues, STORED_EVENT_COLUMNS, toStoredEvent } from './audit-event-rows';
 import { parseCheckpointLanes } from './chain/audit-chain';
-import { chainHashBatch, ChainHashWorker } from './chain/chain-hash-worker';
+import { ChainHashOffload } from './chain/chain-hash-worker';
 import {
   CheckpointAlgorithm,
   CheckpointStatement,
   checkpointSignatureProblem,
   CheckpointVerifyKeys,
 } from './chain/checkpoint-signature';
-import {
-  ChainBreak,
-  CheckpointPin,
-  LaneHead,
-  LaneVerifier,
-  StoredEvent,
-} from './chain/lane-verifier';
+import { ChainBreak, CheckpointPin, LaneHead, LaneVerifier } from './chain/lane-verifier';
 
 export interface VerifyResult {
   ok: boolean;
@@ -116,16 +110,20 @@ export class AuditVerifier {
     const reached: bigint[] = [];
     // Lanes are independent chains: walk a few at once so reads overlap with hashing.
     const pending = await this.lanes(pins.keys());
-    let worker: ChainHashWorker | undefined;
-    const digests = (events: StoredEvent[]): Promise<string[]> | undefined => {
-      if (events.length < this.workerMinRows) return undefined;
-      worker ??= new ChainHashWorker();
-      return worker.digests(chainHashBatch(events, (keyId) => this.keys.chainKey(keyId)));
-    };
+    const offload = new ChainHashOffload(
+      this.workerMinRows,
+      (keyId) => this.keys.chainKey(keyId),
+      (error) => {
+        this.dataSource.logger.log(
+          'warn',
+          `audit verify hashes in process: the chain hash worker failed (${error.message})`,
+        );
+      },
+    );
     const walker = async (): Promise<void> => {
       for (let lane = pending.shift(); lane !== undefined; lane = pending.shift()) {
         const { verifier, broken } = await this.snapshot((snapshot) =>
-          this.walkLane(snapshot, lane, pins.get(lane) ?? [], digests),
+          this.walkLane(snapshot, lane, pins.get(lane) ?? [], offload),
         );
         verified += verifier.verified;
         if (verifier.head.seq !== null) reached.push(BigInt(verifier.head.seq));
@@ -135,7 +133,7 @@ export class AuditVerifier {
     try {
       await Promise.all(Array.from({ length: PARALLEL_LANES }, walker));
     } finally {
-      await worker?.close();
+      await offload.close();
     }
 
     const headSeq = reached.length ? String(reached.reduce((a, b) => (b > a ? b : a))) : null;
@@ -150,7 +148,7 @@ export class AuditVerifier {
     { query, rows: read }: Snapshot,
     lane: number,
     pins: CheckpointPin[],
-    digests: (events: StoredEvent[]) => Promise<string[]> | undefined,
+    offload: ChainHashOffload,
   ): Promise<{ verifier: LaneVerifier; broken: ChainBreak | null }> {
     const [head] = await query<HeadRow[]>(
       'SELECT last_lane_seq AS lastLaneSeq, last_seq AS lastSeq, last_hash AS lastHash ' +
@@ -168,7 +166,7 @@ export class AuditVerifier {
         [lane, after],
       );
       const events = rows.map(toStoredEvent);
-      const computed = await digests(events);
+      const computed = await offload.digests(events);
       for (let i = 0; i < events.length; i++) {
         const broken = verifier.accept(events[i], computed?.[i]);
         if (broken) return { verifier, broken };

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { contentArb, hexHash } from '../../../test/helpers/audit-chain-arbitraries';
 import { ChainedEvent, chainHash } from './audit-chain';
-import { chainHashBatch, ChainHashWorker } from './chain-hash-worker';
+import { chainHashBatch, ChainHashOffload, ChainHashWorker } from './chain-hash-worker';
 
 type Hashable = ChainedEvent & { prevHash: string | null };
 
@@ -86,5 +86,48 @@ describe('chainHashBatch', () => {
     expect(sut.keys).toEqual([KEYS.get('k2')]);
     expect(sut.keyIndexes).toEqual([0, -1, 0]);
     expect(sut.texts[1]).toBe('');
+  });
+});
+
+describe('ChainHashOffload', () => {
+  const events = fc.sample(eventArb, 4).map((e) => ({ ...e, keyId: 'k1' }));
+
+  it('should hash batches of its size on the worker and leave smaller ones to the caller', async () => {
+    const onFailure = jest.fn();
+    const sut = new ChainHashOffload(3, keyFor, onFailure);
+    try {
+      expect(await sut.digests(events.slice(0, 2))).toBeUndefined();
+      expect(await sut.digests(events)).toEqual(
+        events.map((e) => chainHash(keyFor('k1')!, e.prevHash, e)),
+      );
+    } finally {
+      await sut.close();
+    }
+    expect(onFailure).not.toHaveBeenCalled();
+  });
+
+  it('should say once that the worker failed and leave every later batch to the caller', async () => {
+    const onFailure = jest.fn();
+    const failing = (): Buffer => {
+      throw new Error('boom');
+    };
+    const sut = new ChainHashOffload(1, failing, onFailure);
+    try {
+      expect(await sut.digests(events)).toBeUndefined();
+      expect(await sut.digests(events)).toBeUndefined();
+    } finally {
+      await sut.close();
+    }
+    expect(onFailure).toHaveBeenCalledTimes(1);
+    expect(onFailure).toHaveBeenCalledWith(new Error('boom'));
+  });
+
+  it('should leave batches to the caller once closed, without calling that a failure', async () => {
+    const onFailure = jest.fn();
+    const sut = new ChainHashOffload(1, keyFor, onFailure);
+    expect(await sut.digests(events)).toHaveLength(events.length);
+    await sut.close();
+    expect(await sut.digests(events)).toBeUndefined();
+    expect(onFailure).not.toHaveBeenCalled();
   });
 });

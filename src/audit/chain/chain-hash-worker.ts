@@ -8,9 +8,11 @@ export interface ChainHashBatch {
   texts: string[];
 }
 
+type StoredEventLike = ChainedEvent & { prevHash: string | null };
+
 /** What the worker needs to hash `events`, each with the prev_hash it states. */
 export function chainHashBatch(
-  events: readonly (ChainedEvent & { prevHash: string | null })[],
+  events: readonly StoredEventLike[],
   keyFor: (keyId: string) => Buffer | undefined,
 ): ChainHashBatch {
   const keys: Buffer[] = [];
@@ -91,5 +93,39 @@ export class ChainHashWorker {
     this.failure ??= error;
     for (const { reject } of this.pending.values()) reject(error);
     this.pending.clear();
+  }
+}
+
+/**
+ * Hands batches of at least `minEvents` to a ChainHashWorker started on first need. Undefined
+ * means "hash them yourself": for small batches, and for all of them once the worker failed,
+ * since a verify that can still check every event must not fail for want of a thread.
+ */
+export class ChainHashOffload {
+  private worker: ChainHashWorker | undefined;
+  private failed = false;
+  private closed = false;
+
+  constructor(
+    private readonly minEvents: number,
+    private readonly keyFor: (keyId: string) => Buffer | undefined,
+    private readonly onFailure: (error: Error) => void,
+  ) {}
+
+  async digests(events: StoredEventLike[]): Promise<string[] | undefined> {
+    if (events.length < this.minEvents || this.failed || this.closed) return undefined;
+    try {
+      this.worker ??= new ChainHashWorker();
+      return await this.worker.digests(chainHashBatch(events, this.keyFor));
+    } catch (error) {
+      if (!this.failed && !this.closed) this.onFailure(error as Error);
+      this.failed = true;
+      return undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.worker?.close();
   }
 }
