@@ -54,6 +54,8 @@ export class LaneVerifier {
   private readonly pins = new Map<string, CheckpointPin[]>();
   /** An HMAC from a KeyObject skips preparing the raw key again for each of a million events. */
   private readonly hmacKeys = new Map<string, KeyObject | undefined>();
+  /** The head's lane_seq, parsed once rather than for every event. */
+  private readonly headLimit: { laneSeq: bigint; text: string } | null;
   verified = 0;
 
   constructor(
@@ -61,6 +63,8 @@ export class LaneVerifier {
     private readonly keyFor: (keyId: string) => Buffer | undefined,
     private readonly expected: LaneExpectations = {},
   ) {
+    const head = expected.head;
+    this.headLimit = head ? { laneSeq: BigInt(head.lastLaneSeq), text: head.lastLaneSeq } : null;
     for (const pin of expected.pins ?? []) {
       if (pin.laneSeq === '0') continue;
       this.pins.set(pin.laneSeq, [...(this.pins.get(pin.laneSeq) ?? []), pin]);
@@ -75,18 +79,21 @@ export class LaneVerifier {
     return this.hmacKeys.get(keyId);
   }
 
-  accept(event: StoredEvent): ChainBreak | null {
+  /**
+   * Checks the next event of the lane. `digest`, when given, is chainHash of the event computed
+   * elsewhere (see ChainHashWorker); it is compared here exactly as a hash computed here would be.
+   */
+  accept(event: StoredEvent, digest?: string): ChainBreak | null {
     const fail = (reason: string): ChainBreak => ({
       seq: String(event.seq),
       lane: this.lane,
       reason,
     });
     const laneSeq = BigInt(event.laneSeq);
-    const head = this.expected.head;
     // Within one snapshot the writer moves the head with every event, so nothing lies beyond it.
-    if (head && laneSeq > BigInt(head.lastLaneSeq)) {
+    if (this.headLimit && laneSeq > this.headLimit.laneSeq) {
       return fail(
-        `lane ${this.lane} has an event at lane_seq ${laneSeq} beyond its head at ${head.lastLaneSeq}: the head was rewound or the event inserted`,
+        `lane ${this.lane} has an event at lane_seq ${laneSeq} beyond its head at ${this.headLimit.text}: the head was rewound or the event inserted`,
       );
     }
     if (laneSeq !== this.expectedLaneSeq) {
@@ -94,7 +101,8 @@ export class LaneVerifier {
         `lane ${this.lane} expected lane_seq ${this.expectedLaneSeq} but found ${laneSeq}: events are missing`,
       );
     }
-    if (BigInt(event.seq) <= this.previousSeq) {
+    const seq = BigInt(event.seq);
+    if (seq <= this.previousSeq) {
       return fail(
         `seq ${event.seq} is not after seq ${this.previousSeq} of the previous event of lane ${this.lane}`,
       );
@@ -104,12 +112,13 @@ export class LaneVerifier {
     }
     const key = this.hmacKey(event.keyId);
     if (!key) return fail(`no key for key id "${event.keyId}"`);
-    if (!sameDigest(chainHash(key, event.prevHash, event), event.hash)) {
+    if (!sameDigest(digest ?? chainHash(key, event.prevHash, event), event.hash)) {
       return fail('hash does not match the content: the event was changed');
     }
     // seq is assigned by the database after hashing, so the hash cannot cover it; a signed
     // checkpoint pins the seq (and hash) of each lane's head it saw.
-    for (const pin of this.pins.get(String(laneSeq)) ?? []) {
+    const pins = this.pins.size === 0 ? undefined : this.pins.get(String(laneSeq));
+    for (const pin of pins ?? []) {
       if (pin.seq !== String(event.seq) || pin.hash !== event.hash) {
         return fail(
           `the event at lane ${this.lane}, lane_seq ${laneSeq} differs from what ${pin.source} signed`,
@@ -118,7 +127,7 @@ export class LaneVerifier {
     }
     this.expectedLaneSeq = laneSeq + 1n;
     this.previousHash = event.hash;
-    this.previousSeq = BigInt(event.seq);
+    this.previousSeq = seq;
     this.lastSeq = String(event.seq);
     this.verified++;
     return null;
