@@ -54,4 +54,27 @@ describe('OutboxRelay', () => {
     await stopping;
     expect(stopped).toBe(true);
   });
+
+  it('should follow a pass under way with one more, shared by the callers that came during it', async () => {
+    const sut = relay(['stdout']);
+    const finishers: (() => void)[] = [];
+    const relayAll = jest
+      .spyOn(sut as unknown as { relayAll(): Promise<void> }, 'relayAll')
+      .mockImplementation(() => new Promise<void>((resolve) => finishers.push(resolve)));
+
+    const first = sut.tick();
+    // These may have committed after the first pass read the outbox: a pass of their own.
+    const second = sut.tick();
+    const third = sut.tick();
+    expect(relayAll).toHaveBeenCalledTimes(1);
+    expect(third).toBe(second);
+
+    finishers[0]();
+    await first;
+    await new Promise(setImmediate);
+    expect(relayAll).toHaveBeenCalledTimes(2);
+    finishers[1]();
+    await second;
+    expect(relayAll).toHaveBeenCalledTimes(2);
+  });
 });

@@ -34,6 +34,7 @@ export class OutboxRelay implements OnApplicationShutdown {
   private readonly retryAt = new Map<string, number>();
   private readonly failures = new Map<string, number>();
   private running?: Promise<void>;
+  private queued?: Promise<void>;
   private lastRunAt = 0;
   private stopping = false;
 
@@ -63,12 +64,25 @@ export class OutboxRelay implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    await this.queued;
     await this.running;
   }
 
-  /** One pass over every sink; runs are never concurrent within an instance. */
+  /**
+   * One pass over every sink that starts after this call, so that what the caller committed
+   * before it is relayed; runs are never concurrent within an instance. A pass already under way
+   * may have read the outbox before that commit: one more follows it (and callers meanwhile share
+   * that one).
+   */
   tick(): Promise<void> {
-    this.running ??= this.relayAll().finally(() => (this.running = undefined));
+    if (this.running) {
+      this.queued ??= this.running.then(() => {
+        this.queued = undefined;
+        return this.stopping ? undefined : this.tick();
+      });
+      return this.queued;
+    }
+    this.running = this.relayAll().finally(() => (this.running = undefined));
     return this.running;
   }
 
