@@ -5,6 +5,7 @@ import { AppModule } from '../src/app.module';
 import { AdminBootstrap } from '../src/auth/bootstrap/admin-bootstrap';
 import { KeyringService } from '../src/crypto/keyring.service';
 import { KeyRotationService } from '../src/keys/key-rotation.service';
+import { runCliMain } from '../src/config/cli-entry';
 
 /**
  * The app's master-key rotation, as `npm run cli -- keys:rotate --to <id>` runs it: the app
@@ -35,10 +36,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`${String((error as Error).stack ?? error)}\n`);
-    process.exit(1);
-  },
-);
+runCliMain(() => main().then(() => 0));

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import * as mysql from 'mysql2/promise';
 import { decryptSecret, Kek, rewrapDek } from '../src/crypto/envelope';
 import { derivePurposeKey } from '../src/crypto/purpose-keys';
+import { runCliMain } from '../src/config/cli-entry';
 
 /**
  * The re-wrap floor: plain mysql2 doing what a master-key rotation must do at the least, on one
@@ -85,10 +86,4 @@ async function main(): Promise<void> {
   await connection.end();
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`${String((error as Error).stack ?? error)}\n`);
-    process.exit(1);
-  },
-);
+runCliMain(() => main().then(() => 0));

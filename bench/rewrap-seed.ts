@@ -7,6 +7,8 @@ import { checkedSecret, secretInfoOf } from '../src/credentials/secret-input';
 import { ToSeal, VersionCrypto } from '../src/credentials/version-crypto';
 import { TransactionRunner } from '../src/database/transaction-runner';
 import { createApp } from '../src/http/create-app';
+import { runCliMain } from '../src/config/cli-entry';
+import { inChunks } from './in-chunks';
 
 /** Credentials written per transaction (two versions each), and transactions at once. */
 const CHUNK = 500;
@@ -26,69 +28,62 @@ async function main(): Promise<void> {
   try {
     const transactions = app.get(TransactionRunner);
     const crypto = app.get(VersionCrypto);
-    let next = 0;
-    const worker = async () => {
-      while (next < count) {
-        const from = next;
-        const to = Math.min(count, next + CHUNK);
-        next = to;
-        await transactions.run(async (manager) => {
-          const rows: Partial<Credential>[] = [];
-          const toSeal: ToSeal[] = [];
-          for (let i = from; i < to; i++) {
-            const id = randomUUID();
-            const secret = () =>
-              checkedSecret('password', { password: randomBytes(24).toString('base64url') });
-            const current = secret();
-            toSeal.push(
-              { credentialId: id, version: 1, type: 'password', secret: secret().value },
-              { credentialId: id, version: 2, type: 'password', secret: current.value },
-            );
-            rows.push({
-              id,
-              path: `bench/rewrap/c-${String(i).padStart(7, '0')}`,
-              name: `re-wrap bench ${i}`,
-              type: 'password',
-              username: 'app',
-              tags: '',
-              secretInfo: secretInfoOf(current),
-              status: 'active',
-              currentVersion: 2,
-              lastVersion: 2,
-              rowVersion: 2,
-              createdBy: null,
-            });
-          }
-          await manager.insert(Credential, rows);
-          const sealed = await crypto.sealAll(manager, toSeal);
-          const graceUntil = new Date(Date.now() + GRACE_MS);
-          const values = sealed.flatMap((s, i) => {
-            const { credentialId, version } = toSeal[i];
-            const current = version === 2;
-            return [
-              credentialId,
-              version,
-              current ? 'current' : 'previous',
-              current ? 'current' : null,
-              current ? null : graceUntil,
-              s.ciphertext,
-              s.iv,
-              s.tag,
-              s.wrappedDek,
-              s.kekId,
-              s.fingerprint,
-            ];
-          });
-          await manager.query(
-            'INSERT INTO credential_versions (credential_id, version, state, live_state, ' +
-              'grace_until, ciphertext, iv, tag, wrapped_dek, kek_id, fingerprint) VALUES ' +
-              sealed.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', '),
-            values,
+    await inChunks(count, CHUNK, PARALLEL, async (from, to) => {
+      await transactions.run(async (manager) => {
+        const rows: Partial<Credential>[] = [];
+        const toSeal: ToSeal[] = [];
+        for (let i = from; i < to; i++) {
+          const id = randomUUID();
+          const secret = () =>
+            checkedSecret('password', { password: randomBytes(24).toString('base64url') });
+          const current = secret();
+          toSeal.push(
+            { credentialId: id, version: 1, type: 'password', secret: secret().value },
+            { credentialId: id, version: 2, type: 'password', secret: current.value },
           );
+          rows.push({
+            id,
+            path: `bench/rewrap/c-${String(i).padStart(7, '0')}`,
+            name: `re-wrap bench ${i}`,
+            type: 'password',
+            username: 'app',
+            tags: '',
+            secretInfo: secretInfoOf(current),
+            status: 'active',
+            currentVersion: 2,
+            lastVersion: 2,
+            rowVersion: 2,
+            createdBy: null,
+          });
+        }
+        await manager.insert(Credential, rows);
+        const sealed = await crypto.sealAll(manager, toSeal);
+        const graceUntil = new Date(Date.now() + GRACE_MS);
+        const values = sealed.flatMap((s, i) => {
+          const { credentialId, version } = toSeal[i];
+          const current = version === 2;
+          return [
+            credentialId,
+            version,
+            current ? 'current' : 'previous',
+            current ? 'current' : null,
+            current ? null : graceUntil,
+            s.ciphertext,
+            s.iv,
+            s.tag,
+            s.wrappedDek,
+            s.kekId,
+            s.fingerprint,
+          ];
         });
-      }
-    };
-    await Promise.all(Array.from({ length: PARALLEL }, worker));
+        await manager.query(
+          'INSERT INTO credential_versions (credential_id, version, state, live_state, ' +
+            'grace_until, ciphertext, iv, tag, wrapped_dek, kek_id, fingerprint) VALUES ' +
+            sealed.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', '),
+          values,
+        );
+      });
+    });
     const [{ versions }] = await app
       .get(DataSource)
       .query<{ versions: number }[]>('SELECT COUNT(*) AS versions FROM credential_versions');
@@ -98,10 +93,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`${String((error as Error).stack ?? error)}\n`);
-    process.exit(1);
-  },
-);
+runCliMain(() => main().then(() => 0));

@@ -2,6 +2,7 @@ import { createHmac, randomInt } from 'node:crypto';
 import * as mysql from 'mysql2';
 import { encryptSecret, Kek } from '../src/crypto/envelope';
 import { derivePurposeKey } from '../src/crypto/purpose-keys';
+import { runCliMain } from '../src/config/cli-entry';
 
 /**
  * The rotation floor: plain mysql2 (callback API) rotating every due credential of the seeded
@@ -171,10 +172,4 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => pool.end(() => resolve()));
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`${String((error as Error).stack ?? error)}\n`);
-    process.exit(1);
-  },
-);
+runCliMain(() => main().then(() => 0));

@@ -8,6 +8,8 @@ import { VersionStore } from '../src/credentials/version-store';
 import { TransactionRunner } from '../src/database/transaction-runner';
 import { createApp } from '../src/http/create-app';
 import { PatternPolicyService } from '../src/rotation/policy/pattern-policy.service';
+import { runCliMain } from '../src/config/cli-entry';
+import { inChunks } from './in-chunks';
 
 /** Credentials written per transaction, and transactions at once. */
 const CHUNK = 250;
@@ -30,48 +32,36 @@ async function main(): Promise<void> {
   try {
     const transactions = app.get(TransactionRunner);
     const versions = app.get(VersionStore);
-    let next = 0;
-    const worker = async () => {
-      while (next < count) {
-        const from = next;
-        const to = Math.min(count, next + CHUNK);
-        next = to;
-        await transactions.run(async (manager) => {
-          const rows: Partial<Credential>[] = [];
-          const secrets = [];
-          for (let i = from; i < to; i++) {
-            const secret = checkedSecret('password', {
-              password: randomBytes(24).toString('base64url'),
-            });
-            secrets.push(secret);
-            rows.push({
-              id: randomUUID(),
-              path: `bench/rot/c-${String(i).padStart(6, '0')}`,
-              name: `rotation bench ${i}`,
-              type: 'password',
-              username: 'app',
-              tags: '',
-              secretInfo: secretInfoOf(secret),
-              status: 'active',
-              currentVersion: 1,
-              lastVersion: 1,
-              rowVersion: 1,
-              createdBy: null,
-            });
-          }
-          await manager.insert(Credential, rows);
-          for (let i = 0; i < rows.length; i++) {
-            await versions.addFirst(
-              manager,
-              { id: rows[i].id!, type: 'password' },
-              secrets[i],
-              null,
-            );
-          }
-        });
-      }
-    };
-    await Promise.all(Array.from({ length: PARALLEL }, worker));
+    await inChunks(count, CHUNK, PARALLEL, async (from, to) => {
+      await transactions.run(async (manager) => {
+        const rows: Partial<Credential>[] = [];
+        const secrets = [];
+        for (let i = from; i < to; i++) {
+          const secret = checkedSecret('password', {
+            password: randomBytes(24).toString('base64url'),
+          });
+          secrets.push(secret);
+          rows.push({
+            id: randomUUID(),
+            path: `bench/rot/c-${String(i).padStart(6, '0')}`,
+            name: `rotation bench ${i}`,
+            type: 'password',
+            username: 'app',
+            tags: '',
+            secretInfo: secretInfoOf(secret),
+            status: 'active',
+            currentVersion: 1,
+            lastVersion: 1,
+            rowVersion: 1,
+            createdBy: null,
+          });
+        }
+        await manager.insert(Credential, rows);
+        for (let i = 0; i < rows.length; i++) {
+          await versions.addFirst(manager, { id: rows[i].id!, type: 'password' }, secrets[i], null);
+        }
+      });
+    });
     await app.get(PatternPolicyService).put(
       {
         pathPattern: BENCH_PATTERN,
@@ -98,10 +88,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`${String((error as Error).stack ?? error)}\n`);
-    process.exit(1);
-  },
-);
+runCliMain(() => main().then(() => 0));

@@ -10,6 +10,7 @@ import { markdown, Results } from './results-table';
 import { benchReveal } from './reveal.bench';
 import { benchRewrap } from './rewrap.bench';
 import { benchRotation } from './rotation.bench';
+import { runCliMain } from '../src/config/cli-entry';
 
 /** Each bench by the name `npm run bench -- <name>` runs alone; all of them, in this order, by default. */
 const BENCHES: Record<string, () => Promise<Results>> = {
@@ -67,10 +68,4 @@ function sizes(): string {
   ].join(', ');
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`${String((error as Error).stack ?? error)}\n`);
-    process.exit(1);
-  },
-);
+runCliMain(() => main().then(() => 0));
