@@ -412,6 +412,44 @@ describe('Auth (MariaDB)', () => {
     });
   });
 
+  describe('concurrent login failures', () => {
+    const email = 'burst@example.test';
+    let userId: string;
+
+    beforeAll(async () => {
+      const created = await sut.http
+        .post('/api/v1/users')
+        .set('authorization', admin)
+        .send({ email, password: STRONG, role: 'viewer' })
+        .expect(201);
+      userId = (created.body as { id: string }).id;
+    });
+
+    it('should count every one of a burst of parallel wrong passwords and lock the account', async () => {
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, () => login(email, 'Wrong-Password-1234')),
+      );
+
+      expect(answers.map((answer) => answer.status)).toEqual(Array(12).fill(401));
+      const events = await db.query<{ action: string; details: string }[]>(
+        'SELECT action, details FROM audit_events WHERE resource_id = ? ' +
+          "AND action IN ('auth.login.failed', 'auth.lockout', 'auth.login.locked') ORDER BY seq",
+        [userId],
+      );
+      expect(events).toHaveLength(12 + events.filter((e) => e.action === 'auth.lockout').length);
+      expect(events.some((e) => e.action === 'auth.lockout')).toBe(true);
+      // In the order they were decided, each failure counts one more than the one before it, or
+      // starts again at 1 after a lockout (the lockout is 1 s here, so it may end in the burst).
+      let expected = 1;
+      for (const event of events) {
+        if (event.action === 'auth.lockout') expected = 1;
+        if (event.action !== 'auth.login.failed') continue;
+        expect((JSON.parse(event.details) as { failedLogins: number }).failedLogins).toBe(expected);
+        expected += 1;
+      }
+    });
+  });
+
   describe('secrets in the audit log', () => {
     it('should keep passwords and tokens out of every audit row and outbox message', async () => {
       const tokens = (await login('root@example.test', STRONG).expect(200)).body as Tokens;

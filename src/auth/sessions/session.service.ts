@@ -49,7 +49,11 @@ export class SessionService {
       ? await this.hasher.verify(found.passwordHash, password)
       : await this.hasher.verifyNobody(password);
     const result = await this.transactions.run(async (manager) => {
-      const user = found ? await manager.findOneBy(User, { id: found.id }) : null;
+      // Locked: concurrent failures of one account must each see the count the last one left,
+      // or a burst of parallel guesses would all write "1" and never reach the lockout.
+      const user = found
+        ? await manager.findOne(User, { where: { id: found.id }, lock: rowLock(manager) })
+        : null;
       const subject = { resourceType: 'user', resourceId: user?.id ?? null, context };
       if (!user) {
         await this.audit.record(
