@@ -15,6 +15,15 @@ export interface ClusterOptions {
 type DriverPoolOptions = mysql2.PoolOptions & { custosCluster?: ClusterOptions };
 
 /**
+ * The causality checks of an any-node session: reads (1) and UPDATE/DELETE (2). A step's
+ * compare-and-set runs as one autocommit UPDATE, possibly on another node than the step before
+ * it; without 2 that node may not have applied the previous commit yet, the UPDATE matches no row
+ * and the run is taken for lost, left claimed until its claim expires. An INSERT needs no wait:
+ * one that a stale node lets through meets the winner at certification and is retried.
+ */
+export const ANY_NODE_SYNC_WAIT = 3;
+
+/**
  * mysql2 as TypeORM's MariaDB driver, with every pooled connection pinned to UTC. TypeORM reads
  * DATETIME values as UTC (timezone "Z"), so the session must write and compute them in UTC too,
  * whatever the server's own time zone is; otherwise the database clock would drift by the offset.
@@ -29,7 +38,7 @@ export const mariadbDriver = {
         nodes: cluster.nodes,
         mode: cluster.mode,
         pool: poolOptions,
-        // Any-node reads may land on another node than the write before them (this
+        // Any-node reads and updates may land on another node than the write before them (this
         // instance's or another's): wait until the node has applied what the cluster committed.
         prepare: (pool, isGalera) => prepare(pool, () => cluster.mode === 'any-node' && isGalera()),
       });
@@ -46,7 +55,7 @@ function prepare(pool: mysql2.Pool, syncWait: () => boolean): void {
   pool.on('connection', (connection) => {
     connection.query("SET time_zone = '+00:00'");
     if (testSession) connection.query(testSession);
-    if (syncWait()) connection.query('SET SESSION wsrep_sync_wait = 1');
+    if (syncWait()) connection.query(`SET SESSION wsrep_sync_wait = ${ANY_NODE_SYNC_WAIT}`);
     // TypeORM calls promise() for every query, and mysql2 answers with a new wrapper each time,
     // resolving a require() on the way. The wrapper holds no state: one per connection will do.
     const promised = connection.promise();

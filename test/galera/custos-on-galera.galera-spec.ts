@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createScratchMariadb, ScratchDatabase } from '../../src/database/cli/scratch-database';
+import { ANY_NODE_SYNC_WAIT } from '../../src/database/mariadb-driver';
 import { FaultCluster, sleep } from '../faults/helpers/fault-cluster';
 import { Answer } from '../faults/helpers/invariants';
 import { call, expectCall, until, versionViolations } from '../helpers/rotation-checks';
@@ -91,6 +92,34 @@ if (missing) {
       // The first version and one per acknowledged write (older ones pruned past
       // CREDENTIALS_MAX_VERSIONS): none lost and none twice.
       expect(Number(row.versions)).toBe(statuses.length + 1);
+    });
+
+    it("should let an any-node session's UPDATE see another node's commit just before it", async () => {
+      // A rotation step moves its runs on with one autocommit compare-and-set UPDATE, often on
+      // another node than the step before; if that node had not applied the commit yet, the
+      // UPDATE matched nothing and the runs sat claimed until their claims expired.
+      const name = database.url!.split('/').pop()!;
+      const [writer, follower] = await Promise.all(
+        [1, 2].map((n) => mysql.createConnection({ uri: GaleraCluster.url(n, name) })),
+      );
+      try {
+        await follower.query(`SET SESSION wsrep_sync_wait = ${ANY_NODE_SYNC_WAIT}`);
+        await writer.query('CREATE TABLE sync_wait_probe (id INT PRIMARY KEY, step INT NOT NULL)');
+        await writer.query('INSERT INTO sync_wait_probe VALUES (1, 0)');
+        const missed: number[] = [];
+        for (let step = 1; step <= 200; step += 2) {
+          await writer.query('UPDATE sync_wait_probe SET step = ? WHERE id = 1', [step]);
+          const [moved] = await follower.query<mysql.ResultSetHeader>(
+            'UPDATE sync_wait_probe SET step = ? WHERE id = 1 AND step = ?',
+            [step + 1, step],
+          );
+          if (moved.affectedRows !== 1) missed.push(step);
+        }
+        expect(missed).toEqual([]);
+      } finally {
+        await writer.query('DROP TABLE IF EXISTS sync_wait_probe');
+        await Promise.all([writer.end(), follower.end()]);
+      }
     });
 
     it('should rotate each due credential exactly once across both instances under reveals, and verify', async () => {
