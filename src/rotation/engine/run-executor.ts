@@ -257,6 +257,14 @@ export class RunExecutor {
       if (lost.some((held) => held.id === e.run.id)) outcomes.set(e.run.id, 'lost');
       else e.run.step = next;
     }
+    if (lost.length > 0) {
+      // Rare and costly: the runs wait out their claim. Another instance took them over, or the
+      // statement met a database that had not seen this instance's last step (docs/galera.md).
+      this.logger.warn(
+        `${lost.length} rotation run(s) were no longer held at step ${step} when moving on to ` +
+          `${next}; left to whoever holds them, or to their claim's expiry`,
+      );
+    }
     failpoint(`rotation.after-${step}`);
   }
 
