@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +7,7 @@ import { decryptSecret, Kek } from '../src/crypto/envelope';
 import { derivePurposeKey } from '../src/crypto/purpose-keys';
 import { createScratchMariadb, ScratchDatabase } from '../src/database/cli/scratch-database';
 import { cpuSeconds, databasePid } from './bench-load';
+import { runScript } from './run-script';
 
 const VERSIONS = Number(process.env.BENCH_REWRAP_VERSIONS ?? 100_000);
 
@@ -32,7 +32,7 @@ export async function benchRewrap(): Promise<Record<string, number>> {
   const floor = await onSeededDatabase(
     old,
     async (database) => {
-      const out = await runScript('rewrap-floor.js', {
+      const out = await runRewrapScript('rewrap-floor.js', {
         DATABASE_URL: database.url,
         BENCH_REWRAP_FROM: spec(old),
         BENCH_REWRAP_TO: spec(next),
@@ -44,7 +44,7 @@ export async function benchRewrap(): Promise<Record<string, number>> {
   const custos = await onSeededDatabase(
     old,
     async (database, dataDir) => {
-      const out = await runScript('rewrap-app.js', {
+      const out = await runRewrapScript('rewrap-app.js', {
         DATABASE_URL: database.url,
         CUSTOS_DATA_DIR: dataDir,
         CUSTOS_MASTER_KEYS: `${spec(old)},${spec(next)}`,
@@ -94,7 +94,7 @@ async function onSeededDatabase(
   const database = await createScratchMariadb();
   try {
     const started = Date.now();
-    const out = await runScript('rewrap-seed.js', {
+    const out = await runRewrapScript('rewrap-seed.js', {
       DATABASE_URL: database.url,
       CUSTOS_DATA_DIR: dataDir,
       CUSTOS_MASTER_KEYS: `${old.id}:${old.key.toString('base64')}`,
@@ -157,27 +157,22 @@ async function verify(database: ScratchDatabase, next: Kek): Promise<void> {
   }
 }
 
-/** Runs a compiled script beside this file to its end; its stdout. */
-async function runScript(script: string, env: Record<string, string | undefined>): Promise<string> {
+/** A script of this bench, with only the master keys its env names (none inherited). */
+function runRewrapScript(script: string, env: Record<string, string | undefined>): Promise<string> {
   const profile =
     process.env.BENCH_PROFILE_DIR && script === 'rewrap-app.js'
       ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
       : [];
-  const child = spawn(process.execPath, [...profile, join(__dirname, script)], {
-    // Only the keys given here: an earlier in-process bench may have set a single master key.
-    env: {
-      ...process.env,
+  return runScript(
+    script,
+    {
+      // Only the keys given here: an earlier in-process bench may have set a single master key.
       CUSTOS_MASTER_KEY: undefined,
       CUSTOS_MASTER_KEY_FILE: undefined,
       CUSTOS_MASTER_KEYS_DIR: undefined,
       CUSTOS_MASTER_KEY_ID: undefined,
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  if (code !== 0) throw new Error(`${script} exited with ${code}: ${out}`);
-  return out;
+    profile,
+  );
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +7,7 @@ import * as mysql from 'mysql2/promise';
 import { decryptSecret } from '../src/crypto/envelope';
 import { createScratchMariadb, ScratchDatabase } from '../src/database/cli/scratch-database';
 import { BenchServer, startBenchServer } from './bench-load';
+import { runScript } from './run-script';
 
 const COUNT = Number(process.env.BENCH_ROTATION_COUNT ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
@@ -303,19 +303,6 @@ async function verify(
   } finally {
     await connection.end();
   }
-}
-
-/** Runs a compiled script beside this file to its end; its stdout. */
-async function runScript(script: string, env: Record<string, string | undefined>): Promise<string> {
-  const child = spawn(process.execPath, [join(__dirname, script)], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  if (code !== 0) throw new Error(`${script} exited with ${code}: ${out}`);
-  return out;
 }
 
 function diff(before: number | undefined, after: number | undefined): number | undefined {
