@@ -14,6 +14,7 @@ import type { CredentialType } from '../src/credentials/secrets/credential-type'
 import { openDirect } from './helpers/audit-db';
 import { ensureBuilt, freePort, spawnApp, SpawnedApp, waitForHttp } from './helpers/spawned-app';
 import { bearerFor, randomMasterKey, scratchMariadb, startApp, TestApp } from './helpers/test-app';
+import { encodedForms } from './helpers/encoded-forms';
 
 /**
  * DESIGN.md §4.1-4.3 end to end: no secret at rest, in logs, in audit or in any response but
@@ -56,22 +57,6 @@ class Canaries {
   of(via: Canary['via']): Canary[] {
     return this.all.filter((canary) => canary.via === via);
   }
-}
-
-/**
- * The canary as it would appear in text, in hex, or inside base64 or base64url at any of the
- * three byte alignments (the stable middle of the encoding of `canary` after 0, 1 or 2 bytes).
- */
-function encodedForms(canary: string): string[] {
-  const bytes = Buffer.from(canary, 'utf8');
-  const forms = [canary, bytes.toString('hex'), bytes.toString('hex').toUpperCase()];
-  for (let offset = 0; offset < 3; offset++) {
-    const shifted = Buffer.concat([Buffer.alloc(offset), bytes]);
-    for (const encoding of ['base64', 'base64url'] as const) {
-      forms.push(shifted.toString(encoding).slice(4, -4));
-    }
-  }
-  return forms;
 }
 
 /** Every reading of a stored value: Buffers as text, hex and base64; encoded strings decoded too. */

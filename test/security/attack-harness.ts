@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ScratchDatabase } from '../../src/database/cli/scratch-database';
 import { ensureBuilt, freePort, spawnApp, SpawnedApp, waitForHttp } from '../helpers/spawned-app';
 import { randomMasterKey, scratchMariadb } from '../helpers/test-app';
+import { encodedForms } from '../helpers/encoded-forms';
 
 export const API = '/api/v1';
 
@@ -42,22 +43,6 @@ export interface CallOptions {
   raw?: string | Buffer;
   reveal?: boolean;
   failsClosed?: boolean;
-}
-
-/**
- * The canary as it would appear in text, in hex, or inside base64 or base64url at any of the
- * three byte alignments (as in test/credentials-at-rest.e2e-spec.ts).
- */
-export function encodedForms(canary: string): string[] {
-  const bytes = Buffer.from(canary, 'utf8');
-  const forms = [canary, bytes.toString('hex'), bytes.toString('hex').toUpperCase()];
-  for (let offset = 0; offset < 3; offset++) {
-    const shifted = Buffer.concat([Buffer.alloc(offset), bytes]);
-    for (const encoding of ['base64', 'base64url'] as const) {
-      forms.push(shifted.toString(encoding).slice(4, -4));
-    }
-  }
-  return forms;
 }
 
 export function contains(haystack: string, canary: string): boolean {
