@@ -42,6 +42,35 @@ describe('Attack suite (spawned app, MariaDB)', () => {
   let viewer: Awaited<ReturnType<AttackTarget['user']>>;
   let receiver: HttpsReceiver;
 
+  /** The id of a new credential: a MariaDB admin login, for the mariadb rotator's cases. */
+  async function dbAdminLogin(prefix: string): Promise<string> {
+    const login = await target.expect(201, 'POST', '/credentials', {
+      as: target.admin,
+      body: {
+        path: `${prefix}/db-admin`,
+        name: 'db admin',
+        type: 'password',
+        username: 'root',
+        secret: { password: `root-${randomBytes(8).toString('hex')}` },
+      },
+    });
+    return String(login.body.id);
+  }
+
+  /** The id of a new credential: a webhook rotator's signing key. */
+  async function hookSigningKey(prefix: string): Promise<string> {
+    const key = await target.expect(201, 'POST', '/credentials', {
+      as: target.admin,
+      body: {
+        path: `${prefix}/hook-key`,
+        name: 'hook key',
+        type: 'shared_secret',
+        secret: { secret: randomBytes(32).toString('hex') },
+      },
+    });
+    return String(key.body.id);
+  }
+
   beforeAll(async () => {
     await target.start({ REVEAL_RATE_LIMIT: String(REVEAL_LIMIT) });
     receiver = await HttpsReceiver.start();
@@ -913,17 +942,7 @@ describe('Attack suite (spawned app, MariaDB)', () => {
       let adminCredentialId: string;
 
       beforeAll(async () => {
-        const login = await target.expect(201, 'POST', '/credentials', {
-          as: target.admin,
-          body: {
-            path: 'ssrf/db-admin',
-            name: 'db admin',
-            type: 'password',
-            username: 'root',
-            secret: { password: `root-${randomBytes(8).toString('hex')}` },
-          },
-        });
-        adminCredentialId = String(login.body.id);
+        adminCredentialId = await dbAdminLogin('ssrf');
         const app = await target.expect(201, 'POST', '/credentials', {
           as: target.admin,
           body: {
@@ -983,16 +1002,7 @@ describe('Attack suite (spawned app, MariaDB)', () => {
       let signingKeyId: string;
 
       beforeAll(async () => {
-        const key = await target.expect(201, 'POST', '/credentials', {
-          as: target.admin,
-          body: {
-            path: 'ssrf/hook-key',
-            name: 'hook key',
-            type: 'shared_secret',
-            secret: { secret: randomBytes(32).toString('hex') },
-          },
-        });
-        signingKeyId = String(key.body.id);
+        signingKeyId = await hookSigningKey('ssrf');
         const hooked = await target.expect(201, 'POST', '/credentials', {
           as: target.admin,
           body: {
@@ -1042,27 +1052,8 @@ describe('Attack suite (spawned app, MariaDB)', () => {
       const hooks: Record<string, string> = {};
 
       beforeAll(async () => {
-        const login = await target.expect(201, 'POST', '/credentials', {
-          as: target.admin,
-          body: {
-            path: 'ssrf-dns/db-admin',
-            name: 'db admin',
-            type: 'password',
-            username: 'root',
-            secret: { password: `root-${randomBytes(8).toString('hex')}` },
-          },
-        });
-        adminCredentialId = String(login.body.id);
-        const key = await target.expect(201, 'POST', '/credentials', {
-          as: target.admin,
-          body: {
-            path: 'ssrf-dns/hook-key',
-            name: 'hook key',
-            type: 'shared_secret',
-            secret: { secret: randomBytes(32).toString('hex') },
-          },
-        });
-        signingKeyId = String(key.body.id);
+        adminCredentialId = await dbAdminLogin('ssrf-dns');
+        signingKeyId = await hookSigningKey('ssrf-dns');
         // The courier allows loopback (for the receiver): the loopback name is refused to
         // webhooks by test/webhooks.e2e-spec.ts, on an instance that does not.
         for (const name of NAMES.filter((n) => !n.startsWith('loopback.'))) {
