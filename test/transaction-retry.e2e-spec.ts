@@ -1,10 +1,11 @@
 import { createConnection, Connection } from 'mysql2/promise';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuditVerificationService } from '../src/audit/audit-verification.service';
 import { AuditWriter } from '../src/audit/audit-writer';
 import { DatabaseBusyError } from '../src/common/errors/database-errors';
 import { loadDatabaseConfig } from '../src/config/database.config';
 import { ScratchDatabase } from '../src/database/cli/scratch-database';
+import { DirectSql } from '../src/database/direct-sql';
 import { LeaseService } from '../src/database/lease.service';
 import { TransactionRunner } from '../src/database/transaction-runner';
 import { TcpRelay } from './faults/helpers/tcp-relay';
@@ -171,6 +172,31 @@ describe('Transaction retry (MariaDB)', () => {
       await locker.end();
     }
     expect(await other.acquire('retry-lease', 60_000)).toBe(true);
+  });
+
+  it('should refuse a database call made from inside a unit of work, which could deadlock a full pool, and roll the unit back', async () => {
+    const runner = sut.app.get(TransactionRunner);
+    const direct = sut.app.get(DirectSql);
+    await dataSource.query('DELETE FROM retry_probe');
+    const inside: Array<(manager: EntityManager) => Promise<unknown>> = [
+      () => runner.read((inner) => inner.query('SELECT 1')),
+      () => runner.alone((inner) => inner.query('SELECT 1')),
+      () => runner.run((inner) => inner.query('SELECT 1')),
+      () => direct.select('SELECT 1', []),
+    ];
+
+    for (const call of inside) {
+      const outer = runner.run(async (manager) => {
+        await manager.query('INSERT INTO retry_probe (id, n) VALUES (9, 9)');
+        await call(manager);
+      });
+      await expect(outer).rejects.toThrow(/second connection while holding its own/);
+    }
+
+    expect(await dataSource.query('SELECT id FROM retry_probe')).toEqual([]);
+    // Outside a unit, and after one has ended, the same calls go through.
+    await runner.run((manager) => manager.query('SELECT 1'));
+    await expect(direct.select('SELECT 1 AS one', [])).resolves.toEqual([{ one: 1 }]);
   });
 
   it('should count the retries by reason on /metrics', async () => {

@@ -24,6 +24,8 @@ export class DirectSql {
     const pool = (this.dataSource.driver as { pool?: mysql.Pool }).pool;
     // SQLite has one connection, shared with transactions: its reads queue behind them.
     if (!pool) return this.transactions.read((manager) => manager.query<T[]>(sql, parameters));
+    const nested = this.transactions.nestedUnitError();
+    if (nested) return Promise.reject(nested);
     const started = Date.now();
     return new Promise((resolve, reject) => {
       pool.query(sql, parameters as mysql.QueryValues, (error, rows) => {

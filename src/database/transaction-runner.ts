@@ -46,12 +46,14 @@ export class TransactionRunner {
   /** Re-runs by reason since start, for the metrics endpoint. */
   readonly retries = new Map<RetryReason, number>();
   /**
-   * The SQLite unit of work the current async context runs in, while it is open. A unit that
-   * queues another (directly or through read()/alone()) would wait for itself forever; this
-   * makes that mistake an error where it is made instead of a hang nobody can trace. The flag,
-   * not the store's presence, decides: timers a unit started inherit its context after it ends.
+   * The unit of work the current async context runs in, while it is open. On SQLite a unit that
+   * queues another (directly or through read()/alone()) would wait for itself forever; on MariaDB
+   * it would hold its connection while it waits for a second one from the same pool, and a full
+   * pool of such units waits forever. Either way the mistake is an error where it is made, not a
+   * hang nobody can trace. The flag, not the store's presence, decides: timers a unit started
+   * inherit its context after it ends.
    */
-  private readonly sqliteUnit = new AsyncLocalStorage<{ open: boolean }>();
+  private readonly openUnit = new AsyncLocalStorage<{ open: boolean }>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -63,26 +65,39 @@ export class TransactionRunner {
   }
 
   run<T>(work: (manager: EntityManager) => Promise<T>, isolation?: IsolationLevel): Promise<T> {
+    const nested = this.nestedUnitError();
+    if (nested) return Promise.reject(nested);
     const unit = (manager: EntityManager) => withTransactionClock(manager, work);
     if (this.dataSource.options.type !== 'better-sqlite3') {
-      return this.retrying('transaction', () => this.transactionOnce(unit, isolation));
-    }
-    if (this.sqliteUnit.getStore()?.open) {
-      return Promise.reject(
-        new Error(
-          'a unit of work queued another on the one SQLite connection and would wait for ' +
-            'itself: pass its EntityManager down instead',
-        ),
+      return this.retrying('transaction', () =>
+        this.whileOpen(() => this.transactionOnce(unit, isolation)),
       );
     }
-    const result = this.sqliteQueue.then(() => {
-      const open = { open: true };
-      return this.sqliteUnit
-        .run(open, () => this.dataSource.transaction(unit))
-        .finally(() => (open.open = false));
-    });
+    const result = this.sqliteQueue.then(() =>
+      this.whileOpen(() => this.dataSource.transaction(unit)),
+    );
     this.sqliteQueue = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * The error for a database call made from inside an open unit of work (which must use the
+   * unit's EntityManager instead), or undefined outside one. DirectSql asks too.
+   */
+  nestedUnitError(): Error | undefined {
+    if (!this.openUnit.getStore()?.open) return undefined;
+    return new Error(
+      this.dataSource.options.type === 'better-sqlite3'
+        ? 'a unit of work queued another on the one SQLite connection and would wait for ' +
+            'itself: pass its EntityManager down instead'
+        : 'a unit of work asked the pool for a second connection while holding its own, ' +
+            'which can deadlock a full pool: pass its EntityManager down instead',
+    );
+  }
+
+  private whileOpen<T>(unit: () => Promise<T>): Promise<T> {
+    const open = { open: true };
+    return this.openUnit.run(open, unit).finally(() => (open.open = false));
   }
 
   /**
@@ -94,6 +109,8 @@ export class TransactionRunner {
    */
   alone<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (this.dataSource.options.type === 'better-sqlite3') return this.run(work);
+    const nested = this.nestedUnitError();
+    if (nested) return Promise.reject(nested);
     return this.retrying('write', () => work(this.dataSource.manager));
   }
 
@@ -104,6 +121,8 @@ export class TransactionRunner {
    */
   read<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (this.dataSource.options.type === 'better-sqlite3') return this.run(work);
+    const nested = this.nestedUnitError();
+    if (nested) return Promise.reject(nested);
     return this.retrying('read', () => work(this.dataSource.manager));
   }
 
