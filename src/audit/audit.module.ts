@@ -4,6 +4,7 @@ import { CryptoModule } from '../crypto/crypto.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { AuditActivityQuery } from './audit-activity.query';
 import { AuditCheckpointer } from './audit-checkpointer';
+import { AuditCommittedSeq } from './audit-committed-seq';
 import { AuditController } from './audit.controller';
 import { AuditMetrics } from './audit-metrics';
 import { AuditQueryService } from './audit-query.service';
@@ -29,6 +30,7 @@ import { OutboxRelay } from './outbox/outbox-relay';
     AuditQueryService,
     AuditActivityQuery,
     AuditVerificationService,
+    AuditCommittedSeq,
     AuditSigningKeys,
     HttpAuditRecorder,
     { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
@@ -40,6 +42,7 @@ import { OutboxRelay } from './outbox/outbox-relay';
     AuditCheckpointer,
     AuditActivityQuery,
     AuditVerificationService,
+    AuditCommittedSeq,
   ],
 })
 export class AuditModule {}

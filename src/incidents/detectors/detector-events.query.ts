@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { AuditCommittedSeq } from '../../audit/audit-committed-seq';
+import { settledPrefix } from './settled-prefix';
 import { TransactionRunner } from '../../database/transaction-runner';
 import {
   databaseNow,
@@ -48,9 +50,16 @@ export class DetectorEventsQuery {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly transactions: TransactionRunner,
+    private readonly committed: AuditCommittedSeq,
   ) {}
 
-  /** Events of the actions after `afterSeq` that are older than `settleMs`, in seq order. */
+  /**
+   * Events of the actions after `afterSeq`, in seq order, up to the first one that may still have
+   * company: the caller moves its cursor to the last event answered, so none numbered below it may
+   * commit later. Every event answered is at or below the audit log's committed bound, and the
+   * list stops before the first event younger than `settleMs` (the bound cannot see transactions
+   * open on other Galera nodes; the settle window covers those).
+   */
   async after(
     actions: string[],
     afterSeq: string,
@@ -58,13 +67,14 @@ export class DetectorEventsQuery {
     limit: number,
     outcome?: string,
   ): Promise<DetectorEvent[]> {
-    const dialect = dialectOf(this.dataSource);
-    const settled = new Date((await databaseNow(this.dataSource)).getTime() - settleMs);
-    return this.select(
-      `WHERE action IN (${placeholders(actions)}) AND seq > ? AND occurred_at <= ?` +
+    const bound = await this.committed.bound();
+    const settled = (await databaseNow(this.dataSource)).getTime() - settleMs;
+    const events = await this.select(
+      `WHERE action IN (${placeholders(actions)}) AND seq > ?${bound === null ? '' : ' AND seq <= ?'}` +
         `${outcome ? ' AND outcome = ?' : ''} ORDER BY seq LIMIT ${Math.trunc(limit)}`,
-      [...actions, afterSeq, timestampParam(dialect, settled), ...(outcome ? [outcome] : [])],
+      [...actions, afterSeq, ...(bound === null ? [] : [bound]), ...(outcome ? [outcome] : [])],
     );
+    return settledPrefix(events, settled);
   }
 
   /**
