@@ -85,7 +85,8 @@ export class VaultKvController {
   @ApiOperation({
     summary:
       'Write a secret: a new version, or a new kv credential; options.cas = If-Match. ' +
-      'Unknown fields are ignored, as Vault does, and named in warnings',
+      'Unknown fields are ignored, as Vault does, and named in warnings. ' +
+      'A soft-deleted secret: 400, undelete it first',
   })
   @ApiBody({ type: KvWriteDto })
   @ApiOkResponse({ description: '{data: {created_time, version, …}}' })
@@ -181,7 +182,8 @@ export class VaultKvController {
   @Audit('credential.versions.list', PATH)
   @ApiOperation({
     summary:
-      'Version metadata; with ?list=true (or the LIST method) the keys of a folder (credential.list)',
+      'Version metadata (a soft-deleted secret’s too, with deletion times); with ?list=true (or ' +
+      'the LIST method) the keys of a folder (credential.list), 403 where no grant reaches inside',
   })
   @ApiQuery({ name: 'list', required: false, type: Boolean })
   @ApiOkResponse({ description: '{data: {current_version, versions, …}} or {data: {keys}}' })
