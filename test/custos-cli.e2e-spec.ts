@@ -171,6 +171,11 @@ describe('custos CLI against a real Custos (MariaDB)', () => {
       { pathPattern: 'acme/watch/*', capabilities: ['read'] },
     ]);
     await service('stranger', [{ pathPattern: 'other/**', capabilities: ['read', 'reveal'] }]);
+    // Reads everything under acme/prod, may reveal one credential there only.
+    await service('partial', [
+      { pathPattern: 'acme/prod/*', capabilities: ['read'] },
+      { pathPattern: 'acme/prod/stripe', capabilities: ['reveal'] },
+    ]);
     await service('writer', [
       { pathPattern: 'acme/dev/**', capabilities: ['read', 'reveal', 'write'] },
     ]);
@@ -389,6 +394,33 @@ describe('custos CLI against a real Custos (MariaDB)', () => {
       const skipped = await as('noReveal', ['run', '-v', '--path', 'acme/prod', '--', 'true']);
       expect(skipped.stderr).toBe(
         'custos: 0 variable(s) from 0 credential(s); 3 credential(s) skipped (you may not reveal them)\n',
+      );
+    });
+
+    it('should give a service the secrets it may reveal under the prefix and not the others, passing the exit code through', async () => {
+      const result = await as('partial', [
+        'run',
+        '--verbose',
+        '--path',
+        'acme/prod',
+        '--',
+        'node',
+        '-e',
+        'process.stdout.write(JSON.stringify(process.env)); process.exit(3)',
+      ]);
+
+      expect(result.code).toBe(3);
+      const env = JSON.parse(result.stdout) as Record<string, string>;
+      expect(env).toMatchObject({
+        STRIPE_CLIENT_ID: 'stripe-client',
+        STRIPE_CLIENT_SECRET: 'stripe-secret-Hj8',
+      });
+      expect(env.DB_PASSWORD).toBeUndefined();
+      expect(env.VERSIONED).toBeUndefined();
+      expect(result.stdout + result.stderr).not.toMatch(/db-pass-v1|versioned-v2/);
+      expect(result.stderr).toBe(
+        'custos: 2 variable(s) from 1 credential(s); 2 credential(s) skipped (you may not reveal them): ' +
+          'STRIPE_CLIENT_ID STRIPE_CLIENT_SECRET\n',
       );
     });
 

@@ -27,6 +27,8 @@ const BASE_ENV = {
 const PYTHON = '/usr/bin/python3';
 const HVAC_SCRIPT = join(__dirname, 'vault-clients', 'hvac_check.py');
 const FORBIDDEN_PATH = 'vc/restricted/db';
+/** The folder of FORBIDDEN_PATH: no client's grant reaches inside it. */
+const FORBIDDEN_FOLDER = 'vc/restricted';
 const FORBIDDEN_SECRET = { username: 'root', password: 'restricted-Pw-7c1e' };
 const GRANT = ['read', 'reveal', 'write'];
 
@@ -94,6 +96,8 @@ interface HvacReport {
   forbiddenRead: StepResult<unknown>;
   forbiddenWrite: StepResult<unknown>;
   forbiddenCreate: StepResult<unknown>;
+  list: StepResult<string[]>;
+  forbiddenList: StepResult<unknown>;
 }
 
 /** The rejection of a promise, failing the test if it resolved. */
@@ -254,6 +258,21 @@ describe('Vault clients against the Vault KV v2 API (MariaDB)', () => {
         create: [403, 'permission denied'],
       });
     });
+
+    it('should list its own folder, and get permission denied listing a folder its grants do not reach', async () => {
+      const own = (await vault.list('secret/metadata/vc/node-vault/app')) as {
+        data: { keys: string[] };
+      };
+      const parent = (await vault.list('secret/metadata/vc')) as { data: { keys: string[] } };
+      const refused = await rejectionOf<NodeVaultError>(
+        vault.list(`secret/metadata/${FORBIDDEN_FOLDER}`),
+      );
+
+      expect(own.data.keys).toEqual(['db']);
+      // Only what it may read: not restricted/, nor the other clients' folders.
+      expect(parent.data.keys).toEqual(['node-vault/']);
+      expect([refused.response.statusCode, refused.message]).toEqual([403, 'permission denied']);
+    });
   });
 
   describe('hashi-vault-js', () => {
@@ -352,15 +371,35 @@ describe('Vault clients against the Vault KV v2 API (MariaDB)', () => {
           vault.updateKVSecret(client.apiKey, FORBIDDEN_PATH, { intruder: 'x' }, 1),
         ),
       );
+      const create = await rejectionOf<HashiVaultError>(
+        vault.createKVSecret(client.apiKey, `${FORBIDDEN_PATH}-hashi-vault-js-new`, {
+          intruder: 'x',
+        }),
+      );
+      const list = await rejectionOf<HashiVaultError>(
+        vault.listKVSecrets(client.apiKey, FORBIDDEN_FOLDER),
+      );
 
       expect(read.isVaultError).toBe(true);
       expect({
         read: [read.response?.status, read.response?.data.errors],
         write: [write.response?.status, write.response?.data.errors],
+        create: [create.response?.status, create.response?.data.errors],
+        list: [list.response?.status, list.response?.data.errors],
       }).toEqual({
         read: [403, ['permission denied']],
         write: [403, ['permission denied']],
+        create: [403, ['permission denied']],
+        list: [403, ['permission denied']],
       });
+    });
+
+    it('should list its own folder', async () => {
+      const listed = (await vault.listKVSecrets(client.apiKey, 'vc/hashi-vault-js/app')) as {
+        keys: string[];
+      };
+
+      expect(listed.keys).toEqual(['created', 'db']);
     });
   });
 
@@ -457,6 +496,15 @@ describe('Vault clients against the Vault KV v2 API (MariaDB)', () => {
         read: { ok: false, error: 'Forbidden', errors: ['permission denied'] },
         write: { ok: false, error: 'Forbidden', errors: ['permission denied'] },
         create: { ok: false, error: 'Forbidden', errors: ['permission denied'] },
+      });
+    });
+
+    it('should list its own folder, and raise Forbidden listing one its grants do not reach', () => {
+      expect(report.list).toEqual({ ok: true, value: ['db'] });
+      expect(report.forbiddenList).toMatchObject({
+        ok: false,
+        error: 'Forbidden',
+        errors: ['permission denied'],
       });
     });
 

@@ -483,6 +483,74 @@ describe('Vault compatibility API (MariaDB)', () => {
       await sut.http.get('/v1/nope/data/x').set(vault(writer.headers)).expect(404);
     });
 
+    it('should answer the credential’s string metadata as custom_metadata on a read, as the metadata route does', async () => {
+      await sut.http
+        .post('/api/v1/credentials')
+        .set({ authorization: admin })
+        .send({
+          path: 'acme/tagged/api',
+          name: 'api',
+          type: 'kv',
+          secret: { token: 'tagged-Vb3' },
+          metadata: { owner: 'ops', ticket: 7 },
+        })
+        .expect(201);
+
+      const read = await sut.http
+        .get('/v1/secret/data/acme/tagged/api')
+        .set(vault(reader.headers))
+        .expect(200);
+      const metadata = await sut.http
+        .get('/v1/secret/metadata/acme/tagged/api')
+        .set(vault(reader.headers))
+        .expect(200);
+      const written = await sut.http
+        .post('/v1/secret/data/acme/tagged/api')
+        .set(vault(writer.headers))
+        .send({ data: { token: 'tagged-v2-Nc4' } })
+        .expect(200);
+
+      expect(read.body.data.metadata.custom_metadata).toEqual({ owner: 'ops' });
+      expect(metadata.body.data.custom_metadata).toEqual({ owner: 'ops' });
+      expect(written.body.data.custom_metadata).toEqual({ owner: 'ops' });
+    });
+
+    it('should ignore unknown fields of a write as Vault does, and name them in warnings', async () => {
+      const response = await sut.http
+        .post('/v1/secret/data/acme/lenient/one')
+        .set(vault(writer.headers))
+        .send({
+          data: { value: 'lenient-Xe5' },
+          options: { cas: 0, max_versions: 5 },
+          extra: true,
+          version: 3,
+        })
+        .expect(200);
+      expect(response.body.data.version).toBe(1);
+      expect(response.body.warnings).toEqual([
+        'Endpoint ignored these unrecognized parameters: [extra]',
+      ]);
+      const read = await sut.http
+        .get('/v1/secret/data/acme/lenient/one')
+        .set(vault(reader.headers))
+        .expect(200);
+      expect(read.body.data.data).toEqual({ value: 'lenient-Xe5' });
+      expect(read.body.warnings).toBeNull();
+
+      // A prototype key is still refused, and nothing is stored.
+      const refused = await sut.http
+        .post('/v1/secret/data/acme/lenient/proto')
+        .set(vault(writer.headers))
+        .set('content-type', 'application/json')
+        .send('{"data":{"value":"proto-Yf6"},"__proto__":{"admin":true}}')
+        .expect(400);
+      expect(JSON.stringify(refused.body)).not.toContain('proto-Yf6');
+      await sut.http
+        .get('/v1/secret/metadata/acme/lenient/proto')
+        .set(vault(reader.headers))
+        .expect(404);
+    });
+
     it('should answer the metadata of a secret with the read grant alone', async () => {
       const metadataOnly = await serviceWithGrants(sut, admin, [
         { pathPattern: 'acme/**', capabilities: ['read'] },
@@ -542,6 +610,30 @@ describe('Vault compatibility API (MariaDB)', () => {
       expect(hidden.body).toEqual({ errors: [] });
     });
 
+    it('should refuse a list where no grant of the caller reaches with permission denied, whether or not anything is stored there', async () => {
+      // acme/prod holds secrets, acme/nothing holds none: the outsider gets the same answer.
+      for (const folder of ['acme', 'acme/prod', 'acme/nothing/']) {
+        const response = await sut.http
+          .get(`/v1/secret/metadata/${folder}?list=true`)
+          .set(vault(outsider.headers))
+          .expect(403);
+        expect(response.body).toEqual({ errors: ['permission denied'] });
+      }
+      // A grant on one name of a folder opens the list of that folder, filtered to it.
+      const narrow = await serviceWithGrants(sut, admin, [
+        { pathPattern: 'acme/prod/db', capabilities: ['read'] },
+      ]);
+      const listed = await sut.http
+        .get('/v1/secret/metadata/acme/prod?list=true')
+        .set(vault(narrow.headers))
+        .expect(200);
+      expect(listed.body.data.keys).toEqual(['db']);
+      await sut.http
+        .get('/v1/secret/metadata/acme/stage?list=true')
+        .set(vault(narrow.headers))
+        .expect(403);
+    });
+
     it('should answer the LIST method that Vault clients send', async () => {
       const { url }: Listening = await listening(sut);
       const token = reader.headers['x-api-key'];
@@ -553,6 +645,13 @@ describe('Vault compatibility API (MariaDB)', () => {
       expect(response.status).toBe(200);
       expect(response.head).toMatch(/content-type: application\/json\r\n/i);
       expect(JSON.parse(response.body).data.keys).toEqual(['db', 'fresh', 'plain', 'root']);
+
+      const refused = await rawRequest(
+        url,
+        `LIST /v1/secret/metadata/acme/prod HTTP/1.1\r\nHost: ${host}\r\nX-Vault-Token: ${outsider.headers['x-api-key']}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(refused.status).toBe(403);
+      expect(JSON.parse(refused.body)).toEqual({ errors: ['permission denied'] });
     });
 
     it('should refuse every route to a principal without the grant with permission denied', async () => {
@@ -599,7 +698,7 @@ describe('Vault compatibility API (MariaDB)', () => {
       await expectDenied(outsider.headers, probes);
     });
 
-    it('should soft delete with DELETE data (native delete) and answer 404 after', async () => {
+    it('should soft delete with DELETE data (native delete): the data answers 404, the metadata stays with deletion times', async () => {
       await sut.http
         .delete('/v1/secret/data/acme/prod/plain')
         .set(vault(writer.headers))
@@ -612,6 +711,59 @@ describe('Vault compatibility API (MariaDB)', () => {
           details: expect.objectContaining({ path: 'acme/prod/plain' }),
         }),
       );
+
+      const metadata = await sut.http
+        .get('/v1/secret/metadata/acme/prod/plain')
+        .set(vault(reader.headers))
+        .expect(200);
+      expect(metadata.body.data).toMatchObject({
+        current_version: 1,
+        versions: {
+          '1': { deletion_time: expect.stringMatching(/^\d{4}-/), destroyed: false },
+        },
+      });
+      await sut.http
+        .get('/v1/secret/metadata/acme/prod/plain')
+        .set(vault(outsider.headers))
+        .expect(403);
+    });
+
+    it('should refuse a write to a soft-deleted secret with what to do, and write after an undelete', async () => {
+      const refused = await sut.http
+        .post('/v1/secret/data/acme/prod/plain')
+        .set(vault(writer.headers))
+        .send({ data: { value: 'after-delete-Zg7' } })
+        .expect(400);
+      expect(refused.body.errors).toEqual([expect.stringContaining('undelete')]);
+      expect(JSON.stringify(refused.body)).not.toContain('after-delete-Zg7');
+      const unchanged = await sut.http
+        .get('/v1/secret/metadata/acme/prod/plain')
+        .set(vault(reader.headers))
+        .expect(200);
+      expect(unchanged.body.data.current_version).toBe(1);
+      // The outsider learns nothing from the same write.
+      await sut.http
+        .post('/v1/secret/data/acme/prod/plain')
+        .set(vault(outsider.headers))
+        .send({ data: { value: 'x' } })
+        .expect(403);
+
+      await sut.http
+        .post('/v1/secret/undelete/acme/prod/plain')
+        .set(vault(writer.headers))
+        .send({ versions: [1] })
+        .expect(204);
+      const written = await sut.http
+        .post('/v1/secret/data/acme/prod/plain')
+        .set(vault(writer.headers))
+        .send({ data: { value: 'after-undelete-Ah8' }, options: { cas: 1 } })
+        .expect(200);
+      expect(written.body.data.version).toBe(2);
+      const read = await sut.http
+        .get('/v1/secret/data/acme/prod/plain')
+        .set(vault(reader.headers))
+        .expect(200);
+      expect(read.body.data.data).toEqual({ value: 'after-undelete-Ah8' });
     });
 
     it('should delete and undelete versions only as a whole, as the native delete and restore', async () => {

@@ -92,15 +92,30 @@ export class SecretVersionsService {
 
   /** Version metadata, newest first: never values, ciphertexts or fingerprints. */
   async list(id: string, principal: Principal): Promise<CredentialVersion[]> {
+    return (await this.history(id, principal)).versions;
+  }
+
+  /**
+   * The credential (`read`) with its versions, newest first, in one read; `includeDeleted` also
+   * finds a soft-deleted one, whose metadata stays readable until it is destroyed.
+   */
+  async history(
+    id: string,
+    principal: Principal,
+    options: { includeDeleted?: boolean } = {},
+  ): Promise<{ credential: Credential; versions: CredentialVersion[] }> {
     return this.transactions.read(async (manager) => {
-      await this.access.byId(manager, principal, id, 'read');
+      const credential = await this.access.byId(manager, principal, id, 'read', options);
       const versions = await manager.find(CredentialVersion, {
         where: { credentialId: id },
         order: { version: 'DESC' },
       });
       // Grace ends by the database clock, which wrote it; not by this process's own.
       const now = await databaseNow(manager);
-      return versions.map((v) => ({ ...v, state: effectiveState(v, now) }));
+      return {
+        credential,
+        versions: versions.map((v) => ({ ...v, state: effectiveState(v, now) })),
+      };
     });
   }
 }

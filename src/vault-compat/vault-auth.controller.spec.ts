@@ -84,13 +84,26 @@ describe('VaultAuthController', () => {
     ['no body', undefined],
     ['no secret_id', { role_id: 'sa-1' }],
     ['a number for role_id', { role_id: 1, secret_id: KEY }],
-    ['an unknown field', { role_id: 'sa-1', secret_id: KEY, extra: 1 }],
+    ['a prototype key', JSON.parse(`{"role_id":"sa-1","secret_id":"${KEY}","constructor":1}`)],
   ])('should reject %s with a 400', async (_case, payload) => {
     const response = await app.inject({ method: 'POST', url: '/v1/auth/approle/login', payload });
 
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual({ errors: [expect.any(String)] });
     expect(tokens.login).not.toHaveBeenCalled();
+  });
+
+  it('should ignore an unknown field, as Vault does', async () => {
+    tokens.login.mockRejectedValueOnce(new InvalidRoleOrSecretError());
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/auth/approle/login',
+      payload: { role_id: 'sa-1', secret_id: KEY, extra: 1 },
+    });
+
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ errors: ['invalid role or secret ID'] });
+    expect(tokens.login).toHaveBeenCalledWith('sa-1', KEY, 1800);
   });
 
   it('should answer a bad role or secret with Vault’s words', async () => {

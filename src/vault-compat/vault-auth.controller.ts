@@ -1,6 +1,6 @@
-import { Body, Controller, Get, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Post, Req } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
-import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Audit } from '../audit/http/audit.decorator';
 import { ServiceTokens, TokenDescription } from '../auth/service-accounts/service-tokens';
@@ -10,6 +10,7 @@ import type { Principal } from '../common/auth/principal';
 import { VAULT_TOKEN_SCHEME } from '../common/http/openapi-schemes';
 import { vaultCompatConfig } from '../config/vault-compat.config';
 import { AppRoleLoginDto } from './dto/kv.dto';
+import { VaultBody } from './vault-body';
 import { VaultEnvelope, vaultEnvelope } from './vault-envelope';
 import { VAULT_TAG } from './vault-sys.controller';
 import { clock } from '../common/clock';
@@ -33,9 +34,10 @@ export class VaultAuthController {
   @LoginThrottled()
   @Audit('auth.approle.login', { resourceType: 'service_account' })
   @ApiOperation({ summary: 'AppRole login: role_id = service account id, secret_id = its API key' })
+  @ApiBody({ type: AppRoleLoginDto })
   @ApiOkResponse({ description: "Vault's auth envelope with a client_token" })
   async login(
-    @Body() body: AppRoleLoginDto,
+    @VaultBody() body: AppRoleLoginDto,
     @Req() request: FastifyRequest,
   ): Promise<VaultEnvelope> {
     const issued = await this.tokens.login(

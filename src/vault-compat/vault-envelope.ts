@@ -9,7 +9,7 @@ export interface VaultEnvelope {
   lease_duration: number;
   data: unknown;
   wrap_info: null;
-  warnings: null;
+  warnings: string[] | null;
   auth: unknown;
   mount_type?: string;
 }
@@ -18,7 +18,7 @@ export interface VaultEnvelope {
 export function vaultEnvelope(
   requestId: string,
   data: unknown,
-  options: { auth?: unknown; mountType?: string } = {},
+  options: { auth?: unknown; mountType?: string; warnings?: string[] } = {},
 ): VaultEnvelope {
   return {
     request_id: requestId,
@@ -27,7 +27,7 @@ export function vaultEnvelope(
     lease_duration: 0,
     data,
     wrap_info: null,
-    warnings: null,
+    warnings: options.warnings && options.warnings.length > 0 ? options.warnings : null,
     auth: options.auth ?? null,
     ...(options.mountType ? { mount_type: options.mountType } : {}),
   };

@@ -151,7 +151,9 @@ describe('VaultKvController', () => {
       ['data that is not an object', { data: 'x' }],
       ['a negative cas', { data: {}, options: { cas: -1 } }],
       ['a cas that is not a number', { data: {}, options: { cas: '1' } }],
-      ['an unknown field', { data: {}, extra: true }],
+      ['a prototype key at the top', JSON.parse('{"data":{},"constructor":{}}')],
+      ['a prototype key in the data', JSON.parse('{"data":{"toString":"x"}}')],
+      ['an array for a body', [{ data: {} }]],
     ])('should refuse %s with a 400', async (_case, payload) => {
       const response = await app.inject({
         method: 'POST',
@@ -161,6 +163,62 @@ describe('VaultKvController', () => {
       expect(response.statusCode).toBe(400);
       expect(response.json()).toEqual({ errors: [expect.any(String)] });
       expect(kv.write).not.toHaveBeenCalled();
+    });
+
+    it('should ignore unknown fields as Vault does, naming the top-level ones in warnings', async () => {
+      kv.write.mockResolvedValueOnce({ version: 2 });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/secret/data/acme/db',
+        payload: {
+          data: { password: 'x', extra: 'kept: it is the secret' },
+          options: { cas: 1, max_versions: 3 },
+          zeta: true,
+          alpha: { nested: 1 },
+          version: 7,
+        },
+      });
+
+      expect(response.statusCode).toBe(200);
+      expect(response.json().warnings).toEqual([
+        'Endpoint ignored these unrecognized parameters: [alpha zeta]',
+      ]);
+      expect(kv.write).toHaveBeenCalledWith(
+        'secret',
+        'acme/db',
+        { data: { password: 'x', extra: 'kept: it is the secret' }, cas: 1 },
+        SERVICE,
+        expect.anything(),
+      );
+    });
+
+    it('should answer no warnings when every field is known', async () => {
+      kv.write.mockResolvedValueOnce({ version: 2 });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/secret/data/acme/db',
+        payload: { data: { a: 'b' } },
+      });
+
+      expect(response.json().warnings).toBeNull();
+    });
+
+    it('should ignore an unknown field of a destroy body', async () => {
+      kv.destroyVersions.mockResolvedValueOnce(undefined);
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/secret/destroy/acme/db',
+        payload: { versions: [1], extra: 'x' },
+      });
+
+      expect(response.statusCode).toBe(204);
+      expect(kv.destroyVersions).toHaveBeenCalledWith(
+        'secret',
+        'acme/db',
+        [1],
+        SERVICE,
+        expect.anything(),
+      );
     });
 
     it('should answer a check-and-set mismatch with Vault’s words', async () => {

@@ -1,6 +1,5 @@
 import { RevealThrottled } from '../common/http/reveal-throttle';
 import {
-  Body,
   Controller,
   Delete,
   Get,
@@ -13,6 +12,7 @@ import {
   Req,
 } from '@nestjs/common';
 import {
+  ApiBody,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
@@ -33,7 +33,8 @@ import { RequestValidationError } from '../common/validation/request-validation.
 import { MAX_PATH_LENGTH } from '../auth/grants/path-pattern';
 import { MAX_MOUNT_LENGTH } from '../config/vault-compat.config';
 import { WildcardPath } from '../credentials/http/wildcard-path.decorator';
-import { KvDestroyDto, KvWriteDto } from './dto/kv.dto';
+import { KV_WRITE_PARAMETERS, KvDestroyDto, KvWriteDto } from './dto/kv.dto';
+import { ignoredParametersWarning, VaultBody } from './vault-body';
 import { VaultEnvelope, vaultEnvelope } from './vault-envelope';
 import { VaultKvService } from './vault-kv.service';
 import { VAULT_TAG } from './vault-sys.controller';
@@ -82,20 +83,28 @@ export class VaultKvController {
   @ByGrant('write')
   @Audit('credential.secret.update', PATH)
   @ApiOperation({
-    summary: 'Write a secret: a new version, or a new kv credential; options.cas = If-Match',
+    summary:
+      'Write a secret: a new version, or a new kv credential; options.cas = If-Match. ' +
+      'Unknown fields are ignored, as Vault does, and named in warnings. ' +
+      'A soft-deleted secret: 400, undelete it first',
   })
+  @ApiBody({ type: KvWriteDto })
   @ApiOkResponse({ description: '{data: {created_time, version, …}}' })
   async write(
     @Param('mount') mount: string,
     @WildcardPath() rest: string,
-    @Body() body: KvWriteDto,
+    @VaultBody() body: KvWriteDto,
     @CurrentPrincipal() principal: Principal,
     @AuditCtx() context: AuditRequestContext,
     @Req() request: FastifyRequest,
   ): Promise<VaultEnvelope> {
     const input = { data: body.data, cas: body.options?.cas };
     const data = await this.kv.write(mount, rest, input, principal, context);
-    return vaultEnvelope(String(request.id), data, { mountType: 'kv' });
+    const warning = ignoredParametersWarning(request.body, KV_WRITE_PARAMETERS);
+    return vaultEnvelope(String(request.id), data, {
+      mountType: 'kv',
+      warnings: warning ? [warning] : [],
+    });
   }
 
   @Put(':mount/data/*')
@@ -103,11 +112,12 @@ export class VaultKvController {
   @ByGrant('write')
   @Audit('credential.secret.update', PATH)
   @ApiOperation({ summary: 'The same as POST' })
+  @ApiBody({ type: KvWriteDto })
   @ApiOkResponse({ description: '{data: {created_time, version, …}}' })
   async writePut(
     @Param('mount') mount: string,
     @WildcardPath() rest: string,
-    @Body() body: KvWriteDto,
+    @VaultBody() body: KvWriteDto,
     @CurrentPrincipal() principal: Principal,
     @AuditCtx() context: AuditRequestContext,
     @Req() request: FastifyRequest,
@@ -137,11 +147,12 @@ export class VaultKvController {
   @ApiOperation({
     summary: 'Delete versions: Custos soft-deletes all at once, so name every live version',
   })
+  @ApiBody({ type: KvDestroyDto })
   @ApiNoContentResponse()
   async deleteVersions(
     @Param('mount') mount: string,
     @WildcardPath() rest: string,
-    @Body() body: KvDestroyDto,
+    @VaultBody() body: KvDestroyDto,
     @CurrentPrincipal() principal: Principal,
     @AuditCtx() context: AuditRequestContext,
   ): Promise<void> {
@@ -153,12 +164,13 @@ export class VaultKvController {
   @ByGrant('delete')
   @Audit('credential.restore', PATH)
   @ApiOperation({ summary: 'Undo a soft delete (the native restore: every version)' })
+  @ApiBody({ type: KvDestroyDto })
   @ApiNoContentResponse()
   async undelete(
     @Param('mount') mount: string,
     @WildcardPath() rest: string,
     // Vault names the versions to undelete; Custos restores the credential as a whole.
-    @Body() _body: KvDestroyDto,
+    @VaultBody() _body: KvDestroyDto,
     @CurrentPrincipal() principal: Principal,
     @AuditCtx() context: AuditRequestContext,
   ): Promise<void> {
@@ -170,7 +182,8 @@ export class VaultKvController {
   @Audit('credential.versions.list', PATH)
   @ApiOperation({
     summary:
-      'Version metadata; with ?list=true (or the LIST method) the keys of a folder (credential.list)',
+      'Version metadata (a soft-deleted secret’s too, with deletion times); with ?list=true (or ' +
+      'the LIST method) the keys of a folder (credential.list), 403 where no grant reaches inside',
   })
   @ApiQuery({ name: 'list', required: false, type: Boolean })
   @ApiOkResponse({ description: '{data: {current_version, versions, …}} or {data: {keys}}' })
@@ -213,11 +226,12 @@ export class VaultKvController {
   @ApiOperation({
     summary: 'Destroy versions: Custos destroys all at once, so name every live version (admin)',
   })
+  @ApiBody({ type: KvDestroyDto })
   @ApiNoContentResponse()
   async destroy(
     @Param('mount') mount: string,
     @WildcardPath() rest: string,
-    @Body() body: KvDestroyDto,
+    @VaultBody() body: KvDestroyDto,
     @CurrentPrincipal() principal: Principal,
     @AuditCtx() context: AuditRequestContext,
   ): Promise<void> {

@@ -14,8 +14,8 @@ import type { CredentialsService } from '../credentials/credentials.service';
 import type { RevealService } from '../credentials/reveal.service';
 import type { SecretVersionsService } from '../credentials/secret-versions.service';
 import { VaultNoHandlerError, VaultRoleRequiredError, VaultUnsupportedError } from './vault.errors';
-import { AccessPolicy } from '../auth/grants/access-policy';
-import { VaultPermissionDeniedError } from './vault.errors';
+import { AccessPolicy, PrincipalAccess } from '../auth/grants/access-policy';
+import { VaultPermissionDeniedError, VaultSecretDeletedError } from './vault.errors';
 import { VaultKvService } from './vault-kv.service';
 
 const SERVICE: Principal = { type: 'service', id: 'sa-1', name: 'billing' };
@@ -63,6 +63,7 @@ describe('VaultKvService', () => {
   const queries = { readablePathsUnder: strictFn('CredentialQueryService.readablePathsUnder') };
   const versions = {
     list: strictFn('SecretVersionsService.list'),
+    history: strictFn('SecretVersionsService.history'),
     replaceSecret: strictFn('SecretVersionsService.replaceSecret'),
   };
   const lifecycle = {
@@ -72,7 +73,10 @@ describe('VaultKvService', () => {
   };
   const audit = { record: strictFn('AuditWriter.record') };
   // Every path is covered unless a test says otherwise.
-  const policy = { can: jest.fn(() => Promise.resolve(true)) };
+  const policy = {
+    can: jest.fn(() => Promise.resolve(true)),
+    forPrincipal: jest.fn(() => Promise.resolve(new PrincipalAccess(new Set(['read']), []))),
+  };
 
   beforeEach(() => {
     jest.clearAllMocks();
@@ -110,9 +114,12 @@ describe('VaultKvService', () => {
   });
 
   describe('read', () => {
-    it('should reveal by the mapped path and version, with the version’s creation time', async () => {
+    it('should reveal by the mapped path and version, with the version’s creation time and the custom metadata', async () => {
       reveals.revealByPath.mockResolvedValueOnce({ id: 'c-1', version: 1, secret: { a: 'b' } });
-      versions.list.mockResolvedValueOnce([version(2, 'current'), version(1, 'previous')]);
+      versions.history.mockResolvedValueOnce({
+        credential: credential({ metadata: { owner: 'ops', ticket: 42 } }),
+        versions: [version(2, 'current'), version(1, 'previous')],
+      });
 
       const data = await sut.read('kv', 'acme/db', 1, SERVICE);
 
@@ -121,7 +128,7 @@ describe('VaultKvService', () => {
         data: { a: 'b' },
         metadata: {
           created_time: CREATED.toISOString(),
-          custom_metadata: null,
+          custom_metadata: { owner: 'ops' },
           deletion_time: '',
           destroyed: false,
           version: 1,
@@ -173,6 +180,28 @@ describe('VaultKvService', () => {
       expect(data.version).toBe(3);
     });
 
+    it('should say how to write again to a soft-deleted secret, to a caller that may read it', async () => {
+      credentials.idAtPath.mockResolvedValue('c-1');
+      versions.replaceSecret.mockRejectedValue(new CredentialNotFoundError());
+      versions.history.mockResolvedValueOnce({
+        credential: credential({ status: 'deleted' }),
+        versions: [],
+      });
+
+      await expect(sut.write('secret', 'acme/db', { data: { a: 'b' } }, SERVICE)).rejects.toThrow(
+        VaultSecretDeletedError,
+      );
+      expect(versions.history).toHaveBeenCalledWith('c-1', SERVICE, { includeDeleted: true });
+
+      // One that may not read it learns nothing more than not found.
+      versions.history.mockRejectedValueOnce(new CredentialNotFoundError());
+      await expect(sut.write('secret', 'acme/db', { data: { a: 'b' } }, SERVICE)).rejects.toThrow(
+        CredentialNotFoundError,
+      );
+      credentials.idAtPath.mockReset();
+      versions.replaceSecret.mockReset();
+    });
+
     it('should refuse cas 0 where a credential exists, and cas N where none does', async () => {
       credentials.idAtPath.mockResolvedValueOnce('c-1');
       await expect(sut.write('secret', 'acme/db', { data: {}, cas: 0 }, SERVICE)).rejects.toThrow(
@@ -189,8 +218,11 @@ describe('VaultKvService', () => {
 
   describe('metadata and list', () => {
     it('should describe every version, oldest first, never a value', async () => {
-      credentials.getByPath.mockResolvedValueOnce(credential({ metadata: { owner: 'ops' } }));
-      versions.list.mockResolvedValueOnce([version(2, 'current'), version(1, 'revoked')]);
+      credentials.idAtPath.mockResolvedValueOnce('c-1');
+      versions.history.mockResolvedValueOnce({
+        credential: credential({ metadata: { owner: 'ops' }, status: 'active' }),
+        versions: [version(2, 'current'), version(1, 'revoked')],
+      });
 
       const data = await sut.metadata('secret', 'acme/db', SERVICE);
 
@@ -209,6 +241,48 @@ describe('VaultKvService', () => {
           },
         }),
       );
+    });
+
+    it('should describe a soft-deleted secret, every version deleted at its deletion time', async () => {
+      const deletedAt = new Date('2026-02-01T00:00:00Z');
+      credentials.idAtPath.mockResolvedValueOnce('c-1');
+      versions.history.mockResolvedValueOnce({
+        credential: credential({ status: 'deleted', deletedAt }),
+        versions: [version(2, 'current'), version(1, 'revoked')],
+      });
+
+      const data = await sut.metadata('secret', 'acme/db', SERVICE);
+
+      expect(versions.history).toHaveBeenCalledWith('c-1', SERVICE, { includeDeleted: true });
+      expect(data.versions).toEqual({
+        '1': {
+          created_time: CREATED.toISOString(),
+          deletion_time: CREATED.toISOString(),
+          destroyed: false,
+        },
+        '2': {
+          created_time: CREATED.toISOString(),
+          deletion_time: deletedAt.toISOString(),
+          destroyed: false,
+        },
+      });
+    });
+
+    it('should answer metadata of a free path as not found', async () => {
+      credentials.idAtPath.mockResolvedValueOnce(null);
+
+      await expect(sut.metadata('secret', 'acme/db', SERVICE)).rejects.toThrow(
+        CredentialNotFoundError,
+      );
+    });
+
+    it('should refuse a list where no grant of the caller reaches, before looking anything up', async () => {
+      policy.forPrincipal.mockResolvedValueOnce(
+        new PrincipalAccess(new Set(), [{ pathPattern: 'teams/other/*', capabilities: 'read' }]),
+      );
+
+      await expect(sut.list('kv', 'a/', SERVICE)).rejects.toThrow(VaultPermissionDeniedError);
+      expect(queries.readablePathsUnder).not.toHaveBeenCalled();
     });
 
     it('should list the children of the folder and record the list', async () => {

@@ -20,6 +20,7 @@ import { customMetadataOf, vaultTime } from './vault-envelope';
 import {
   VaultNoHandlerError,
   VaultPermissionDeniedError,
+  VaultSecretDeletedError,
   VaultRoleRequiredError,
   VaultUnsupportedError,
 } from './vault.errors';
@@ -68,13 +69,13 @@ export class VaultKvService {
         }
         throw error;
       });
-    const history = await this.versions.list(revealed.id, principal);
-    const row = history.find((v) => v.version === revealed.version);
+    const { credential, versions } = await this.versions.history(revealed.id, principal);
+    const row = versions.find((v) => v.version === revealed.version);
     return {
       data: revealed.secret,
       metadata: {
         created_time: vaultTime(row?.createdAt),
-        custom_metadata: null,
+        custom_metadata: customMetadataOf(credential.metadata),
         deletion_time: '',
         destroyed: false,
         version: revealed.version,
@@ -98,7 +99,12 @@ export class VaultKvService {
     let credential: Credential;
     if (id) {
       if (input.cas === 0) throw new VersionMismatchError('0', -1);
-      credential = await this.versions.replaceSecret(id, input.data, input.cas, principal, context);
+      credential = await this.versions
+        .replaceSecret(id, input.data, input.cas, principal, context)
+        .catch(async (error: unknown) => {
+          if (error instanceof CredentialNotFoundError) await this.refuseIfDeleted(id, principal);
+          throw error;
+        });
     } else {
       if (input.cas !== undefined && input.cas !== 0) {
         throw new VersionMismatchError(String(input.cas), 0);
@@ -125,8 +131,13 @@ export class VaultKvService {
     principal: Principal,
   ): Promise<Record<string, unknown>> {
     const path = await this.permittedPath(mountName, rest, principal, 'read');
-    const credential = await this.credentials.getByPath(path, principal);
-    const history = await this.versions.list(credential.id, principal);
+    const id = await this.credentials.idAtPath(path);
+    if (!id) throw new CredentialNotFoundError();
+    // A soft-deleted secret keeps its metadata, as in Vault; every version of it is deleted.
+    const { credential, versions: history } = await this.versions.history(id, principal, {
+      includeDeleted: true,
+    });
+    const deletedAt = credential.status === 'deleted' ? credential.deletedAt : null;
     const versions = Object.fromEntries(
       [...history]
         .sort((a, b) => a.version - b.version)
@@ -134,7 +145,7 @@ export class VaultKvService {
           String(v.version),
           {
             created_time: vaultTime(v.createdAt),
-            deletion_time: v.state === 'destroyed' ? '' : vaultTime(v.revokedAt),
+            deletion_time: v.state === 'destroyed' ? '' : vaultTime(v.revokedAt ?? deletedAt),
             destroyed: v.state === 'destroyed',
           },
         ]),
@@ -165,6 +176,10 @@ export class VaultKvService {
     const mount = this.mountOf(mountName);
     const prefix = listPrefixOf(mount, rest);
     if (prefix !== '') this.checkPath(prefix.slice(0, -1));
+    // Decided from the grants alone, so the 403 and the 404 below say nothing of what is stored.
+    if (!(await this.policy.forPrincipal(principal)).mayUnder('read', prefix)) {
+      throw new VaultPermissionDeniedError();
+    }
     const paths = await this.queries.readablePathsUnder(prefix, principal, LIST_PATH_LIMIT);
     const keys = listChildren(prefix, paths);
     if (keys.length === 0) throw new CredentialNotFoundError();
@@ -265,6 +280,21 @@ export class VaultKvService {
     requireAdmin(principal);
     const id = await this.idOf(mountName, rest, principal);
     await this.lifecycle.destroy(id, principal, context);
+  }
+
+  /**
+   * A write to a soft-deleted secret: Custos cannot add a version to it without undeleting every
+   * other one (a restore, which needs `delete`), so it says what to do instead. Only to a caller
+   * that may read it; any other keeps the plain 404.
+   */
+  private async refuseIfDeleted(id: string, principal: Principal): Promise<void> {
+    const found = await this.versions
+      .history(id, principal, { includeDeleted: true })
+      .catch((error: unknown) => {
+        if (error instanceof CredentialNotFoundError) return undefined;
+        throw error;
+      });
+    if (found?.credential.status === 'deleted') throw new VaultSecretDeletedError();
   }
 
   /** The credential at a path the caller may delete (`delete`). */

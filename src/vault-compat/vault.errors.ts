@@ -34,3 +34,18 @@ export class VaultPermissionDeniedError extends DomainError {
     super('permission denied');
   }
 }
+
+/**
+ * A write to a soft-deleted secret. Vault would add a version and leave the deleted ones deleted;
+ * Custos deletes a credential as a whole and brings it back only as a whole (restore, `delete`).
+ */
+export class VaultSecretDeletedError extends DomainError {
+  readonly kind = 'conflict';
+
+  constructor() {
+    super(
+      'this secret is deleted: undelete it (POST /v1/<mount>/undelete/<path>) before writing a ' +
+        'new version, or destroy it to start again',
+    );
+  }
+}

@@ -13,7 +13,8 @@ Environment:
   CUSTOS_KV_PATH          a path of the `secret` mount the token may read and write, at version 1
   CUSTOS_KV_NEW_DATA      JSON object written as version 2 with cas=1
   CUSTOS_FORBIDDEN_PATH   an existing credential's path the token's grants do not cover (and,
-                          with "-hvac-new" appended, a free path they do not cover either)
+                          with "-hvac-new" appended, a free path they do not cover either); its
+                          folder is one no grant of the token reaches, for a refused list
 """
 
 import importlib.metadata
@@ -71,6 +72,15 @@ def write(client, path, data, cas):
     return {"version": answer["data"]["version"]}
 
 
+def list_keys(client, folder):
+    answer = client.secrets.kv.v2.list_secrets(path=folder, mount_point=MOUNT)
+    return answer["data"]["keys"]
+
+
+def folder_of(path):
+    return path.rsplit("/", 1)[0]
+
+
 def health(client):
     answer = client.sys.read_health_status(method="GET")
     # A dict on 200; hvac hands back the raw response for any other status.
@@ -115,6 +125,8 @@ def main():
         "forbiddenRead": step(lambda: read(client, FORBIDDEN_PATH)),
         "forbiddenWrite": step(lambda: write(client, FORBIDDEN_PATH, {"intruder": "x"}, None)),
         "forbiddenCreate": step(lambda: write(client, FORBIDDEN_NEW_PATH, {"intruder": "x"}, None)),
+        "list": step(lambda: list_keys(client, folder_of(KV_PATH))),
+        "forbiddenList": step(lambda: list_keys(client, folder_of(FORBIDDEN_PATH))),
     }
     print(json.dumps(results))
 

@@ -10,6 +10,7 @@ import {
   parseCapabilities,
   PrincipalAccess,
   roleCapabilities,
+  roleExclusions,
 } from './access-policy';
 
 function user(role: Role, id = '0b9f6a3e-4f0c-4d59-9a3e-1f2b3c4d5e6f'): Principal {
@@ -104,6 +105,32 @@ describe('PrincipalAccess', () => {
 
     expect(sut.capabilitiesFor('acme/x').size).toBe(0);
     expect(sut.can('read', 'a/x/b')).toBe(false);
+  });
+
+  it('should tell from grants alone whether a folder may hold something the principal may read', () => {
+    const sut = new PrincipalAccess(new Set(), [
+      grant('acme/prod/*', 'read'),
+      grant('other/**', 'write'),
+    ]);
+
+    expect(sut.mayUnder('read', '')).toBe(true);
+    expect(sut.mayUnder('read', 'acme/')).toBe(true);
+    expect(sut.mayUnder('read', 'acme/prod/')).toBe(true);
+    expect(sut.mayUnder('read', 'acme/stage/')).toBe(false);
+    expect(sut.mayUnder('read', 'other/')).toBe(false);
+    expect(sut.mayUnder('write', 'other/x/')).toBe(true);
+  });
+
+  it('should let a role that reads everything read under every folder, and never what it excludes', () => {
+    const viewer = new PrincipalAccess(roleCapabilities('viewer'), []);
+    const auditor = new PrincipalAccess(
+      roleCapabilities('auditor'),
+      [grant('acme/**', 'reveal')],
+      roleExclusions('auditor'),
+    );
+
+    expect(viewer.mayUnder('read', 'anything/')).toBe(true);
+    expect(auditor.mayUnder('reveal', 'acme/')).toBe(false);
   });
 });
 

@@ -5,7 +5,7 @@ import type { Role } from '../../common/auth/access-vocabulary';
 import { AccessGrant, GrantPrincipalType } from './access-grant.entity';
 import { CAPABILITIES, Capability } from '../../common/auth/access-vocabulary';
 import { Dialect, jsonArrayAgg, SqlFragment } from '../../database/dialect';
-import { matchesPath } from './path-pattern';
+import { matchesPath, patternReachesUnder } from './path-pattern';
 
 const ALL: readonly Capability[] = CAPABILITIES;
 
@@ -91,6 +91,18 @@ export class PrincipalAccess {
 
   can(capability: Capability, path: string): boolean {
     return this.capabilitiesFor(path).has(capability);
+  }
+
+  /**
+   * Whether some path inside the folder `prefix` ('' or ending in '/') could give the principal
+   * this capability: decided from its role and grants alone, never from what is stored.
+   */
+  mayUnder(capability: Capability, prefix: string): boolean {
+    if (this.excluded.has(capability)) return false;
+    if (this.base.has(capability)) return true;
+    return this.rules.some(
+      (rule) => rule.capabilities.has(capability) && patternReachesUnder(rule.pathPattern, prefix),
+    );
   }
 
   /**

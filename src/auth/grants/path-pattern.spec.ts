@@ -6,6 +6,7 @@ import {
   MAX_PATH_LENGTH,
   MAX_SEGMENT_LENGTH,
   pathPatternProblem,
+  patternReachesUnder,
 } from './path-pattern';
 
 const SEGMENT_CHARS = [...'abcxyz0189._-'];
@@ -267,5 +268,66 @@ describe('path patterns', () => {
         );
       },
     );
+  });
+
+  describe('patternReachesUnder', () => {
+    /** A path inside `folder` that `pattern` selects, built from both (the model's witness). */
+    function witness(pattern: string, folder: string[]): string {
+      const wanted = pattern.split('/');
+      const deep = wanted[wanted.length - 1] === '**';
+      const fixed = deep ? wanted.slice(0, -1) : wanted;
+      const path = [...folder];
+      for (let i = folder.length; i < fixed.length; i++)
+        path.push(fixed[i] === '*' ? 'x' : fixed[i]);
+      if (path.length === folder.length || (deep && path.length === fixed.length)) path.push('x');
+      return path.join('/');
+    }
+
+    it.each([
+      ['acme/**', '', true],
+      ['acme/**', 'acme/', true],
+      ['acme/**', 'acme/prod/deep/', true],
+      ['acme/**', 'other/', false],
+      ['acme/prod/*', 'acme/', true],
+      ['acme/prod/*', 'acme/prod/', true],
+      ['acme/prod/*', 'acme/prod/db/', false],
+      ['acme/prod/*', 'acme/stage/', false],
+      ['*/prod/db', 'acme/prod/', true],
+      ['acme/prod/db', 'acme/prod/', true],
+      ['acme/prod/db', 'acme/prod/db/', false],
+      ['**', 'any/thing/', true],
+      ['a/**/b', '', false],
+      ['acme/**', 'acme', false],
+      ['acme/**', 'Acme/', false],
+    ])('should decide whether %j reaches inside %j: %s', (pattern, prefix, expected) => {
+      expect(patternReachesUnder(pattern, prefix)).toBe(expected);
+    });
+
+    it('should reach inside every folder that holds a path the pattern matches', () => {
+      fc.assert(
+        fc.property(patternArb, pathArb, (pattern, path) => {
+          const segments = path.split('/');
+          fc.pre(matchesPath(pattern, path));
+          for (let depth = 0; depth < segments.length; depth++) {
+            const folder = segments.slice(0, depth).join('/');
+            expect(patternReachesUnder(pattern, folder ? `${folder}/` : '')).toBe(true);
+          }
+        }),
+        { numRuns: 2000 },
+      );
+    });
+
+    it('should reach inside a folder only when some path there matches', () => {
+      fc.assert(
+        fc.property(patternArb, fc.array(segmentArb, { maxLength: 6 }), (pattern, folder) => {
+          const prefix = folder.length > 0 ? `${folder.join('/')}/` : '';
+          fc.pre(patternReachesUnder(pattern, prefix));
+          const path = witness(pattern, folder);
+          expect(path.startsWith(prefix)).toBe(true);
+          expect(matchesPath(pattern, path)).toBe(true);
+        }),
+        { numRuns: 2000 },
+      );
+    });
   });
 });

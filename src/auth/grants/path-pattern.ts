@@ -89,3 +89,24 @@ export function matchesPath(pattern: string, path: string): boolean {
   if (deep ? actual.length <= fixed.length : actual.length !== fixed.length) return false;
   return fixed.every((segment, i) => segment === ONE || segment === actual[i]);
 }
+
+/**
+ * Whether `pattern` selects at least one path inside the folder `prefix` ('' for the root, or a
+ * path followed by '/'), judged from the pattern alone: what a LIST may answer about a folder
+ * without telling whether anything is stored there. False when either is malformed.
+ */
+export function patternReachesUnder(pattern: string, prefix: string): boolean {
+  if (!isValidPathPattern(pattern)) return false;
+  if (prefix !== '' && (!prefix.endsWith('/') || !isValidPath(prefix.slice(0, -1)))) return false;
+  const folder = prefix === '' ? [] : prefix.slice(0, -1).split('/');
+  const wanted = pattern.split('/');
+  const deep = wanted[wanted.length - 1] === DEEP;
+  const fixed = deep ? wanted.slice(0, -1) : wanted;
+  // Without `**` the pattern's paths all have its length: one segment past the folder at least.
+  if (!deep && fixed.length <= folder.length) return false;
+  const shared = Math.min(fixed.length, folder.length);
+  for (let i = 0; i < shared; i++) {
+    if (fixed[i] !== ONE && fixed[i] !== folder[i]) return false;
+  }
+  return true;
+}

@@ -95,6 +95,31 @@ describe('the validation pipe', () => {
   });
 });
 
+describe('the validation pipe that drops unknown fields', () => {
+  const sut = createValidationPipe({ unknownFields: 'drop' });
+
+  it('should drop an unknown field instead of refusing it, and keep the free-form object whole', async () => {
+    const value = { name: 'n', role: 'admin', secret: { password: 'p', extra: 'kept' } };
+
+    const result = await sut.transform(value, body(WriteDto));
+
+    expect(result).toBeInstanceOf(WriteDto);
+    expect({ ...(result as WriteDto) }).toEqual({
+      name: 'n',
+      secret: { password: 'p', extra: 'kept' },
+    });
+  });
+
+  it('should still refuse a prototype key, and a field of the wrong type', async () => {
+    await expect(
+      sut.transform(JSON.parse('{"name":"n","constructor":1}'), body(WriteDto)),
+    ).rejects.toBeInstanceOf(RequestValidationError);
+    await expect(sut.transform({ name: 1 }, body(WriteDto))).rejects.toBeInstanceOf(
+      RequestValidationError,
+    );
+  });
+});
+
 describe('shadowedKeys', () => {
   it('should look into plain objects and arrays only', () => {
     expect(shadowedKeys([{ a: { valueOf: 1 } }, new Map([['toString', 1]])])).toEqual([

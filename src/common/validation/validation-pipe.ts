@@ -32,10 +32,17 @@ class WhitelistValidationPipe extends ValidationPipe {
   }
 }
 
-export function createValidationPipe(): ValidationPipe {
+/**
+ * The app's pipe refuses unknown fields (DESIGN.md §4.7). `drop` removes them instead, for an
+ * adapter of someone else's API whose clients expect unknown parameters to be ignored (Vault);
+ * the prototype-key refusal and everything else stay the same.
+ */
+export function createValidationPipe(
+  options: { unknownFields: 'refuse' | 'drop' } = { unknownFields: 'refuse' },
+): ValidationPipe {
   return new WhitelistValidationPipe({
     whitelist: true,
-    forbidNonWhitelisted: true,
+    forbidNonWhitelisted: options.unknownFields === 'refuse',
     forbidUnknownValues: true,
     transform: true,
     stopAtFirstError: false,

@@ -29,6 +29,13 @@ export class KvWriteOptionsDto {
   cas?: number;
 }
 
+/**
+ * The parameters of Vault's KV v2 data route (`version` is for reads, ignored in a write);
+ * anything else is ignored with a warning. Unknown keys inside `options` are dropped silently,
+ * as Vault's options map is free-form.
+ */
+export const KV_WRITE_PARAMETERS: readonly string[] = ['data', 'options', 'version'];
+
 /** Vault KV v2's write body. */
 export class KvWriteDto {
   @ApiProperty({
