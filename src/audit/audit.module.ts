@@ -7,6 +7,7 @@ import { AuditCheckpointer } from './audit-checkpointer';
 import { AuditController } from './audit.controller';
 import { AuditMetrics } from './audit-metrics';
 import { AuditQueryService } from './audit-query.service';
+import { AuditSeals } from './audit-seals';
 import { AuditSigningKeys } from './audit-signing-keys';
 import { AuditVerificationService } from './audit-verification.service';
 import { AuditWriter } from './audit-writer';
@@ -30,6 +31,7 @@ import { OutboxRelay } from './outbox/outbox-relay';
     AuditActivityQuery,
     AuditVerificationService,
     AuditSigningKeys,
+    AuditSeals,
     HttpAuditRecorder,
     { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
   ],
@@ -40,6 +42,7 @@ import { OutboxRelay } from './outbox/outbox-relay';
     AuditCheckpointer,
     AuditActivityQuery,
     AuditVerificationService,
+    AuditSeals,
   ],
 })
 export class AuditModule {}
