@@ -4,6 +4,7 @@ import { AuditVerificationService } from '../src/audit/audit-verification.servic
 import { AuditWriter } from '../src/audit/audit-writer';
 import { createScratchSqlite, ScratchDatabase } from '../src/database/cli/scratch-database';
 import { TransactionRunner } from '../src/database/transaction-runner';
+import { DetectorRunner } from '../src/incidents/detectors/detector-runner';
 import { IncidentTimelineEntry } from '../src/incidents/entities/incident-timeline-entry.entity';
 import { openDirect } from './helpers/audit-db';
 import { Headers } from './helpers/credential-fixtures';
@@ -191,6 +192,8 @@ describe('Incident timeline tamper evidence (MariaDB)', () => {
   });
 
   describe('with the triggers dropped (an attacker with DDL rights)', () => {
+    let forged: string;
+
     beforeAll(async () => {
       await db.query('DROP TRIGGER incident_timeline_no_update');
       await db.query('DROP TRIGGER incident_timeline_no_delete');
@@ -198,6 +201,7 @@ describe('Incident timeline tamper evidence (MariaDB)', () => {
 
     it('should report a forged text in the answer and the export, though the chain verifies', async () => {
       const id = await story();
+      forged = id;
       const before = await client.timeline(id);
       await db.query(
         "UPDATE incident_timeline SET text = 'FORGED' WHERE incident_id = ? AND seq = 2",
@@ -275,6 +279,19 @@ describe('Incident timeline tamper evidence (MariaDB)', () => {
       expect((await client.timeline(id)).integrity.problems).toEqual([
         { seq: 2, auditSeq: entry.auditSeq, problem: 'altered' },
       ]);
+    });
+
+    it('should have the scheduled tamper check open an incident naming the tampered timelines', async () => {
+      const reports = await sut.app.get(DetectorRunner).verifyChain();
+
+      expect(reports).toHaveLength(1);
+      const [{ finding, opened }] = reports;
+      expect(opened).toBe(true);
+      expect(finding.title).toMatch(/^Incident timelines disagree with the audit chain/);
+      expect(finding.facts.tamperedTimelines).toContainEqual({
+        incidentId: forged,
+        problems: [expect.objectContaining({ seq: 2, problem: 'altered' })],
+      });
     });
   });
 });
