@@ -123,6 +123,14 @@ describe('Incident timeline tamper evidence (MariaDB)', () => {
     expect(exported.timelineIntegrity).toEqual({ ok: true, checked: 4, problems: [] });
   });
 
+  it('should refuse the checked timeline and the export to a viewer', async () => {
+    const id = await client.open();
+    const viewer = { authorization: await bearerFor(sut, 'viewer') };
+
+    await sut.http.get(`${API}/incidents/${id}/timeline`).set(viewer).expect(403);
+    await sut.http.get(`${API}/incidents/${id}/export`).set(viewer).expect(403);
+  });
+
   it('should verify every page of a timeline read page by page', async () => {
     const id = await story();
 
