@@ -8,6 +8,7 @@ import { AuditCommittedSeq } from './audit-committed-seq';
 import { AuditController } from './audit.controller';
 import { AuditMetrics } from './audit-metrics';
 import { AuditQueryService } from './audit-query.service';
+import { AuditSeals } from './audit-seals';
 import { AuditSigningKeys } from './audit-signing-keys';
 import { AuditVerificationService } from './audit-verification.service';
 import { AuditWriter } from './audit-writer';
@@ -32,6 +33,7 @@ import { OutboxRelay } from './outbox/outbox-relay';
     AuditVerificationService,
     AuditCommittedSeq,
     AuditSigningKeys,
+    AuditSeals,
     HttpAuditRecorder,
     { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
   ],
@@ -43,6 +45,7 @@ import { OutboxRelay } from './outbox/outbox-relay';
     AuditActivityQuery,
     AuditVerificationService,
     AuditCommittedSeq,
+    AuditSeals,
   ],
 })
 export class AuditModule {}

@@ -2,10 +2,17 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { ANONYMOUS, AuditActor, AuditRequestContext } from '../audit/audit-context';
+import { AuditSeals } from '../audit/audit-seals';
 import { AuditWriter } from '../audit/audit-writer';
 import { databaseNow } from '../database/dialect';
 import { IncidentTimelineEntry } from './entities/incident-timeline-entry.entity';
 import type { TimelineKind } from './incident-vocabulary';
+import {
+  ENTRY_SEAL_FIELD,
+  entryEventDetails,
+  entrySealText,
+  TIMELINE_SEAL_PURPOSE,
+} from './timeline-integrity';
 
 export interface TimelineEntryInput {
   kind: TimelineKind;
@@ -31,12 +38,15 @@ const AUDIT_ACTIONS: Record<TimelineKind, string> = {
 
 /**
  * Appends to incidents' timelines. Each entry is written with its audit event in the caller's
- * transaction and keeps that event's seq, so a timeline entry changed or removed later no longer
- * matches the audit chain, which verify proves intact.
+ * transaction and keeps that event's seq; the event records the entry and a seal (keyed digest)
+ * of its exact row, so TimelineReader finds a row changed, inserted or removed later.
  */
 @Injectable()
 export class IncidentTimeline {
-  constructor(private readonly audit: AuditWriter) {}
+  constructor(
+    private readonly audit: AuditWriter,
+    private readonly seals: AuditSeals,
+  ) {}
 
   /**
    * The caller holds the incident's row lock (every writer of an incident takes it first), so the
@@ -66,8 +76,8 @@ export class IncidentTimeline {
       auditSeq: '0',
       occurredAt: await databaseNow(manager),
     };
-    // The row first, its audit event after: the writer wants domain rows locked before its lane.
-    await manager.insert(IncidentTimelineEntry, row);
+    // The event first, so the row is inserted complete: a trigger refuses any UPDATE of the
+    // table. The incident's row lock, taken before the lane, covers the row's insert too.
     const [auditSeq] = await this.audit.recordAll(
       [
         {
@@ -75,11 +85,10 @@ export class IncidentTimeline {
           outcome: 'success',
           resourceType: 'incident',
           resourceId: incidentId,
+          // The seal first: the audit log keeps the first 50 fields of an event's details.
           details: {
-            kind: entry.kind,
-            timelineSeq: row.seq,
-            ...(entry.text ? { text: entry.text } : {}),
-            ...details,
+            [ENTRY_SEAL_FIELD]: this.seals.seal(TIMELINE_SEAL_PURPOSE, entrySealText(row)),
+            ...entryEventDetails(row, details),
           },
           actor,
           context: entry.context,
@@ -88,7 +97,7 @@ export class IncidentTimeline {
       manager,
     );
     row.auditSeq = auditSeq;
-    await manager.update(IncidentTimelineEntry, { id: row.id }, { auditSeq });
+    await manager.insert(IncidentTimelineEntry, row);
     return row;
   }
 }

@@ -10,6 +10,7 @@ import { IncidentLinks } from './incident-links';
 import { IncidentRecorder } from './incident-recorder';
 import { IncidentTimeline } from './incident-timeline';
 import { IncidentsService } from './incidents.service';
+import { TimelineReader } from './timeline-reader';
 
 /**
  * Security incidents (issue 12): above rotation (containment rotates credentials) and auth
@@ -26,8 +27,9 @@ import { IncidentsService } from './incidents.service';
     IncidentsService,
     IncidentContainment,
     IncidentRevealFreeze,
+    TimelineReader,
   ],
-  exports: [IncidentRecorder],
+  exports: [IncidentRecorder, TimelineReader],
 })
 export class IncidentsModule implements OnModuleInit {
   constructor(

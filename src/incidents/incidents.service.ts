@@ -28,10 +28,16 @@ import { IncidentLinks, PrincipalRef } from './incident-links';
 import { IncidentRecorder } from './incident-recorder';
 import type { IncidentStatus } from './incident-vocabulary';
 import { assertTransition, stampsFor } from './incident-workflow';
+import type { TimelineIntegrity } from './timeline-integrity';
+import { CheckedTimeline, TimelineReader } from './timeline-reader';
 
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
+}
+
+export interface CheckedTimelinePage extends Page<CheckedTimeline['entries'][number]> {
+  integrity: TimelineIntegrity;
 }
 
 /** The incidents REST routes' work: each change in one transaction, with its timeline entry. */
@@ -42,6 +48,7 @@ export class IncidentsService {
     private readonly recorder: IncidentRecorder,
     private readonly links: IncidentLinks,
     private readonly events: EventOutbox,
+    private readonly timelines: TimelineReader,
   ) {}
 
   create(
@@ -192,27 +199,25 @@ export class IncidentsService {
     });
   }
 
+  /** A page of the timeline, each entry checked against its audit event (TimelineReader). */
   async timeline(
     id: string,
     page: { limit?: number; cursor?: string },
-  ): Promise<Page<IncidentTimelineEntry>> {
+  ): Promise<CheckedTimelinePage> {
     const limit = page.limit ?? TIMELINE_PAGE_DEFAULT;
-    return this.transactions.read(async (manager) => {
+    // One snapshot: a comment committed between reading the rows and the events is not a gap.
+    return this.transactions.run(async (manager) => {
       if (!(await manager.existsBy(Incident, { id }))) throw new IncidentNotFoundError();
       const after = Number(TIMELINE_CURSOR.decode(page.cursor) ?? 0);
-      const rows = await manager
-        .createQueryBuilder(IncidentTimelineEntry, 't')
-        .where('t.incident_id = :id AND t.seq > :after', { id, after })
-        .orderBy('t.seq', 'ASC')
-        .take(limit + 1)
-        .getMany();
-      const items = rows.slice(0, limit);
+      const { entries, integrity, more } = await this.timelines.read(manager, id, { after, limit });
       return {
-        items,
-        nextCursor:
-          rows.length > limit ? TIMELINE_CURSOR.encode(String(items[items.length - 1].seq)) : null,
+        items: entries,
+        integrity,
+        nextCursor: more
+          ? TIMELINE_CURSOR.encode(String(entries[entries.length - 1].entry.seq))
+          : null,
       };
-    });
+    }, 'REPEATABLE READ');
   }
 
   async scope(id: string): Promise<{ credentialIds: string[]; principals: PrincipalRef[] }> {

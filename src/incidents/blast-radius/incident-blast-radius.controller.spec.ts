@@ -120,6 +120,7 @@ describe('IncidentBlastRadiusController behind the AuthGuard', () => {
       exportedAt: RADIUS.until,
       incident: { id: INCIDENT_ID },
       timeline: [],
+      timelineIntegrity: { ok: true, checked: 0, problems: [] },
       blastRadius: RADIUS,
       auditHeads: [],
     };

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { IncidentResponseDto } from '../dto/incident.dto';
 import { TimelineEntryDto } from '../dto/incident-workflow.dto';
-import { IncidentTimelineEntry } from '../entities/incident-timeline-entry.entity';
+import type { TimelineIntegrity } from '../timeline-integrity';
+import { TimelineReader } from '../timeline-reader';
 import { AuditLaneHead, readAuditHeads } from './audit-heads.query';
 import { BlastRadiusService } from './blast-radius.service';
 import type { BlastRadius } from './blast-radius.types';
@@ -14,6 +14,8 @@ export interface IncidentExport {
   /** As GET /incidents/:id and its timeline answer them. */
   incident: IncidentResponseDto;
   timeline: TimelineEntryDto[];
+  /** The timeline checked against the audit chain, as GET /incidents/:id/timeline reports it. */
+  timelineIntegrity: TimelineIntegrity;
   blastRadius: BlastRadius;
   /** The audit chain as it stood when the export was read: every lane's head. */
   auditHeads: AuditLaneHead[];
@@ -29,6 +31,7 @@ export class IncidentExportService {
   constructor(
     private readonly transactions: TransactionRunner,
     private readonly blastRadius: BlastRadiusService,
+    private readonly timelines: TimelineReader,
   ) {}
 
   radius(incidentId: string, since?: Date): Promise<BlastRadius> {
@@ -44,22 +47,17 @@ export class IncidentExportService {
       const auditHeads = await readAuditHeads(manager);
       const { incident, scope } = await readIncidentScope(manager, incidentId);
       const blastRadius = await this.blastRadius.compute(manager, scope, since);
+      const timeline = await this.timelines.read(manager, incidentId, { after: 0 });
       return {
         exportedAt: blastRadius.until,
         incident: IncidentResponseDto.from(incident),
-        timeline: await timelineOf(manager, incidentId),
+        timeline: timeline.entries.map(({ entry, verified }) =>
+          TimelineEntryDto.from(entry, verified),
+        ),
+        timelineIntegrity: timeline.integrity,
         blastRadius,
         auditHeads,
       };
     }, 'REPEATABLE READ');
   }
-}
-
-/** The timeline in order, in the shape of GET /incidents/:id/timeline. */
-async function timelineOf(manager: EntityManager, incidentId: string): Promise<TimelineEntryDto[]> {
-  const entries = await manager.find(IncidentTimelineEntry, {
-    where: { incidentId },
-    order: { seq: 'ASC' },
-  });
-  return entries.map((entry) => TimelineEntryDto.from(entry));
 }

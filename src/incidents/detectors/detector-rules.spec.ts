@@ -159,7 +159,20 @@ describe('auditTamperFinding', () => {
     });
   });
 
-  it('should find nothing in an intact chain', () => {
-    expect(auditTamperFinding({ ok: true, verified: 9, headSeq: '12' })).toBeNull();
+  it('should report incident timelines that disagree with an intact chain', () => {
+    const problems = [{ seq: 2, auditSeq: '40', problem: 'altered' as const }];
+    const finding = auditTamperFinding({ ok: true, verified: 9, headSeq: '12' }, [
+      { incidentId: 'i1', problems },
+    ]);
+    expect(finding).toMatchObject({
+      type: 'audit_tamper',
+      dedupeKey: 'audit_tamper',
+      title: 'Incident timelines disagree with the audit chain (entries: 1, incidents: 1)',
+      facts: { firstBadSeq: null, tamperedTimelines: [{ incidentId: 'i1', problems }] },
+    });
+  });
+
+  it('should find nothing in an intact chain with intact timelines', () => {
+    expect(auditTamperFinding({ ok: true, verified: 9, headSeq: '12' }, [])).toBeNull();
   });
 });

@@ -13,8 +13,9 @@ import { TransactionRunner } from '../../database/transaction-runner';
 import { DataSource, EntityManager } from 'typeorm';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { IncidentRecorder } from '../incident-recorder';
+import { TimelineReader } from '../timeline-reader';
 import { AUDIT_LOG_DETECTORS, AuditLogDetector } from './audit-log-detectors';
-import { auditTamperFinding } from './audit-tamper.rules';
+import { auditTamperFinding, TamperedTimeline } from './audit-tamper.rules';
 import { DetectorCursorStore } from './detector-cursor.store';
 import { DetectorEventsQuery } from './detector-events.query';
 import type { DetectorFinding } from './detector-finding';
@@ -28,6 +29,8 @@ const BATCH = 1000;
  * so one instance runs a detector while it lives; another takes over once it lapses.
  */
 const PASS_LEASE_MS = 120_000;
+/** Incidents whose timelines are checked in one snapshot by the scheduled tamper check. */
+const TIMELINE_BATCH = 200;
 /** Verification reads the whole chain; its lease outlasts a long walk. */
 const VERIFY_LEASE_MS = 30 * 60_000;
 
@@ -61,6 +64,7 @@ export class DetectorRunner implements OnApplicationShutdown {
     private readonly verification: AuditVerificationService,
     private readonly keyring: KeyringService,
     private readonly suspension: PrincipalSuspension,
+    private readonly timelines: TimelineReader,
   ) {}
 
   @Interval('incident-detectors', DETECTOR_TICK_MS)
@@ -163,7 +167,7 @@ export class DetectorRunner implements OnApplicationShutdown {
     const interval = this.config.auditTamper.intervalMs;
     if (cursor.ranAt && at.getTime() - cursor.ranAt.getTime() < interval) return [];
     const result = await this.verification.verify();
-    const finding = auditTamperFinding(result);
+    const finding = auditTamperFinding(result, await this.tamperedTimelines());
     return await this.transactions.run(async (manager) => {
       const reached = result.headSeq ?? cursor.lastSeq;
       if (!(await this.cursors.advance(manager, 'audit_tamper', cursor.lastSeq, reached, at))) {
@@ -177,6 +181,30 @@ export class DetectorRunner implements OnApplicationShutdown {
       );
       return [{ finding, incidentId: incident.id, opened }];
     }, 'READ COMMITTED');
+  }
+
+  /**
+   * Every incident's timeline checked against its audit events, a batch of incidents per
+   * snapshot: a row changed, inserted or deleted by hand (its triggers dropped) is invisible to
+   * the chain's verify, since the events themselves are intact.
+   */
+  private async tamperedTimelines(): Promise<TamperedTimeline[]> {
+    const tampered: TamperedTimeline[] = [];
+    for (let after = ''; ;) {
+      const { ids, found } = await this.transactions.run(async (manager) => {
+        const batch = await manager.query<{ id: string }[]>(
+          `SELECT id FROM incidents WHERE id > ? ORDER BY id LIMIT ${TIMELINE_BATCH}`,
+          [after],
+        );
+        const incidentIds = batch.map((row) => row.id);
+        return { ids: incidentIds, found: await this.timelines.checkMany(manager, incidentIds) };
+      }, 'REPEATABLE READ');
+      tampered.push(
+        ...found.map(({ incidentId, integrity }) => ({ incidentId, problems: integrity.problems })),
+      );
+      if (ids.length < TIMELINE_BATCH) return tampered;
+      after = ids[ids.length - 1];
+    }
   }
 
   private incidentInput(finding: DetectorFinding, windowSeconds: number) {

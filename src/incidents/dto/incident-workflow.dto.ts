@@ -19,6 +19,7 @@ import { Type } from 'class-transformer';
 import { IsPageCursor, PageCursor } from '../../common/pagination/page-cursor';
 import { QueryInteger } from '../../common/validation/query-transforms';
 import type { IncidentTimelineEntry } from '../entities/incident-timeline-entry.entity';
+import { TIMELINE_PROBLEMS, type TimelineProblemKind } from '../timeline-integrity';
 import {
   INCIDENT_PRINCIPAL_TYPES,
   INCIDENT_STATUSES,
@@ -131,8 +132,14 @@ export class TimelineEntryDto {
   @ApiProperty({ type: Object }) details!: Record<string, unknown>;
   @ApiProperty({ description: 'The audit event written with this entry' }) auditSeq!: string;
   @ApiProperty({ format: 'date-time' }) occurredAt!: string;
+  @ApiPropertyOptional({
+    description:
+      'Where the timeline is read (timeline, export): whether this entry matches its audit event, ' +
+      'itself intact; false entries are listed in integrity.problems',
+  })
+  verified?: boolean;
 
-  static from(entry: IncidentTimelineEntry): TimelineEntryDto {
+  static from(entry: IncidentTimelineEntry, verified?: boolean): TimelineEntryDto {
     return {
       seq: entry.seq,
       kind: entry.kind,
@@ -141,11 +148,39 @@ export class TimelineEntryDto {
       details: JSON.parse(entry.details) as Record<string, unknown>,
       auditSeq: String(entry.auditSeq),
       occurredAt: entry.occurredAt.toISOString(),
+      ...(verified === undefined ? {} : { verified }),
     };
   }
+}
+
+export class TimelineProblemDto {
+  @ApiProperty({ nullable: true, type: Number, description: "The entry's seq" })
+  seq!: number | null;
+  @ApiProperty({ nullable: true, type: String }) auditSeq!: string | null;
+  @ApiProperty({
+    enum: TIMELINE_PROBLEMS,
+    description:
+      'altered: the row differs from what its audit event recorded; unrecorded: the row has no ' +
+      'audit event of this timeline (inserted by hand); missing: an audit event or a gap in the ' +
+      'numbering shows an entry deleted; event_altered: the audit event no longer matches its ' +
+      'hash; unverifiable: sealed under a master key this instance does not hold',
+  })
+  problem!: TimelineProblemKind;
+}
+
+export class TimelineIntegrityDto {
+  @ApiProperty({ description: 'Every entry of the page matches its audit event; none is missing' })
+  ok!: boolean;
+  @ApiProperty({ description: 'Entries checked' }) checked!: number;
+  @ApiProperty({ type: [TimelineProblemDto] }) problems!: TimelineProblemDto[];
 }
 
 export class TimelinePageDto {
   @ApiProperty({ type: [TimelineEntryDto] }) items!: TimelineEntryDto[];
   @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+  @ApiProperty({
+    type: TimelineIntegrityDto,
+    description: "This page checked against the audit chain's events of the incident",
+  })
+  integrity!: TimelineIntegrityDto;
 }

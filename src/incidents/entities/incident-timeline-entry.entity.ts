@@ -5,7 +5,8 @@ import type { TimelineKind } from '../incident-vocabulary';
 /**
  * One line of an incident's story. `seq` numbers an incident's entries in order (given under the
  * incident's row lock); `audit_seq` is the audit event written with it in the same transaction,
- * so the timeline shares the audit chain's tamper evidence.
+ * which seals the row's content. The table is append-only (triggers), and TimelineReader checks
+ * each row against its event, so the timeline shares the audit chain's tamper evidence.
  */
 @Entity({ name: 'incident_timeline' })
 @Index('uq_incident_timeline_seq', ['incidentId', 'seq'], { unique: true })

@@ -171,7 +171,12 @@ const ROUTES: Record<string, Route> = {
     url: `${BASE}/${ID}/timeline`,
     write: false,
     status: 200,
-    arrange: (m) => m.incidents.timeline.mockResolvedValueOnce({ items: [], nextCursor: null }),
+    arrange: (m) =>
+      m.incidents.timeline.mockResolvedValueOnce({
+        items: [],
+        nextCursor: null,
+        integrity: { ok: true, checked: 0, problems: [] },
+      }),
   },
   scope: {
     method: 'GET',
@@ -571,8 +576,17 @@ describe('IncidentsController behind the AuthGuard and the validation pipe', () 
   });
 
   describe('GET /api/v1/incidents/:id/timeline', () => {
-    it('should map the entries', async () => {
-      mocks.incidents.timeline.mockResolvedValueOnce({ items: [entry()], nextCursor: null });
+    it('should map the entries with their verification and the integrity summary', async () => {
+      const integrity = {
+        ok: false,
+        checked: 1,
+        problems: [{ seq: 1, auditSeq: '7', problem: 'altered' as const }],
+      };
+      mocks.incidents.timeline.mockResolvedValueOnce({
+        items: [{ entry: entry(), verified: false }],
+        nextCursor: null,
+        integrity,
+      });
 
       const response = await app.inject({
         method: 'GET',
@@ -581,7 +595,11 @@ describe('IncidentsController behind the AuthGuard and the validation pipe', () 
       });
 
       expect(response.statusCode).toBe(200);
-      expect(response.json()).toEqual({ items: [ENTRY_BODY], nextCursor: null });
+      expect(response.json()).toEqual({
+        items: [{ ...ENTRY_BODY, verified: false }],
+        nextCursor: null,
+        integrity,
+      });
       expect(mocks.incidents.timeline).toHaveBeenCalledWith(ID, { limit: 5 });
     });
 

@@ -149,14 +149,23 @@ export class IncidentsController {
   @Get(':id/timeline')
   @Roles('admin', 'operator', 'auditor')
   @Audit('incident.timeline', RESOURCE)
-  @ApiOperation({ summary: 'The timeline in order; each entry names its audit event' })
+  @ApiOperation({
+    summary: 'The timeline in order; each entry names its audit event',
+    description:
+      'Each entry is checked against its audit event; changed, inserted and deleted entries are ' +
+      'reported in integrity (and verified: false), never served as if they were true.',
+  })
   @ApiOkResponse({ type: TimelinePageDto })
   async timeline(
     @Param('id', UUID_V4) id: string,
     @Query() query: TimelineQueryDto,
   ): Promise<TimelinePageDto> {
     const page = await this.incidents.timeline(id, query);
-    return { items: page.items.map((e) => TimelineEntryDto.from(e)), nextCursor: page.nextCursor };
+    return {
+      items: page.items.map(({ entry, verified }) => TimelineEntryDto.from(entry, verified)),
+      nextCursor: page.nextCursor,
+      integrity: page.integrity,
+    };
   }
 
   @Get(':id/scope')
