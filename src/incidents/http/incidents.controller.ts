@@ -21,6 +21,7 @@ import {
 import { AuditRequestContext } from '../../audit/audit-context';
 import { Audit } from '../../audit/http/audit.decorator';
 import { AuditCtx } from '../../audit/http/audit-context.decorator';
+import { INCIDENT_READERS } from '../../common/auth/access-vocabulary';
 import { Roles } from '../../common/auth/auth.decorators';
 import { CurrentPrincipal } from '../../common/auth/current-principal.decorator';
 import type { Principal } from '../../common/auth/principal';
@@ -75,7 +76,7 @@ export class IncidentsController {
   }
 
   @Get()
-  @Roles('admin', 'operator', 'auditor')
+  @Roles(...INCIDENT_READERS)
   @Audit('incident.list', { resourceType: 'incident' })
   @ApiOperation({ summary: 'Incidents, newest detection first, filtered' })
   @ApiOkResponse({ type: IncidentPageDto })
@@ -88,7 +89,7 @@ export class IncidentsController {
   }
 
   @Get(':id')
-  @Roles('admin', 'operator', 'auditor')
+  @Roles(...INCIDENT_READERS)
   @Audit('incident.read', RESOURCE)
   @ApiOkResponse({ type: IncidentResponseDto })
   async get(@Param('id', UUID_V4) id: string): Promise<IncidentResponseDto> {
@@ -147,7 +148,7 @@ export class IncidentsController {
   }
 
   @Get(':id/timeline')
-  @Roles('admin', 'operator', 'auditor')
+  @Roles(...INCIDENT_READERS)
   @Audit('incident.timeline', RESOURCE)
   @ApiOperation({ summary: 'The timeline in order; each entry names its audit event' })
   @ApiOkResponse({ type: TimelinePageDto })
@@ -160,7 +161,7 @@ export class IncidentsController {
   }
 
   @Get(':id/scope')
-  @Roles('admin', 'operator', 'auditor')
+  @Roles(...INCIDENT_READERS)
   @Audit('incident.scope.read', RESOURCE)
   @ApiOperation({ summary: 'Linked credentials and principals' })
   @ApiOkResponse({ type: IncidentScopeDto })
