@@ -113,7 +113,7 @@ export class IncidentContainment {
       });
       await this.recorder.appendTimeline(manager, id, {
         kind: 'action',
-        action: 'incident.contain',
+        action: 'incident.contained',
         text: request.note ?? 'containment',
         details: summary,
         context,

@@ -64,7 +64,7 @@ export class IncidentsController {
   ) {}
 
   @Post()
-  @Audit('incident.create', { resourceType: 'incident' })
+  @Audit('incident.opened', { resourceType: 'incident' })
   @ApiOperation({ summary: 'Open an incident (status investigating)' })
   @ApiCreatedResponse({ type: IncidentResponseDto })
   async create(
@@ -120,7 +120,7 @@ export class IncidentsController {
 
   @Post(':id/transition')
   @HttpCode(200)
-  @Audit('incident.transition', RESOURCE)
+  @Audit('incident.transitioned', RESOURCE)
   @ApiOperation({
     summary: 'Move through the workflow; an illegal move is a 409 and changes nothing',
   })
@@ -223,7 +223,7 @@ export class IncidentsController {
 
   @Post(':id/contain')
   @HttpCode(200)
-  @Audit('incident.contain', RESOURCE)
+  @Audit('incident.contained', RESOURCE)
   @ApiOperation({
     summary:
       'Contain: emergency-rotate linked credentials, suspend linked principals, optionally freeze',
