@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { TransactionRunner } from '../../database/transaction-runner';
-import { IncidentResponseDto } from '../dto/incident.dto';
+import { openActionsOf } from '../containment/open-actions';
+import { IncidentDetailDto } from '../dto/incident-detail.dto';
 import { TimelineEntryDto } from '../dto/incident-workflow.dto';
 import { IncidentTimelineEntry } from '../entities/incident-timeline-entry.entity';
 import { AuditLaneHead, readAuditHeads } from './audit-heads.query';
@@ -12,7 +13,7 @@ import { readIncidentScope } from './incident-scope.reader';
 export interface IncidentExport {
   exportedAt: string;
   /** As GET /incidents/:id and its timeline answer them. */
-  incident: IncidentResponseDto;
+  incident: IncidentDetailDto;
   timeline: TimelineEntryDto[];
   blastRadius: BlastRadius;
   /** The audit chain as it stood when the export was read: every lane's head. */
@@ -46,7 +47,7 @@ export class IncidentExportService {
       const blastRadius = await this.blastRadius.compute(manager, scope, since);
       return {
         exportedAt: blastRadius.until,
-        incident: IncidentResponseDto.from(incident),
+        incident: IncidentDetailDto.fromDetail(incident, await openActionsOf(manager, incidentId)),
         timeline: await timelineOf(manager, incidentId),
         blastRadius,
         auditHeads,

@@ -36,6 +36,7 @@ import {
   IncidentResponseDto,
   IncidentUpdateDto,
 } from '../dto/incident.dto';
+import { IncidentDetailDto } from '../dto/incident-detail.dto';
 import {
   IncidentCommentDto,
   IncidentContainDto,
@@ -91,9 +92,11 @@ export class IncidentsController {
   @Get(':id')
   @Roles(...INCIDENT_READERS)
   @Audit('incident.read', RESOURCE)
-  @ApiOkResponse({ type: IncidentResponseDto })
-  async get(@Param('id', UUID_V4) id: string): Promise<IncidentResponseDto> {
-    return IncidentResponseDto.from(await this.incidents.get(id));
+  @ApiOperation({ summary: 'One incident, with the open actions containment left for a person' })
+  @ApiOkResponse({ type: IncidentDetailDto })
+  async get(@Param('id', UUID_V4) id: string): Promise<IncidentDetailDto> {
+    const { incident, openActions } = await this.incidents.get(id);
+    return IncidentDetailDto.fromDetail(incident, openActions);
   }
 
   @Patch(':id')
