@@ -553,6 +553,8 @@ describe('IncidentsController behind the AuthGuard and the validation pipe', () 
     it.each([
       ['no note', { to: 'contained' }, 'note'],
       ['an empty note', { to: 'contained', note: '' }, 'note'],
+      ['a note of only spaces', { to: 'contained', note: '   ' }, 'note'],
+      ['a note of only line breaks and tabs', { to: 'contained', note: '\n\t\r\n' }, 'note'],
       ['a note that is not text', { to: 'contained', note: 42 }, 'note'],
       ['no target', { note: 'why' }, 'to'],
       ['an unknown target', { to: 'closed', note: 'why' }, 'to'],
@@ -588,6 +590,7 @@ describe('IncidentsController behind the AuthGuard and the validation pipe', () 
     it.each([
       ['no text', {}, 'text'],
       ['an empty text', { text: '' }, 'text'],
+      ['a text of only whitespace', { text: ' \n\t ' }, 'text'],
       ['an extra field', { text: 'x', kind: 'action' }, 'kind'],
     ])('should answer 400 for %s', async (_case, payload, field) => {
       const response = await app.inject({
@@ -747,6 +750,7 @@ describe('IncidentsController behind the AuthGuard and the validation pipe', () 
     it.each([
       ['a freeze that is not a boolean', { freeze: 'yes' }, 'freeze'],
       ['a note that is not text', { note: 42 }, 'note'],
+      ['a blank note', { note: '  \n ' }, 'note'],
       ['an extra field', { graceSeconds: 60 }, 'graceSeconds'],
     ])('should answer 400 for %s', async (_case, payload, field) => {
       const response = await app.inject({
