@@ -231,7 +231,7 @@ export class IncidentsController {
     summary:
       'Contain: emergency-rotate linked credentials, suspend linked principals, optionally freeze',
     description:
-      'Credentials with an automatic rotator rotate with grace 0 (old versions revoked at once); the others get a waiting manual emergency run (must rotate). Linked service accounts lose their API keys and users their sessions; both are disabled. Safe to call again.',
+      'Credentials with an automatic rotator rotate with grace 0 (old versions revoked at once); the others get a waiting manual emergency run (must rotate). Linked service accounts lose their API keys and users their sessions; both are disabled. Safe to call again: credentials whose run is under way or succeeded are skipped, those whose run failed get a new emergency run; the must-rotate ones are listed in GET /incidents/:id as openActions until written.',
   })
   @ApiOkResponse({ type: IncidentResponseDto })
   async contain(
