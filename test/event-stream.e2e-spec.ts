@@ -259,6 +259,41 @@ describe('Event stream over two instances (MariaDB)', () => {
     expect(none.events).toEqual([]);
   });
 
+  it('should tell of incidents only those who may read them: never a viewer or a service', async () => {
+    const operatorHeaders = { authorization: await bearerFor(a.sut, 'operator') };
+    const operator = await connect(a, operatorHeaders);
+    const auditor = await connect(b, { authorization: await bearerFor(b.sut, 'auditor') });
+    const viewer = await connect(a, { authorization: await bearerFor(a.sut, 'viewer') });
+    // Reads every path: still no incident.
+    const everywhere = await serviceWithGrants(a.sut, admin.authorization, [
+      { pathPattern: '**', capabilities: ['read', 'reveal'] },
+    ]);
+    const service = await connect(b, everywhere.headers);
+    for (const client of [operator, auditor, viewer, service]) {
+      await client.waitFor((m) => m.event === 'ready');
+    }
+
+    const title = `gamma key in a gist ${Date.now()}`;
+    const opened = await a.sut.http
+      .post(`${API}/incidents`)
+      .set(operatorHeaders)
+      .send({ type: 'credential_leak', severity: 'high', title })
+      .expect(201);
+    const incidentId = (opened.body as { id: string }).id;
+    const heard = await auditor.waitForEvent('incident.opened', incidentId);
+    await operator.waitForEvent('incident.opened', incidentId);
+    expect(JSON.parse(heard.data)).toMatchObject({ resourceType: 'incident', data: { title } });
+
+    // A later event both may hear: once they have it, they are past the incident's.
+    await rotate(a.sut, admin, gamma);
+    await viewer.waitForEvent('rotation.succeeded', gamma);
+    await service.waitForEvent('rotation.succeeded', gamma);
+    for (const client of [viewer, service]) {
+      expect(client.payloads.filter((p) => p.resourceType === 'incident')).toEqual([]);
+      expect(client.text).not.toContain(title);
+    }
+  });
+
   it('should record each connection once, before streaming, and refuse bad input', async () => {
     const client = await connect(a, svcBeta.headers);
     await client.waitFor((m) => m.event === 'ready');

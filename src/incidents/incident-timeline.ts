@@ -29,7 +29,7 @@ export interface TimelineEntryInput {
 
 /** An audit action for each kind: the timeline and the audit log tell the same story. */
 const AUDIT_ACTIONS: Record<TimelineKind, string> = {
-  transition: 'incident.transition',
+  transition: 'incident.transitioned',
   comment: 'incident.comment',
   action: 'incident.action',
   detection: 'incident.detection',

@@ -15,6 +15,7 @@ import {
   INCIDENT_PAGE_DEFAULT,
   IncidentUpdateDto,
 } from './dto/incident.dto';
+import { IncidentOpenAction, openActionsOf } from './containment/open-actions';
 import { TIMELINE_CURSOR, TIMELINE_PAGE_DEFAULT } from './dto/incident-workflow.dto';
 import { Incident } from './entities/incident.entity';
 import { IncidentTimelineEntry } from './entities/incident-timeline-entry.entity';
@@ -102,10 +103,13 @@ export class IncidentsService {
     });
   }
 
-  async get(id: string): Promise<Incident> {
-    const incident = await this.transactions.read((m) => m.findOneBy(Incident, { id }));
-    if (!incident) throw new IncidentNotFoundError();
-    return incident;
+  /** The incident with what containment left for a person to do, read together. */
+  get(id: string): Promise<{ incident: Incident; openActions: IncidentOpenAction[] }> {
+    return this.transactions.read(async (manager) => {
+      const incident = await manager.findOneBy(Incident, { id });
+      if (!incident) throw new IncidentNotFoundError();
+      return { incident, openActions: await openActionsOf(manager, id) };
+    });
   }
 
   update(

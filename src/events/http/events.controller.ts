@@ -37,10 +37,11 @@ export class EventsController {
   @ByGrant('read')
   @Audit('events.stream')
   @ApiOperation({
-    summary: 'Events as Server-Sent Events: rotations, expiries, revoked versions',
+    summary: 'Events as Server-Sent Events: rotations, expiries, revoked versions, incidents',
     description:
       'Open to every principal; each hears only of credentials it may `read` (role or grant, ' +
-      'checked again for every event, so a revoked grant takes effect at once). Each message ' +
+      'checked again for every event, so a revoked grant takes effect at once); incident ' +
+      'events only to admins, operators and auditors, never to viewers or services. Each message ' +
       'has the stream sequence as `id`, the event type as `event` and the event as JSON ' +
       '`data`; never a secret value. Reconnect with `Last-Event-ID` (EventSource does) to ' +
       'resume without gaps or repeats; without it the stream starts now, after the position ' +

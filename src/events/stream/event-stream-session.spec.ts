@@ -66,6 +66,7 @@ describe('EventStreamSession', () => {
       {
         types: null,
         heartbeatMs: 60_000,
+        role: null,
         accessOf: () => Promise.resolve(grants('acme/**')),
         stillAuthenticated: () => Promise.resolve(true),
         ...options,
@@ -101,6 +102,16 @@ describe('EventStreamSession', () => {
     expect(response.eventIds).toEqual(['43']);
   });
 
+  it('should write incident events only to the roles that may read incidents', async () => {
+    const opened = { ...event(42, 'incident.opened', null), resourceType: 'incident' };
+    await runOver([[opened, event(43, 'rotation.started', 'acme/db')]], { role: 'viewer' });
+    expect(response.eventIds).toEqual(['43']);
+
+    response = new FakeResponse();
+    await runOver([[opened]], { role: 'auditor' });
+    expect(response.eventIds).toEqual(['42']);
+  });
+
   it('should read the grants again for every batch, so a revoked one takes effect at once', async () => {
     const accessOf = jest
       .fn()
@@ -122,7 +133,7 @@ describe('EventStreamSession', () => {
     const session = new EventStreamSession(
       response as unknown as ServerResponse,
       hub as unknown as EventStreamHub,
-      { types: null, heartbeatMs: 1, accessOf: jest.fn(), stillAuthenticated },
+      { types: null, heartbeatMs: 1, role: null, accessOf: jest.fn(), stillAuthenticated },
     );
     hub.next.mockResolvedValue([]);
     hub.waitForNews.mockImplementation(() => ({
@@ -157,6 +168,7 @@ describe('EventStreamSession', () => {
       {
         types: null,
         heartbeatMs: 60_000,
+        role: null,
         accessOf: jest.fn(),
         stillAuthenticated: jest.fn(),
       },

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import type { PrincipalAccess } from '../../auth/grants/access-policy';
+import type { Role } from '../../common/auth/access-vocabulary';
 import { loggableError } from '../../common/errors/loggable-error';
 import { matchesType, TypeFilter } from '../event-type-filter';
 import type { StreamEvent } from '../outbox-reader';
@@ -11,6 +12,8 @@ import { closingFrame, eventFrame, HEARTBEAT_FRAME, readyFrame } from './sse-fra
 export interface SessionOptions {
   types: TypeFilter | null;
   heartbeatMs: number;
+  /** The listener's role, null for a service account; a changed role ends its token. */
+  role: Role | null;
   /** The listener's access as it is now (grants read again), for each batch of events. */
   accessOf(): Promise<PrincipalAccess>;
   /** Whether the key or token the listener connected with still authenticates it. */
@@ -91,11 +94,11 @@ export class EventStreamSession implements StreamListener {
   }
 
   private async deliver(events: StreamEvent[]): Promise<void> {
-    const access = await this.options.accessOf();
+    const listener = { role: this.options.role, access: await this.options.accessOf() };
     for (const event of events) {
       if (this.closed) return;
       this.cursor = BigInt(event.streamSeq);
-      if (matchesType(this.options.types, event.type) && mayHear(access, event)) {
+      if (matchesType(this.options.types, event.type) && mayHear(listener, event)) {
         await this.write(eventFrame(event));
       }
     }

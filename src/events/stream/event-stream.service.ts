@@ -44,6 +44,7 @@ export class EventStreamService {
     const session = new EventStreamSession(reply.raw, this.hub, {
       types: typeFilterOf(options.types),
       heartbeatMs: this.config.streamHeartbeatMs,
+      role: principal.type === 'user' ? principal.role : null,
       accessOf: () => this.policy.forPrincipal(principal),
       stillAuthenticated: () => this.auth.stillAuthenticates(request, principal),
     });

@@ -1,6 +1,7 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Audit } from '../../audit/http/audit.decorator';
+import { INCIDENT_READERS } from '../../common/auth/access-vocabulary';
 import { Roles } from '../../common/auth/auth.decorators';
 import { ApiErrors } from '../../common/errors/error-response.dto';
 import { JWT_SCHEME } from '../../common/http/openapi-schemes';
@@ -14,7 +15,7 @@ const READERS = 'Admins, operators and auditors.';
 /** The "who could have seen it" answers of an incident; read-only, so auditors have them too. */
 @ApiTags('incidents')
 @ApiBearerAuth(JWT_SCHEME)
-@Roles('admin', 'operator', 'auditor')
+@Roles(...INCIDENT_READERS)
 @ApiErrors(400, 401, 404)
 @Controller('incidents')
 export class IncidentBlastRadiusController {

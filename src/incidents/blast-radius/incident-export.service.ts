@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { TransactionRunner } from '../../database/transaction-runner';
-import { IncidentResponseDto } from '../dto/incident.dto';
+import { openActionsOf } from '../containment/open-actions';
+import { IncidentDetailDto } from '../dto/incident-detail.dto';
 import { TimelineEntryDto } from '../dto/incident-workflow.dto';
 import type { TimelineIntegrity } from '../timeline-integrity';
 import { TimelineReader } from '../timeline-reader';
@@ -12,7 +13,7 @@ import { readIncidentScope } from './incident-scope.reader';
 export interface IncidentExport {
   exportedAt: string;
   /** As GET /incidents/:id and its timeline answer them. */
-  incident: IncidentResponseDto;
+  incident: IncidentDetailDto;
   timeline: TimelineEntryDto[];
   /** The timeline checked against the audit chain, as GET /incidents/:id/timeline reports it. */
   timelineIntegrity: TimelineIntegrity;
@@ -50,7 +51,7 @@ export class IncidentExportService {
       const timeline = await this.timelines.read(manager, incidentId, { after: 0 });
       return {
         exportedAt: blastRadius.until,
-        incident: IncidentResponseDto.from(incident),
+        incident: IncidentDetailDto.fromDetail(incident, await openActionsOf(manager, incidentId)),
         timeline: timeline.entries.map(({ entry, verified }) =>
           TimelineEntryDto.from(entry, verified),
         ),

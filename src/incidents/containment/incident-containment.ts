@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
 import { AuditRequestContext } from '../../audit/audit-context';
 import { PrincipalSuspension, SuspensionOutcome } from '../../auth/principal-suspension';
 import type { Principal } from '../../common/auth/principal';
@@ -13,6 +14,7 @@ import { Incident } from '../entities/incident.entity';
 import { IncidentLinks, PrincipalRef } from '../incident-links';
 import { IncidentRecorder } from '../incident-recorder';
 import { IncidentsService } from '../incidents.service';
+import { containmentRecordOf, isHandled } from './containment-record';
 
 export interface CredentialContainment {
   credentialId: string;
@@ -39,7 +41,8 @@ const OPENING_ISOLATION = 'READ COMMITTED';
  * `POST /incidents/:id/contain`: freeze first (so nothing more is read while the rest runs), then
  * one transaction per credential and per principal, so one that fails does not hold up the others
  * and each lands in the timeline with what happened to it; last, the incident moves to contained.
- * Calling it again skips what an earlier containment of this incident already handled.
+ * Calling it again skips the credentials an earlier containment of this incident handled (their run
+ * still going or succeeded) and rotates again those whose emergency run failed.
  */
 @Injectable()
 export class IncidentContainment {
@@ -113,7 +116,7 @@ export class IncidentContainment {
       });
       await this.recorder.appendTimeline(manager, id, {
         kind: 'action',
-        action: 'incident.contain',
+        action: 'incident.contained',
         text: request.note ?? 'containment',
         details: summary,
         context,
@@ -123,21 +126,15 @@ export class IncidentContainment {
     return { incident, credentials, principals };
   }
 
-  /** Credentials an earlier containment of this incident rotated or marked must-rotate. */
-  private async handledCredentials(
-    manager: Parameters<IncidentLinks['credentialIdsOf']>[0],
-    id: string,
-  ): Promise<Set<string>> {
-    const rows = await manager.query<{ details: string }[]>(
-      "SELECT details FROM incident_timeline WHERE incident_id = ? AND kind = 'action'",
-      [id],
+  /**
+   * Credentials an earlier containment of this incident rotated or marked must-rotate, whose run
+   * is still going or succeeded. One whose run failed is exposed still: it is rotated again.
+   */
+  private async handledCredentials(manager: EntityManager, id: string): Promise<Set<string>> {
+    const record = await containmentRecordOf(manager, id);
+    return new Set(
+      [...record.values()].filter(isHandled).map((contained) => contained.credentialId),
     );
-    const handled = new Set<string>();
-    for (const row of rows) {
-      const details = JSON.parse(row.details) as { containment?: string; credentialId?: string };
-      if (details.containment && details.credentialId) handled.add(details.credentialId);
-    }
-    return handled;
   }
 
   private async rotate(

@@ -9,6 +9,7 @@ import {
   IsOptional,
   IsString,
   IsUUID,
+  Matches,
   Max,
   MaxLength,
   Min,
@@ -29,6 +30,10 @@ import {
   type TimelineKind,
 } from '../incident-vocabulary';
 
+/** Something to read: a note of only spaces or line breaks says nothing in the timeline. */
+const NOT_BLANK = /\S/;
+const NOT_BLANK_MESSAGE = (field: string) => ({ message: `${field} must not be blank` });
+
 export class IncidentTransitionDto {
   @ApiProperty({
     enum: INCIDENT_STATUSES,
@@ -38,18 +43,20 @@ export class IncidentTransitionDto {
   @IsIn(INCIDENT_STATUSES)
   to!: IncidentStatus;
 
-  @ApiProperty({ description: 'Why: required, it goes to the timeline' })
+  @ApiProperty({ description: 'Why: required, not blank; it goes to the timeline' })
   @IsString()
   @MinLength(1)
   @MaxLength(4000)
+  @Matches(NOT_BLANK, NOT_BLANK_MESSAGE('note'))
   note!: string;
 }
 
 export class IncidentCommentDto {
-  @ApiProperty()
+  @ApiProperty({ description: 'Not blank' })
   @IsString()
   @MinLength(1)
   @MaxLength(4000)
+  @Matches(NOT_BLANK, NOT_BLANK_MESSAGE('text'))
   text!: string;
 }
 
@@ -88,10 +95,11 @@ export class IncidentScopeDto {
 }
 
 export class IncidentContainDto {
-  @ApiPropertyOptional({ description: 'Goes to the timeline' })
+  @ApiPropertyOptional({ description: 'Goes to the timeline; not blank when given' })
   @IsOptional()
   @IsString()
   @MaxLength(4000)
+  @Matches(NOT_BLANK, NOT_BLANK_MESSAGE('note'))
   note?: string;
 
   @ApiPropertyOptional({

@@ -140,7 +140,8 @@ const ROUTES: Record<string, Route> = {
     url: `${BASE}/${ID}`,
     write: false,
     status: 200,
-    arrange: (m) => m.incidents.get.mockResolvedValueOnce(incident()),
+    arrange: (m) =>
+      m.incidents.get.mockResolvedValueOnce({ incident: incident(), openActions: [] }),
   },
   update: {
     method: 'PATCH',
@@ -439,6 +440,41 @@ describe('IncidentsController behind the AuthGuard and the validation pipe', () 
   });
 
   describe('GET /api/v1/incidents/:id', () => {
+    it('should answer the incident with its open actions', async () => {
+      const credentialId = '7d1c2b3a-4e5f-4a6b-9c8d-0e1f2a3b4c5d';
+      mocks.incidents.get.mockResolvedValueOnce({
+        incident: incident(),
+        openActions: [
+          {
+            credentialId,
+            path: 'acme/prod/smtp',
+            action: 'rotate_manually',
+            description: 'acme/prod/smtp has no automatic rotator: …',
+            runId: null,
+            since: new Date('2026-11-01T02:00:00.000Z'),
+          },
+        ],
+      });
+
+      const response = await call(ROUTES.get, bearerOf('auditor'));
+
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toEqual({
+        ...INCIDENT_BODY,
+        openActions: [
+          {
+            credentialId,
+            path: 'acme/prod/smtp',
+            action: 'rotate_manually',
+            description: 'acme/prod/smtp has no automatic rotator: …',
+            runId: null,
+            since: '2026-11-01T02:00:00.000Z',
+          },
+        ],
+      });
+      expect(mocks.incidents.get).toHaveBeenCalledWith(ID);
+    });
+
     it('should answer 404 for an incident that does not exist', async () => {
       mocks.incidents.get.mockRejectedValueOnce(new IncidentNotFoundError());
 
@@ -522,6 +558,8 @@ describe('IncidentsController behind the AuthGuard and the validation pipe', () 
     it.each([
       ['no note', { to: 'contained' }, 'note'],
       ['an empty note', { to: 'contained', note: '' }, 'note'],
+      ['a note of only spaces', { to: 'contained', note: '   ' }, 'note'],
+      ['a note of only line breaks and tabs', { to: 'contained', note: '\n\t\r\n' }, 'note'],
       ['a note that is not text', { to: 'contained', note: 42 }, 'note'],
       ['no target', { note: 'why' }, 'to'],
       ['an unknown target', { to: 'closed', note: 'why' }, 'to'],
@@ -557,6 +595,7 @@ describe('IncidentsController behind the AuthGuard and the validation pipe', () 
     it.each([
       ['no text', {}, 'text'],
       ['an empty text', { text: '' }, 'text'],
+      ['a text of only whitespace', { text: ' \n\t ' }, 'text'],
       ['an extra field', { text: 'x', kind: 'action' }, 'kind'],
     ])('should answer 400 for %s', async (_case, payload, field) => {
       const response = await app.inject({
@@ -729,6 +768,7 @@ describe('IncidentsController behind the AuthGuard and the validation pipe', () 
     it.each([
       ['a freeze that is not a boolean', { freeze: 'yes' }, 'freeze'],
       ['a note that is not text', { note: 42 }, 'note'],
+      ['a blank note', { note: '  \n ' }, 'note'],
       ['an extra field', { graceSeconds: 60 }, 'graceSeconds'],
     ])('should answer 400 for %s', async (_case, payload, field) => {
       const response = await app.inject({

@@ -21,6 +21,7 @@ import {
 import { AuditRequestContext } from '../../audit/audit-context';
 import { Audit } from '../../audit/http/audit.decorator';
 import { AuditCtx } from '../../audit/http/audit-context.decorator';
+import { INCIDENT_READERS } from '../../common/auth/access-vocabulary';
 import { Roles } from '../../common/auth/auth.decorators';
 import { CurrentPrincipal } from '../../common/auth/current-principal.decorator';
 import type { Principal } from '../../common/auth/principal';
@@ -35,6 +36,7 @@ import {
   IncidentResponseDto,
   IncidentUpdateDto,
 } from '../dto/incident.dto';
+import { IncidentDetailDto } from '../dto/incident-detail.dto';
 import {
   IncidentCommentDto,
   IncidentContainDto,
@@ -63,7 +65,7 @@ export class IncidentsController {
   ) {}
 
   @Post()
-  @Audit('incident.create', { resourceType: 'incident' })
+  @Audit('incident.opened', { resourceType: 'incident' })
   @ApiOperation({ summary: 'Open an incident (status investigating)' })
   @ApiCreatedResponse({ type: IncidentResponseDto })
   async create(
@@ -75,7 +77,7 @@ export class IncidentsController {
   }
 
   @Get()
-  @Roles('admin', 'operator', 'auditor')
+  @Roles(...INCIDENT_READERS)
   @Audit('incident.list', { resourceType: 'incident' })
   @ApiOperation({ summary: 'Incidents, newest detection first, filtered' })
   @ApiOkResponse({ type: IncidentPageDto })
@@ -88,11 +90,13 @@ export class IncidentsController {
   }
 
   @Get(':id')
-  @Roles('admin', 'operator', 'auditor')
+  @Roles(...INCIDENT_READERS)
   @Audit('incident.read', RESOURCE)
-  @ApiOkResponse({ type: IncidentResponseDto })
-  async get(@Param('id', UUID_V4) id: string): Promise<IncidentResponseDto> {
-    return IncidentResponseDto.from(await this.incidents.get(id));
+  @ApiOperation({ summary: 'One incident, with the open actions containment left for a person' })
+  @ApiOkResponse({ type: IncidentDetailDto })
+  async get(@Param('id', UUID_V4) id: string): Promise<IncidentDetailDto> {
+    const { incident, openActions } = await this.incidents.get(id);
+    return IncidentDetailDto.fromDetail(incident, openActions);
   }
 
   @Patch(':id')
@@ -119,7 +123,7 @@ export class IncidentsController {
 
   @Post(':id/transition')
   @HttpCode(200)
-  @Audit('incident.transition', RESOURCE)
+  @Audit('incident.transitioned', RESOURCE)
   @ApiOperation({
     summary: 'Move through the workflow; an illegal move is a 409 and changes nothing',
   })
@@ -147,7 +151,7 @@ export class IncidentsController {
   }
 
   @Get(':id/timeline')
-  @Roles('admin', 'operator', 'auditor')
+  @Roles(...INCIDENT_READERS)
   @Audit('incident.timeline', RESOURCE)
   @ApiOperation({
     summary: 'The timeline in order; each entry names its audit event',
@@ -169,7 +173,7 @@ export class IncidentsController {
   }
 
   @Get(':id/scope')
-  @Roles('admin', 'operator', 'auditor')
+  @Roles(...INCIDENT_READERS)
   @Audit('incident.scope.read', RESOURCE)
   @ApiOperation({ summary: 'Linked credentials and principals' })
   @ApiOkResponse({ type: IncidentScopeDto })
@@ -231,12 +235,12 @@ export class IncidentsController {
 
   @Post(':id/contain')
   @HttpCode(200)
-  @Audit('incident.contain', RESOURCE)
+  @Audit('incident.contained', RESOURCE)
   @ApiOperation({
     summary:
       'Contain: emergency-rotate linked credentials, suspend linked principals, optionally freeze',
     description:
-      'Credentials with an automatic rotator rotate with grace 0 (old versions revoked at once); the others get a waiting manual emergency run (must rotate). Linked service accounts lose their API keys and users their sessions; both are disabled. Safe to call again.',
+      'Credentials with an automatic rotator rotate with grace 0 (old versions revoked at once); the others get a waiting manual emergency run (must rotate). Linked service accounts lose their API keys and users their sessions; both are disabled. Safe to call again: credentials whose run is under way or succeeded are skipped, those whose run failed get a new emergency run; the must-rotate ones are listed in GET /incidents/:id as openActions until written.',
   })
   @ApiOkResponse({ type: IncidentResponseDto })
   async contain(
