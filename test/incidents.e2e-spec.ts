@@ -291,6 +291,55 @@ describe('Incidents (MariaDB)', () => {
     expect(refresh.status).toBe(401);
   });
 
+  it('should leave a linked admin active when an operator contains, and suspend it when an admin does', async () => {
+    const email = `suspect-admin-${Date.now()}@example.test`;
+    const password = `Tq8!${randomBytes(12).toString('base64url')}`;
+    const created = await sut.http
+      .post(`${API}/users`)
+      .set(admin)
+      .send({ email, password, role: 'admin' })
+      .expect(201);
+    const adminId = (created.body as { id: string }).id;
+    const login = await sut.http.post(`${API}/auth/login`).send({ email, password }).expect(200);
+    const { id } = await open();
+    await sut.http
+      .post(`${API}/incidents/${id}/principals`)
+      .set(operator)
+      .send({ principals: [{ type: 'user', id: adminId }] })
+      .expect(200);
+
+    const byOperator = await sut.http
+      .post(`${API}/incidents/${id}/contain`)
+      .set(operator)
+      .send({})
+      .expect(200);
+    expect(byOperator.body.principals).toEqual([
+      expect.objectContaining({ id: adminId, suspended: false, refused: expect.any(String) }),
+    ]);
+    const [row] = await db.query<{ status: string }[]>('SELECT status FROM users WHERE id = ?', [
+      adminId,
+    ]);
+    expect(row.status).toBe('active');
+    await sut.http
+      .get(`${API}/credentials`)
+      .set({ authorization: `Bearer ${login.body.accessToken}` })
+      .expect(200);
+    expect(JSON.stringify(await timeline(id))).toContain('only an admin may suspend');
+
+    const byAdmin = await sut.http
+      .post(`${API}/incidents/${id}/contain`)
+      .set(admin)
+      .send({})
+      .expect(200);
+    expect(byAdmin.body.principals).toEqual([
+      expect.objectContaining({ id: adminId, suspended: true }),
+    ]);
+    await sut.http
+      .get(`${API}/credentials`)
+      .set({ authorization: `Bearer ${login.body.accessToken}` })
+      .expect(401);
+  });
+
   it('should make one incident of ten concurrent detections with one key', async () => {
     const recorder = sut.app.get(IncidentRecorder);
     const key = `brute:${Date.now()}`;

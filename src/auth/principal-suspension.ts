@@ -17,7 +17,7 @@ export interface SuspensionOutcome {
   suspended: boolean;
   apiKeysRevoked: number;
   sessionsEnded: number;
-  /** Why it was left as it was (the last active admin stays). */
+  /** Why it was left as it was (the last active admin stays; only admins suspend admins). */
   refused?: string;
 }
 
@@ -30,15 +30,29 @@ export interface SuspensionOutcome {
 export class PrincipalSuspension {
   constructor(private readonly audit: AuditWriter) {}
 
+  /**
+   * `byAdmin: false` (a person below admin asked for it, e.g. an operator's containment) leaves an
+   * admin as it is: otherwise linking admins to an incident would let an operator lock out every
+   * admin but one.
+   */
   async suspendUser(
     manager: EntityManager,
     id: string,
     reason: string,
     context?: AuditRequestContext,
+    { byAdmin = true }: { byAdmin?: boolean } = {},
   ): Promise<SuspensionOutcome> {
     const outcome = { type: 'user' as const, id, suspended: false, apiKeysRevoked: 0 };
     const user = await manager.findOne(User, { where: { id }, lock: rowLock(manager) });
     if (!user) return { ...outcome, found: false, sessionsEnded: 0 };
+    if (user.role === 'admin' && user.status === 'active' && !byAdmin) {
+      return {
+        ...outcome,
+        found: true,
+        sessionsEnded: 0,
+        refused: 'an admin, which only an admin may suspend',
+      };
+    }
     if (user.role === 'admin' && user.status === 'active') {
       const admins = await manager.countBy(User, { role: 'admin', status: 'active' });
       if (admins <= 1) {

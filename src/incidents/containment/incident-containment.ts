@@ -94,7 +94,10 @@ export class IncidentContainment {
       );
     }
     const principals: SuspensionOutcome[] = [];
-    for (const ref of scope.principals) principals.push(await this.suspend(id, ref, context));
+    const byAdmin = principal.type === 'user' && principal.role === 'admin';
+    for (const ref of scope.principals) {
+      principals.push(await this.suspend(id, ref, byAdmin, context));
+    }
     const incident = await this.transactions.run(async (manager) => {
       const current = await this.recorder.lock(manager, id);
       if (current.status === 'investigating') {
@@ -220,6 +223,7 @@ export class IncidentContainment {
   private async suspend(
     incidentId: string,
     ref: PrincipalRef,
+    byAdmin: boolean,
     context?: AuditRequestContext,
   ): Promise<SuspensionOutcome> {
     return this.transactions.run(async (manager) => {
@@ -227,7 +231,7 @@ export class IncidentContainment {
       const reason = `incident ${incidentId}`;
       const outcome =
         ref.type === 'user'
-          ? await this.suspension.suspendUser(manager, ref.id, reason, context)
+          ? await this.suspension.suspendUser(manager, ref.id, reason, context, { byAdmin })
           : await this.suspension.suspendServiceAccount(manager, ref.id, reason, context);
       await this.recorder.appendTimeline(manager, incidentId, {
         kind: 'action',
