@@ -1,10 +1,20 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Api } from './api';
 import { get, ls, put, rotate } from './commands/credentials';
 import { login, logout } from './commands/login';
 import { run, watch } from './commands/run';
 import { CliError } from './errors';
+
+/** The package's own version (dist/custos.js sits beside package.json's folder, packed or not). */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
+}
 
 /**
  * `custos`: the command line client of a Custos server's REST API. Errors are one line,
@@ -14,7 +24,7 @@ import { CliError } from './errors';
 function program(): Command {
   const root = new Command('custos')
     .description('Command line client of a Custos vault (REST API /api/v1)')
-    .version('0.1.0')
+    .version(packageVersion())
     .enablePositionalOptions()
     .option(
       '--addr <url>',
