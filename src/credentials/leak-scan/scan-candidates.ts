@@ -9,9 +9,9 @@
  * delimiter could be (generated passwords draw from `!#$%&()*+,-./:;<=>?@[]^_{|}~`), so a
  * password inside `mysql://app:PW@host/db` or `?token=PW&x=1` has no split that isolates it. So
  * every substring of a whitespace-free run whose length is that of a stored value is a candidate
- * too (`lengths`, known from the fingerprint table), when it starts and ends where a value could:
- * at the run's edge or next to a character that is not a letter or digit. A value glued to a
- * letter or digit on a side where it has one itself (`X` + value) is a different string.
+ * too (`lengths`, known from the fingerprint table), when it has the run's edge or a character
+ * that is not a letter or digit on each side. A value glued to a letter or digit (`X` + value) is
+ * taken for part of a longer string, as a whole token would be.
  */
 
 export interface CandidateLimits {
@@ -158,24 +158,24 @@ function runCandidates(run: string, add: Add): boolean {
 const WORD_CHAR = /[\p{L}\p{N}]/u;
 
 /**
- * Every substring of a whitespace-free run of one of `lengths` (ascending) that starts and ends at
- * a boundary: an edge of the run, or between two characters of which one is not a letter or digit.
+ * Every substring of a whitespace-free run of one of `lengths` (ascending) with, on each side, the
+ * run's edge or a character that is not a letter or digit: what separates a value from its
+ * surroundings in `:PW@`, `=PW&` or `PW.`, whatever the value holds itself.
  */
 function windowCandidates(run: string, lengths: readonly number[], add: Add): boolean {
   if (run.length < lengths[0]) return true;
   // By UTF-16 unit, as stored lengths count: half of a surrogate pair counts as a non-letter.
-  const word = new Uint8Array(run.length);
-  for (let k = 0; k < run.length; k++) word[k] = WORD_CHAR.test(run[k]) ? 1 : 0;
-  const boundary = new Uint8Array(run.length + 1);
-  boundary[0] = 1;
-  boundary[run.length] = 1;
-  for (let k = 1; k < run.length; k++) boundary[k] = word[k - 1] & word[k] ? 0 : 1;
+  const separator = new Uint8Array(run.length + 2);
+  separator[0] = 1;
+  separator[run.length + 1] = 1;
+  for (let k = 0; k < run.length; k++) separator[k + 1] = WORD_CHAR.test(run[k]) ? 0 : 1;
   for (let start = 0; start < run.length; start++) {
-    if (!boundary[start]) continue;
+    // separator[start] is the character before the window, separator[end + 1] the one after it.
+    if (!separator[start]) continue;
     for (const length of lengths) {
       const end = start + length;
       if (end > run.length) break;
-      if (boundary[end] && !add(run.slice(start, end))) return false;
+      if (separator[end + 1] && !add(run.slice(start, end))) return false;
     }
   }
   return true;
