@@ -790,6 +790,7 @@ describe('Envelope integrity, fail-closed reveals and a wrong master key (MariaD
     const TABLES_CHECKED = [
       'credentials',
       'credential_versions',
+      'credential_fingerprints',
       'credential_tags',
       'keyring',
       'audit_events',

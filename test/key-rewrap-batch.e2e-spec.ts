@@ -12,6 +12,13 @@ interface VersionRow {
   fingerprint: string | null;
 }
 
+interface FingerprintRow {
+  credentialId: string;
+  version: number;
+  fingerprint: string;
+  valueLength: number | null;
+}
+
 const keysEnv = (keys: Record<string, string>) => ({
   CUSTOS_MASTER_KEY: undefined,
   CUSTOS_MASTER_KEYS: Object.entries(keys)
@@ -40,6 +47,13 @@ describe.each([
   let admin: string;
   const values = new Map<string, unknown[]>();
   let before: VersionRow[];
+  let beforeFingerprints: FingerprintRow[];
+
+  const fingerprintRows = async (): Promise<FingerprintRow[]> =>
+    db.query(
+      'SELECT credential_id AS credentialId, version, fingerprint, value_length AS valueLength ' +
+        'FROM credential_fingerprints ORDER BY credential_id, version',
+    );
 
   const versionRows = async (): Promise<VersionRow[]> =>
     db.query(
@@ -80,6 +94,9 @@ describe.each([
     admin = await bearerFor(sut, 'admin');
     db = await openDirect(database);
     before = await versionRows();
+    beforeFingerprints = await fingerprintRows();
+    // As migration 1764000002000 leaves the versions stored before it: lengths unknown.
+    await db.query('UPDATE credential_fingerprints SET value_length = NULL');
   });
 
   afterAll(async () => {
@@ -118,6 +135,21 @@ describe.each([
       expect(row.fingerprint).not.toBe(before[i].fingerprint);
     });
     expect(new Set(after.map((r) => r.wrappedDek)).size).toBe(after.length);
+  });
+
+  it("should replace each version's leak-scan fingerprints with ones under k2, lengths filled in", async () => {
+    const after = await fingerprintRows();
+    const versions = await versionRows();
+
+    expect(after.map((r) => [r.credentialId, Number(r.version)])).toEqual(
+      beforeFingerprints.map((r) => [r.credentialId, Number(r.version)]),
+    );
+    after.forEach((row, i) => {
+      expect(row.fingerprint).toBe(versions[i].fingerprint);
+      expect(row.fingerprint).not.toBe(beforeFingerprints[i].fingerprint);
+      expect(Number(row.valueLength)).toBe(Number(beforeFingerprints[i].valueLength));
+    });
+    expect(after.every((row) => row.valueLength !== null)).toBe(true);
   });
 
   it('should reveal the current value of every credential as it was written', async () => {

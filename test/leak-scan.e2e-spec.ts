@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,6 +125,77 @@ describe('Leak scan and decoys (MariaDB)', () => {
     );
 
     expect(answer.matches.filter((m) => m.path === 'team-a/near')).toEqual([]);
+  });
+
+  it('should find a stored password inside a DSN, a query string and a sentence, and not a near-miss', async () => {
+    // Symbols a generated password may hold, the ones a splitter would cut at among them.
+    const password = 'Qx7!vR2/kp?Zt&9|mW.@e';
+    const stored = await createCredential(listen.sut, admin, {
+      path: 'team-a/db-password',
+      type: 'password',
+      secret: { password },
+    });
+    const match = {
+      credentialId: stored.id,
+      path: 'team-a/db-password',
+      version: 1,
+      state: 'current',
+    };
+    const texts = [
+      `DATABASE_URL=mysql://app:${password}@db.internal:3306/app`,
+      `GET https://api.example.test/v1/items?token=${password}&page=2`,
+      `For the record, the password is ${password}.`,
+    ];
+
+    for (const text of texts) {
+      expect((await scan(operator, text)).matches).toEqual([match]);
+    }
+    const nearMiss = `${password.slice(0, 5)}X${password.slice(6)}`;
+    expect((await scan(operator, `mysql://app:${nearMiss}@db.internal/app`)).matches).toEqual([]);
+  });
+
+  it('should find each value of a kv secret on its own', async () => {
+    const keyId = 'AKIAIOSFODNN7EXAMPLE';
+    const secretKey = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+    const stored = await createCredential(listen.sut, admin, {
+      path: 'team-a/aws',
+      type: 'kv',
+      secret: { accessKeyId: keyId, secretAccessKey: secretKey, region: 'eu' },
+    });
+    const match = { credentialId: stored.id, path: 'team-a/aws', version: 1, state: 'current' };
+
+    expect((await scan(operator, `aws_access_key_id = ${keyId}`)).matches).toEqual([match]);
+    expect((await scan(operator, `aws_secret_access_key=${secretKey}`)).matches).toEqual([match]);
+    expect((await scan(operator, `region: eu`)).matches).toEqual([]);
+  });
+
+  // Not a timed assertion (the machines are shared): the cost of a full-size scan, printed.
+  it('should answer a 256 KiB scan of dense text within the candidate cap, saying it was cut short', async () => {
+    const line = (i: number) =>
+      `+  "node_modules/pkg-${i}": {"resolved":"https://r.example/pkg-${i}/-/pkg-${i}.tgz",` +
+      `"integrity":"sha512-${randomBytes(66).toString('base64')}"},`;
+    const lines: string[] = [];
+    for (let i = 0, bytes = 0; bytes < 250 * 1024; i++) {
+      lines.push(line(i));
+      bytes += lines[lines.length - 1].length + 1;
+    }
+    for (const kib of [16, 250]) {
+      const text = lines.join('\n').slice(0, kib * 1024);
+      const started = process.hrtime.bigint();
+
+      const answer = (await scan(operator, text)) as ScanAnswer & {
+        candidates: number;
+        truncated: boolean;
+      };
+
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      process.stdout.write(
+        `POST /scan of ${kib} KiB of lockfile lines: ${answer.candidates} candidates, ` +
+          `truncated ${answer.truncated}, ${ms.toFixed(0)} ms\n`,
+      );
+      expect(answer.candidates).toBeLessThanOrEqual(20_000);
+      if (kib === 250) expect(answer.truncated).toBe(true);
+    }
   });
 
   it('should find the previous version while in its grace, and not after it', async () => {
@@ -356,10 +428,10 @@ describe('Leak scan and decoys (MariaDB)', () => {
   describe('pre-commit-scan', () => {
     let repo: string;
     let hookKey: { headers: Record<string, string> };
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: repo });
 
     beforeAll(async () => {
       repo = mkdtempSync(join(tmpdir(), 'custos-hook-'));
-      const git = (...args: string[]) => execFileSync('git', args, { cwd: repo });
       git('init', '-q');
       git('config', 'user.email', 'dev@example.test');
       git('config', 'user.name', 'Dev');
@@ -406,6 +478,63 @@ describe('Leak scan and decoys (MariaDB)', () => {
       expect(result.status).toBe(1);
       expect(result.stderr).toContain('hook/payments version 1 (current)');
       expect(result.stderr).not.toContain('c3RhZ2VkLWluLWEtY29tbWl0LW5vdw');
+    });
+
+    it('should let through a commit that deletes a stored secret: only added lines are scanned', async () => {
+      git('commit', '-q', '--no-verify', '-m', 'leak');
+      git('rm', '-q', 'config.env');
+      writeFileSync(join(repo, 'notes.txt'), 'the key was removed\n');
+      git('add', 'notes.txt');
+
+      const result = await runHook();
+      git('commit', '-q', '--no-verify', '-m', 'remove the leak');
+
+      expect(result).toEqual({ status: 0, stderr: '' });
+    });
+
+    it('should find a stored secret after 236 KiB of lockfile lines, however dense', async () => {
+      const lockLines = (kib: number) => {
+        const lines: string[] = [];
+        for (let i = 0, bytes = 0; bytes < kib * 1024; i++) {
+          const pkg = `@scope/pkg-${kib}-${i}`;
+          lines.push(
+            `    "node_modules/${pkg}": {"version":"1.2.${i}","resolved":"https://registry.example/` +
+              `${pkg}/-/pkg-1.2.${i}.tgz","integrity":"sha512-${randomBytes(66).toString('base64')}"},`,
+          );
+          bytes += lines[lines.length - 1].length + 1;
+        }
+        return lines;
+      };
+      // Where one 250 KiB scan stopped at its candidate cap before reaching it.
+      const lines = [
+        ...lockLines(236),
+        '    "token": "ak_hook_c3RhZ2VkLWluLWEtY29tbWl0LW5vdw",',
+        ...lockLines(64),
+      ];
+      writeFileSync(join(repo, 'package-lock.json'), `${lines.join('\n')}\n`);
+      git('add', 'package-lock.json');
+
+      const result = await runHook();
+      git('reset', '-q', 'package-lock.json');
+
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('hook/payments version 1 (current)');
+    });
+
+    it('should block a commit whose added line is too dense to scan to its end', async () => {
+      const tokens = Array.from(
+        { length: 25_000 },
+        (_, i) => `t${i.toString(36).padStart(6, '0')}`,
+      );
+      writeFileSync(join(repo, 'dense.txt'), `${tokens.join(' ')}\n`);
+      git('add', 'dense.txt');
+
+      const result = await runHook();
+      git('reset', '-q', 'dense.txt');
+
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('could not tell whether they hold a stored secret');
+      expect(result.stderr).toContain('CUSTOS_SCAN_BYPASS=1');
     });
 
     it('should let it through with the bypass flag and record the bypass', async () => {

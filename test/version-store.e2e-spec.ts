@@ -365,6 +365,23 @@ describe('The version store on MariaDB', () => {
       wrapped_dek: null,
       fingerprint: null,
     });
+    const fingerprinted = await db.query<{ version: number }[]>(
+      'SELECT version FROM credential_fingerprints WHERE credential_id = ? ORDER BY version',
+      [id],
+    );
+    expect(fingerprinted.map((r) => Number(r.version))).toEqual([1, 3]);
     await reveal(id, 2).expect(409);
+  });
+
+  it("should delete every fingerprint of a crypto-shredded credential's versions", async () => {
+    const { id } = await createCredential(sut, admin, { path: 'store/shred' });
+    const store = sut.app.get(VersionStore);
+    const fingerprints = () =>
+      db.query('SELECT version FROM credential_fingerprints WHERE credential_id = ?', [id]);
+    expect(await fingerprints()).toHaveLength(1);
+
+    await withLocked(id, (m) => store.destroyAll(m, id));
+
+    expect(await fingerprints()).toEqual([]);
   });
 });

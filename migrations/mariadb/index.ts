@@ -16,6 +16,7 @@ import { RotationAdoption1764000001510 } from './1764000001510-rotation-adoption
 import { Incidents1764000001600 } from './1764000001600-incidents';
 import { LeakScan1764000001700 } from './1764000001700-leak-scan';
 import { IncidentDetectors1764000001800 } from './1764000001800-incident-detectors';
+import { CredentialFingerprints1764000002000 } from './1764000002000-credential-fingerprints';
 import { IncidentTimelineAppendOnly1764000002100 } from './1764000002100-incident-timeline-append-only';
 
 /** MariaDB migrations in order. Never edit one that has shipped: add a new one. */
@@ -38,5 +39,6 @@ export const MARIADB_MIGRATIONS = [
   Incidents1764000001600,
   LeakScan1764000001700,
   IncidentDetectors1764000001800,
+  CredentialFingerprints1764000002000,
   IncidentTimelineAppendOnly1764000002100,
 ];

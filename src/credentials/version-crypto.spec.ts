@@ -4,7 +4,7 @@ import type { Kek } from '../crypto/envelope';
 import type { KeyringService } from '../crypto/keyring.service';
 import { derivePurposeKey } from '../crypto/purpose-keys';
 import { CredentialVersion } from './entities/credential-version.entity';
-import { VersionCrypto } from './version-crypto';
+import { scannedValues, VersionCrypto } from './version-crypto';
 
 const k1: Kek = { id: 'k1', key: randomBytes(32) };
 const k2: Kek = { id: 'k2', key: randomBytes(32) };
@@ -74,6 +74,35 @@ describe('VersionCrypto', () => {
     expect(sut.open(id, asRow(3, { ...sealed, ...moved }))).toEqual(secret);
   });
 
+  it('should fingerprint every value of a kv secret long enough to be a secret, with its length', async () => {
+    const sut = new VersionCrypto(keyring());
+    const kv = {
+      accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+      secretAccessKey: 'wJalrXUtnFEMI/K7MDENG',
+      region: 'eu',
+    };
+
+    const sealed = await sut.seal(manager, id, 1, 'kv', kv);
+
+    const expected = [kv.accessKeyId, kv.secretAccessKey].map((value) => ({
+      fingerprint: sut.fingerprint('k1', 'password', { password: value }),
+      valueLength: value.length,
+    }));
+    expect(sealed.fingerprints).toEqual(expected);
+  });
+
+  it('should carry the fingerprints of every value to the new key on a re-wrap', async () => {
+    const sut = new VersionCrypto(keyring());
+    const ssh = { privateKey: 'PRIVATE-KEY-PEM', passphrase: 'open sesame' };
+    const sealed = await sut.seal(manager, id, 2, 'ssh_key', ssh);
+
+    const moved = sut.rewrap(id, 'ssh_key', asRow(2, sealed), k2);
+
+    expect(moved.fingerprints).toEqual(sut.fingerprints('k2', 'ssh_key', ssh));
+    expect(moved.fingerprints).toHaveLength(2);
+    expect(moved.fingerprints).not.toEqual(sealed.fingerprints);
+  });
+
   it('should refuse to open a version whose ciphertext was wiped', async () => {
     const sut = new VersionCrypto(keyring());
     const sealed = await sut.seal(manager, id, 1, 'password', secret);
@@ -87,5 +116,33 @@ describe('VersionCrypto', () => {
     const sealed = await sut.seal(manager, id, 1, 'password', secret);
     expect(() => sut.open(id, asRow(2, sealed))).toThrow();
     expect(() => sut.open(randomUUID(), asRow(1, sealed))).toThrow();
+  });
+});
+
+describe('scannedValues', () => {
+  it('should take the secret fields of a type, not its ids, public keys or certificates', () => {
+    expect(
+      scannedValues('oauth', { clientId: 'client-id-123', clientSecret: 'client-secret-456' }),
+    ).toEqual(['client-secret-456']);
+    expect(
+      scannedValues('ssh_key', {
+        privateKey: 'PEM-block',
+        passphrase: 'open sesame',
+        publicKey: 'ssh-ed25519 AAAA',
+      }),
+    ).toEqual(['PEM-block', 'open sesame']);
+    expect(scannedValues('certificate', { certificate: 'CERT-PEM' })).toEqual([]);
+  });
+
+  it('should take every kv value once, in key order, and skip the ones shorter than a candidate', () => {
+    expect(
+      scannedValues('kv', {
+        b: 'second-value',
+        a: 'first-value',
+        c: 'short',
+        d: 'first-value',
+        e: '',
+      }),
+    ).toEqual(['first-value', 'second-value']);
   });
 });

@@ -5,7 +5,8 @@ import { decryptSecret, encryptSecret, Kek, rewrapDek } from '../crypto/envelope
 import { KeyringService } from '../crypto/keyring.service';
 import type { CredentialVersion } from './entities/credential-version.entity';
 import type { CredentialType } from './secrets/credential-type';
-import { kvFingerprintedValue } from './secrets/kv-secret';
+import { DEFAULT_CANDIDATE_LIMITS } from './leak-scan/scan-candidates';
+import { kvFingerprintedValue, kvScannedValues } from './secrets/kv-secret';
 
 /** The columns of a version that hold its encrypted value. */
 export type SealedColumns = Pick<
@@ -36,6 +37,45 @@ export function fingerprintedValue(type: CredentialType, secret: Record<string, 
   return type === 'kv' ? kvFingerprintedValue(secret) : secret[FINGERPRINTED_FIELD[type]];
 }
 
+/**
+ * The fields of each type's secret that are secret themselves, each of which a leak scan looks
+ * for: not a client id, a public key or a certificate, which are meant to be seen.
+ */
+export const SCANNED_FIELDS: Readonly<Record<Exclude<CredentialType, 'kv'>, readonly string[]>> = {
+  password: ['password'],
+  api_key: ['apiKey'],
+  oauth: ['clientSecret'],
+  ssh_key: ['privateKey', 'passphrase'],
+  shared_secret: ['secret'],
+  jwt: ['token'],
+  connection_string: ['connectionString'],
+  certificate: ['privateKey'],
+};
+
+/**
+ * Every value of a secret that a leak scan looks for, each once: the secret fields of its type
+ * (every value of a `kv` secret) at least as long as the shortest string a scan considers, since
+ * a shorter one could never match.
+ */
+export function scannedValues(type: CredentialType, secret: Record<string, unknown>): string[] {
+  const values =
+    type === 'kv' ? kvScannedValues(secret) : SCANNED_FIELDS[type].map((field) => secret[field]);
+  const long = values.filter(
+    (value): value is string =>
+      typeof value === 'string' && value.length >= DEFAULT_CANDIDATE_LIMITS.minLength,
+  );
+  return [...new Set(long)];
+}
+
+/** One leak-scan fingerprint of a version (a row of credential_fingerprints). */
+export interface ValueFingerprint {
+  fingerprint: string;
+  valueLength: number;
+}
+
+/** A new version's sealed columns and the fingerprints of its values. */
+export type Sealed = SealedColumns & { fingerprints: ValueFingerprint[] };
+
 /** A new version's value, to be sealed. */
 export interface ToSeal {
   credentialId: string;
@@ -60,13 +100,13 @@ export class VersionCrypto {
     version: number,
     type: CredentialType,
     secret: Record<string, unknown>,
-  ): Promise<SealedColumns> {
+  ): Promise<Sealed> {
     const [sealed] = await this.sealAll(manager, [{ credentialId, version, type, secret }]);
     return sealed;
   }
 
   /** seal() of several versions, with one look at which master key is active. */
-  async sealAll(manager: EntityManager, versions: readonly ToSeal[]): Promise<SealedColumns[]> {
+  async sealAll(manager: EntityManager, versions: readonly ToSeal[]): Promise<Sealed[]> {
     if (versions.length === 0) return [];
     const kek = await this.keyring.activeKek(manager);
     return versions.map(({ credentialId, version, type, secret }) => {
@@ -80,6 +120,7 @@ export class VersionCrypto {
           wrappedDek: sealed.wrappedDek.toString('base64'),
           kekId: kek.id,
           fingerprint: this.fingerprint(kek.id, type, secret),
+          fingerprints: this.fingerprints(kek.id, type, secret),
         };
       } finally {
         plaintext.fill(0);
@@ -119,7 +160,7 @@ export class VersionCrypto {
     type: CredentialType,
     row: OpenableVersion,
     target: Kek,
-  ): Pick<SealedColumns, 'wrappedDek' | 'kekId' | 'fingerprint'> {
+  ): Pick<Sealed, 'wrappedDek' | 'kekId' | 'fingerprint' | 'fingerprints'> {
     const secret = this.open(credentialId, row);
     const moved = rewrapDek(
       this.keyring.kek(row.kekId!),
@@ -131,6 +172,7 @@ export class VersionCrypto {
       wrappedDek: moved.wrappedDek.toString('base64'),
       kekId: moved.kekId,
       fingerprint: this.fingerprint(target.id, type, secret),
+      fingerprints: this.fingerprints(target.id, type, secret),
     };
   }
 
@@ -145,5 +187,19 @@ export class VersionCrypto {
     const key = this.keyring.purposeKeyFor(kekId, 'fingerprint');
     if (!key) return null;
     return createHmac('sha256', key).update(field, 'utf8').digest('hex');
+  }
+
+  /** The fingerprint of every scanned value of a secret (scannedValues), as the scan computes them. */
+  fingerprints(
+    kekId: string,
+    type: CredentialType,
+    secret: Record<string, unknown>,
+  ): ValueFingerprint[] {
+    const key = this.keyring.purposeKeyFor(kekId, 'fingerprint');
+    if (!key) return [];
+    return scannedValues(type, secret).map((value) => ({
+      fingerprint: createHmac('sha256', key).update(value, 'utf8').digest('hex'),
+      valueLength: value.length,
+    }));
   }
 }

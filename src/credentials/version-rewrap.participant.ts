@@ -6,7 +6,8 @@ import { dialectOf, forUpdate } from '../database/dialect';
 import { Credential } from './entities/credential.entity';
 import { CredentialVersion } from './entities/credential-version.entity';
 import type { CredentialType } from './secrets/credential-type';
-import { OpenableVersion, SealedColumns, VersionCrypto } from './version-crypto';
+import { OpenableVersion, Sealed, VersionCrypto } from './version-crypto';
+import { insertFingerprints } from './version-fingerprints';
 
 /**
  * Moves the data keys of credential versions to the new master key, a batch per transaction.
@@ -90,7 +91,7 @@ const WRITE_CHUNK = 500;
  */
 async function writeBack(
   manager: EntityManager,
-  moved: readonly (Pick<SealedColumns, 'wrappedDek' | 'fingerprint'> & {
+  moved: readonly (Pick<Sealed, 'wrappedDek' | 'fingerprint' | 'fingerprints'> & {
     credentialId: string;
     version: number;
   })[],
@@ -109,4 +110,12 @@ async function writeBack(
       ...moved.flatMap(key),
     ],
   );
+  // The fingerprints under the new key replace the old ones (and fill in the lengths that
+  // fingerprints carried over from before they were kept lacked).
+  await manager.query(
+    'DELETE FROM credential_fingerprints ' +
+      `WHERE (credential_id, version) IN (${moved.map(() => '(?, ?)').join(', ')})`,
+    moved.flatMap(key),
+  );
+  await insertFingerprints(manager, moved);
 }

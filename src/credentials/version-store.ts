@@ -16,6 +16,7 @@ import { CredentialVersion, LiveState, VersionState } from './entities/credentia
 import { checkedSecret, secretInfoOf } from './secret-input';
 import type { ParsedSecret } from './secrets/parsed-secret';
 import { OpenableVersion, VersionCrypto } from './version-crypto';
+import { deleteFingerprints, insertFingerprints } from './version-fingerprints';
 import { versionsToPrune } from './version-states';
 import { updateGrouped } from '../database/grouped-update';
 
@@ -341,7 +342,9 @@ export class VersionStore {
       { credentialId, version, state: 'pending' },
       { state: 'destroyed', liveState: null, ...WIPED, revokedAt: now, destroyedAt: now },
     );
-    return (result.affected ?? 0) > 0;
+    if ((result.affected ?? 0) === 0) return false;
+    await deleteFingerprints(manager, credentialId, [version]);
+    return true;
   }
 
   /**
@@ -441,6 +444,7 @@ export class VersionStore {
         { state: 'destroyed', ...WIPED, destroyedAt: now },
       );
       if ((result.affected ?? 0) > 0) {
+        await deleteFingerprints(manager, row.credentialId, [version]);
         destroyed.push({
           credentialId: row.credentialId,
           version,
@@ -459,6 +463,7 @@ export class VersionStore {
       { credentialId },
       { state: 'destroyed', liveState: null, ...WIPED, destroyedAt: now },
     );
+    await deleteFingerprints(manager, credentialId);
     return wiped.affected ?? 0;
   }
 
@@ -532,13 +537,25 @@ export class VersionStore {
     );
     await manager.insert(
       CredentialVersion,
+      values.map(({ credential, version }, i) => {
+        const { ciphertext, iv, tag, wrappedDek, kekId, fingerprint } = sealed[i];
+        const columns = { ciphertext, iv, tag, wrappedDek, kekId, fingerprint };
+        return {
+          credentialId: credential.id,
+          version,
+          state,
+          liveState: state,
+          ...columns,
+          createdBy,
+        };
+      }),
+    );
+    await insertFingerprints(
+      manager,
       values.map(({ credential, version }, i) => ({
         credentialId: credential.id,
         version,
-        state,
-        liveState: state,
-        ...sealed[i],
-        createdBy,
+        fingerprints: sealed[i].fingerprints,
       })),
     );
   }
@@ -556,6 +573,7 @@ export class VersionStore {
     const doomed = versionsToPrune(versions, this.config.maxVersions, now);
     if (doomed.length > 0) {
       await manager.delete(CredentialVersion, { credentialId, version: In(doomed) });
+      await deleteFingerprints(manager, credentialId, doomed);
     }
     return doomed;
   }

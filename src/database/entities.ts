@@ -8,6 +8,7 @@ import { ServiceAccount } from '../auth/service-accounts/service-account.entity'
 import { RefreshToken } from '../auth/sessions/refresh-token.entity';
 import { User } from '../auth/users/user.entity';
 import { Credential } from '../credentials/entities/credential.entity';
+import { CredentialFingerprint } from '../credentials/entities/credential-fingerprint.entity';
 import { CredentialTag } from '../credentials/entities/credential-tag.entity';
 import { CredentialVersion } from '../credentials/entities/credential-version.entity';
 import { Incident } from '../incidents/entities/incident.entity';
@@ -42,6 +43,7 @@ export const ENTITIES = [
   Credential,
   CredentialTag,
   CredentialVersion,
+  CredentialFingerprint,
   RotationPolicy,
   RotationRun,
   OutboxEvent,

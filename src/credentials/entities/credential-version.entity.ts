@@ -61,7 +61,11 @@ export class CredentialVersion {
   @Column({ name: 'kek_id', type: 'varchar', length: 32, nullable: true })
   kekId!: string | null;
 
-  /** HMAC of the secret under a key derived from the master key `kekId`: for leak scans. */
+  /**
+   * HMAC of the secret's main field under a key derived from the master key `kekId`, which a
+   * restore check recomputes; leak scans read every value's fingerprint from
+   * `credential_fingerprints`.
+   */
   @Column({ type: 'varchar', length: 64, nullable: true })
   fingerprint!: string | null;
 

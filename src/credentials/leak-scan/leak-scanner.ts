@@ -44,9 +44,9 @@ interface MatchRow {
 const LOOKUP_CHUNK = 500;
 
 /**
- * Finds which stored values appear in a text without decrypting anything: the fingerprint of a
- * version is an HMAC of its secret's main field (VersionCrypto.fingerprint) under a key derived
- * from the master key that wraps it, so each candidate string is HMAC'd under the fingerprint key
+ * Finds which stored values appear in a text without decrypting anything: a version has a
+ * fingerprint for each of its secret values (VersionCrypto.fingerprints), an HMAC under a key
+ * derived from the master key that wraps it, so each candidate string is HMAC'd under the fingerprint key
  * of every master key held and the results are looked up. Only current versions and previous ones
  * still in their grace count: a revoked value leaking is no longer a danger.
  */
@@ -63,7 +63,7 @@ export class LeakScanner {
     principal: Principal,
     limits: CandidateLimits = DEFAULT_CANDIDATE_LIMITS,
   ): Promise<LeakScanResult> {
-    const candidates = scanCandidates(text, limits);
+    const candidates = scanCandidates(text, limits, await this.storedLengths());
     const fingerprints = this.fingerprintsOf(candidates.values);
     const rows: MatchRow[] = [];
     for (let i = 0; i < fingerprints.length; i += LOOKUP_CHUNK) {
@@ -72,8 +72,10 @@ export class LeakScanner {
         ...(await this.dataSource.query<MatchRow[]>(
           'SELECT v.credential_id AS credentialId, v.version, v.state, ' +
             `v.grace_until AS graceUntil, c.path, c.decoy, ${utcNowSql(dialectOf(this.dataSource))} AS dbNow ` +
-            'FROM credential_versions v JOIN credentials c ON c.id = v.credential_id ' +
-            `WHERE v.fingerprint IN (${placeholders(chunk)}) ` +
+            'FROM credential_fingerprints f JOIN credential_versions v ' +
+            'ON v.credential_id = f.credential_id AND v.version = f.version ' +
+            'JOIN credentials c ON c.id = v.credential_id ' +
+            `WHERE f.fingerprint IN (${placeholders(chunk)}) ` +
             "AND v.state IN ('current', 'previous') AND c.status = 'active'",
           chunk,
         )),
@@ -101,6 +103,19 @@ export class LeakScanner {
     }
     hits.sort((a, b) => a.path.localeCompare(b.path) || b.version - a.version);
     return { hits, candidates: candidates.values.length, truncated: candidates.truncated };
+  }
+
+  /**
+   * The lengths of the stored values, which the scan fingerprints every such substring of: from
+   * the index on them, so not one row per version. A length says little that the ciphertext's
+   * own length does not; lengths of values revoked but not yet wiped only cost a few candidates.
+   */
+  private async storedLengths(): Promise<number[]> {
+    const rows = await this.dataSource.query<{ valueLength: number | string }[]>(
+      'SELECT DISTINCT value_length AS valueLength FROM credential_fingerprints ' +
+        'WHERE value_length IS NOT NULL',
+    );
+    return rows.map((row) => Number(row.valueLength));
   }
 
   /** Each candidate under the fingerprint key of every master key this instance holds. */

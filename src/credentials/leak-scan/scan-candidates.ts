@@ -4,6 +4,14 @@
  * whole token (`sk_live_…`), after an assignment (`KEY=…`, `key: …`), inside quotes (with spaces,
  * for a passphrase), as a whole line, or as a PEM block over several lines; git diffs prefix every
  * line with `+`, `-` or a space. Work is capped so that a hostile text costs bounded CPU.
+ *
+ * Splitting alone cannot find every embedding: a stored value may hold any character a
+ * delimiter could be (generated passwords draw from `!#$%&()*+,-./:;<=>?@[]^_{|}~`), so a
+ * password inside `mysql://app:PW@host/db` or `?token=PW&x=1` has no split that isolates it. So
+ * every substring of a whitespace-free run whose length is that of a stored value is a candidate
+ * too (`lengths`, known from the fingerprint table), when it has the run's edge or a character
+ * that is not a letter or digit on each side. A value glued to a letter or digit (`X` + value) is
+ * taken for part of a longer string, as a whole token would be.
  */
 
 export interface CandidateLimits {
@@ -40,6 +48,7 @@ const MAX_CUTS_PER_RUN = 24;
 export function scanCandidates(
   text: string,
   limits: CandidateLimits = DEFAULT_CANDIDATE_LIMITS,
+  lengths: readonly number[] = [],
 ): Candidates {
   const found = new Set<string>();
   let truncated = false;
@@ -57,7 +66,17 @@ export function scanCandidates(
   // PEM blocks first: a key is one long value, and the caps must not crowd it out.
   if (!pemCandidates(lines, add)) return { values: [...found], truncated };
   for (const line of lines) {
-    if (!lineCandidates(line, add)) break;
+    if (!lineCandidates(line, add)) return { values: [...found], truncated };
+  }
+  // Windows last: the structural candidates above are fewer and must not be crowded out.
+  const windowLengths = [...new Set(lengths)]
+    .filter((length) => length >= limits.minLength && length <= limits.maxLength)
+    .sort((a, b) => a - b);
+  if (windowLengths.length === 0) return { values: [...found], truncated };
+  for (const line of lines) {
+    for (const run of line.trim().split(/\s+/)) {
+      if (!windowCandidates(run, windowLengths, add)) return { values: [...found], truncated };
+    }
   }
   return { values: [...found], truncated };
 }
@@ -131,6 +150,32 @@ function runCandidates(run: string, add: Add): boolean {
   for (let i = 0; i < cuts.length; i++) {
     for (let j = i + 1; j < cuts.length; j++) {
       if (!add(run.slice(cuts[i] + 1, cuts[j]))) return false;
+    }
+  }
+  return true;
+}
+
+const WORD_CHAR = /[\p{L}\p{N}]/u;
+
+/**
+ * Every substring of a whitespace-free run of one of `lengths` (ascending) with, on each side, the
+ * run's edge or a character that is not a letter or digit: what separates a value from its
+ * surroundings in `:PW@`, `=PW&` or `PW.`, whatever the value holds itself.
+ */
+function windowCandidates(run: string, lengths: readonly number[], add: Add): boolean {
+  if (run.length < lengths[0]) return true;
+  // By UTF-16 unit, as stored lengths count: half of a surrogate pair counts as a non-letter.
+  const separator = new Uint8Array(run.length + 2);
+  separator[0] = 1;
+  separator[run.length + 1] = 1;
+  for (let k = 0; k < run.length; k++) separator[k + 1] = WORD_CHAR.test(run[k]) ? 0 : 1;
+  for (let start = 0; start < run.length; start++) {
+    // separator[start] is the character before the window, separator[end + 1] the one after it.
+    if (!separator[start]) continue;
+    for (const length of lengths) {
+      const end = start + length;
+      if (end > run.length) break;
+      if (separator[end + 1] && !add(run.slice(start, end))) return false;
     }
   }
   return true;

@@ -1,5 +1,5 @@
 import { SecretShapeError } from './secret-shape.error';
-import { KV_MAX_KEYS, kvFingerprintedValue, parseKvSecret } from './kv-secret';
+import { KV_MAX_KEYS, kvFingerprintedValue, kvScannedValues, parseKvSecret } from './kv-secret';
 
 describe('parseKvSecret', () => {
   it('should keep a flat map of strings exactly as given, empty values included', () => {
@@ -51,5 +51,14 @@ describe('kvFingerprintedValue', () => {
   it('should answer nothing for an empty map or empty values', () => {
     expect(kvFingerprintedValue({})).toBeUndefined();
     expect(kvFingerprintedValue({ a: '' })).toBeUndefined();
+  });
+});
+
+describe('kvScannedValues', () => {
+  it('should answer every non-empty value in key order, so a key id and its secret are both looked for', () => {
+    expect(kvScannedValues({ secret: 'wJalrXUtnFEMI', id: 'AKIAIOSFODNN7', empty: '' })).toEqual([
+      'AKIAIOSFODNN7',
+      'wJalrXUtnFEMI',
+    ]);
   });
 });

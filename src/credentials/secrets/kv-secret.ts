@@ -35,8 +35,16 @@ export function parseKvSecret(input: unknown): ParsedSecret {
   return { value: { ...(input as Record<string, string>) }, derived: {} };
 }
 
+/** Every value of a `kv` secret, in key order: a leak scan looks for each (a key id and its secret). */
+export function kvScannedValues(secret: Record<string, unknown>): string[] {
+  return Object.keys(secret)
+    .sort()
+    .map((key) => secret[key])
+    .filter((value): value is string => typeof value === 'string' && value !== '');
+}
+
 /**
- * What a leak scan looks for in a `kv` secret: its longest value (the first such key in sorted
+ * The one value of a `kv` secret kept in its version's own fingerprint column: its longest value (the first such key in sorted
  * order on a tie), the likeliest to be the secret rather than a user name or a host.
  */
 export function kvFingerprintedValue(secret: Record<string, unknown>): string | undefined {

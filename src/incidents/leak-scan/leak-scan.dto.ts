@@ -37,10 +37,18 @@ export class LeakScanResponseDto {
   @ApiProperty({ description: 'Matches on credentials you may not read, only counted' })
   otherMatches!: number;
 
-  @ApiProperty({ description: 'Distinct candidate strings checked' })
+  @ApiProperty({
+    description:
+      'Distinct candidate strings checked: tokens and their pieces, then every substring of a ' +
+      'stored value’s length',
+  })
   candidates!: number;
 
-  @ApiProperty({ description: 'True when the candidate cap stopped the scan before the end' })
+  @ApiProperty({
+    description:
+      'True when the candidate cap (20,000) stopped the scan before the end of the text: the rest ' +
+      'was not looked at; send it in smaller parts (dense text such as lockfiles in about 16 KiB)',
+  })
   truncated!: boolean;
 
   @ApiProperty({ description: 'Whether the hits were contained (incident and emergency rotation)' })
