@@ -141,6 +141,7 @@ describe('Restore drill (MariaDB)', () => {
       'credential versions: 6 decrypted, 0 failed, 1 destroyed (skipped)',
     );
     expect(run.output).toContain('webhook secrets: 1 opened, 0 failed');
+    expect(run.output).toContain('leak-scan fingerprints: 7 versions match, 0 differ');
     expect(run.output).toMatch(/intact: [1-9]\d* events verified/);
     expectNoSecret(run);
     await expectScratchDropped(run);
