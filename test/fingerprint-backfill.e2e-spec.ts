@@ -149,8 +149,10 @@ describe.each(DIALECTS)('Leak-scan fingerprint backfill (%s)', (_, scratch, inst
     const current = password();
     const accessKeyId = `AKIA${randomBytes(8).toString('hex').toUpperCase()}`;
     const secretAccessKey = randomBytes(30).toString('base64url');
+    const dsnPassword = password();
     let passwordId: string;
     let kvId: string;
+    let dsnId: string;
 
     beforeAll(async () => {
       passwordId = (
@@ -167,26 +169,34 @@ describe.each(DIALECTS)('Leak-scan fingerprint backfill (%s)', (_, scratch, inst
           secret: { accessKeyId, secretAccessKey },
         })
       ).id;
+      dsnId = (
+        await createCredential(apps[0], admin, {
+          path: 'upgrade/reporting-dsn',
+          type: 'connection_string',
+          secret: { connectionString: `postgres://report:${dsnPassword}@pg.internal:5432/bi` },
+        })
+      ).id;
       await asUpgraded();
     });
 
     it('should list every live version the upgrade left incomplete', async () => {
-      expect(await listed()).toBe(3);
+      expect(await listed()).toBe(4);
       const lengths = await db.query<{ valueLength: number | null }[]>(
         'SELECT value_length AS valueLength FROM credential_fingerprints',
       );
-      expect(lengths.map((r) => r.valueLength)).toEqual([null, null, null]);
+      expect(lengths.map((r) => r.valueLength)).toEqual([null, null, null, null]);
     });
 
     it('should not find an upgraded password inside a DSN, nor a kv value other than the longest, before the backfill', async () => {
       expect(await scan(`DATABASE_URL=mysql://app:${current}@db.internal:3306/app`)).toEqual([]);
       expect(await scan(`aws_access_key_id ${accessKeyId}`)).toEqual([]);
+      expect(await scan(`PGPASSWORD=${dsnPassword}`)).toEqual([]);
     });
 
     it('should complete the rows of every listed version, and empty the list', async () => {
       const pass = await backfill().run();
 
-      expect(pass).toEqual({ filled: 3, gone: 0, failed: 0 });
+      expect(pass).toEqual({ filled: 4, gone: 0, failed: 0 });
       expect(await listed()).toBe(0);
       await expectRowsOfLiveVersionsOnly();
       const kvRows = await db.query<unknown[]>(
@@ -203,6 +213,12 @@ describe.each(DIALECTS)('Leak-scan fingerprint backfill (%s)', (_, scratch, inst
       expect(previous).toEqual([expect.objectContaining({ credentialId: passwordId, version: 1 })]);
       expect(await scan(`aws_access_key_id ${accessKeyId}`)).toEqual([
         expect.objectContaining({ credentialId: kvId, version: 1 }),
+      ]);
+    });
+
+    it("should then find a connection string's password leaked on its own", async () => {
+      expect(await scan(`PGPASSWORD=${dsnPassword}`)).toEqual([
+        expect.objectContaining({ credentialId: dsnId, version: 1 }),
       ]);
     });
 

@@ -4,8 +4,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * Lists the versions whose leak-scan fingerprints are incomplete, for the background backfill:
  * every version whose value is still held (a wrapped data key) with a fingerprint row of unknown
  * length (carried over by 1764000002000: only the longest value of a `kv` secret, and no length
- * for the substring search) or with no row at all. New versions and re-wrapped ones have complete
- * rows from the start, so nothing is ever added to the list after this.
+ * for the substring search) or with no row at all, and every version of a `connection_string`
+ * (whose password is now looked for on its own too). New versions and re-wrapped ones have
+ * complete rows from the start, so nothing is ever added to the list after this.
  */
 export class CredentialFingerprintBackfill1764000002200 implements MigrationInterface {
   name = 'CredentialFingerprintBackfill1764000002200';
@@ -21,7 +22,8 @@ export class CredentialFingerprintBackfill1764000002200 implements MigrationInte
         'WHERE v."wrapped_dek" IS NOT NULL AND (EXISTS (SELECT 1 FROM "credential_fingerprints" f ' +
         'WHERE f."credential_id" = v."credential_id" AND f."version" = v."version" ' +
         'AND f."value_length" IS NULL) OR NOT EXISTS (SELECT 1 FROM "credential_fingerprints" f ' +
-        'WHERE f."credential_id" = v."credential_id" AND f."version" = v."version"))',
+        'WHERE f."credential_id" = v."credential_id" AND f."version" = v."version") ' +
+        'OR v."credential_id" IN (SELECT "id" FROM "credentials" WHERE "type" = \'connection_string\'))',
     );
   }
 
