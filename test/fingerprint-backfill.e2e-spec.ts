@@ -294,4 +294,52 @@ describe.each(DIALECTS)('Leak-scan fingerprint backfill (%s)', (_, scratch, inst
       expect(keys).toEqual([{ kekId: 'k2' }]);
     });
   });
+  describe('a shred that commits while the backfill waits on the version', () => {
+    // SQLite has one writer at a time: a pass and a shred never overlap there.
+    const mariadbOnly = instances > 1 ? it : it.skip;
+
+    mariadbOnly('should give the shredded version no fingerprint back', async () => {
+      const { id } = await createCredential(apps[0], admin, {
+        path: 'shred/while-waiting',
+        secret: { password: password() },
+      });
+      await asUpgraded();
+      const holder = db.createQueryRunner();
+      await holder.connect();
+      let pass: ReturnType<FingerprintBackfill['run']> | undefined;
+      try {
+        await holder.startTransaction();
+        await holder.query(
+          'SELECT version FROM credential_versions WHERE credential_id = ? FOR UPDATE',
+          [id],
+        );
+        pass = backfill().run();
+        // Long enough for the pass to list the version and wait for its row lock.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        // What a shred does (VersionStore.destroyAll), committed while the pass waits.
+        await holder.query(
+          'UPDATE credential_versions SET state = ?, live_state = NULL, ciphertext = NULL, ' +
+            'iv = NULL, tag = NULL, wrapped_dek = NULL, destroyed_at = UTC_TIMESTAMP(3) ' +
+            'WHERE credential_id = ?',
+          ['destroyed', id],
+        );
+        await holder.query('DELETE FROM credential_fingerprints WHERE credential_id = ?', [id]);
+        await holder.commitTransaction();
+      } finally {
+        if (holder.isTransactionActive) await holder.rollbackTransaction();
+        await holder.release();
+      }
+
+      const done = await pass;
+
+      expect(done).toEqual(expect.objectContaining({ gone: 1, failed: 0 }));
+      const rows = await db.query<unknown[]>(
+        'SELECT fingerprint FROM credential_fingerprints WHERE credential_id = ?',
+        [id],
+      );
+      expect(rows).toEqual([]);
+      expect(await listed()).toBe(0);
+      await expectRowsOfLiveVersionsOnly();
+    });
+  });
 });
