@@ -208,6 +208,24 @@ describe('Restore drill (MariaDB)', () => {
     await expectScratchDropped(run);
   });
 
+  it('should fail, naming the version, when its leak-scan fingerprint rows are gone', async () => {
+    const third = ids[2];
+    await db.query('DELETE FROM credential_fingerprints WHERE credential_id = ?', [third]);
+
+    const run = await drill(sut.env.CUSTOS_MASTER_KEY!);
+
+    expect(run.code).toBe(1);
+    expect(run.output).toContain('Restore drill: FAIL');
+    // The version that no longer decrypts (above) is not compared; the destroyed one has none.
+    expect(run.output).toContain('leak-scan fingerprints: 5 versions match, 1 differ');
+    expect(run.output).toContain(
+      `FAILED credential ${third} version 1 (current): its leak-scan fingerprint rows differ ` +
+        'from its values (1 missing, 0 not from its values)',
+    );
+    expectNoSecret(run);
+    await expectScratchDropped(run);
+  });
+
   it('should fail with a wrong master key, naming every version it cannot open', async () => {
     const run = await drill(randomMasterKey());
 
