@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
 import { strictFn } from '../../test/helpers/controller-app';
 import type { KeyringService } from '../crypto/keyring.service';
 import type { LeaseService } from '../database/lease.service';
@@ -13,7 +12,7 @@ jest.mock('./fingerprint-backfill-batch', () => ({ backfillBatch: jest.fn() }));
 
 describe('FingerprintBackfill', () => {
   const INTERVAL_MS = 60_000;
-  const query = strictFn('DataSource.query');
+  const query = strictFn('EntityManager.query');
   const acquire = strictFn('LeaseService.acquire');
   const release = strictFn('LeaseService.release');
   const inc = strictFn('Counter.inc');
@@ -23,9 +22,9 @@ describe('FingerprintBackfill', () => {
 
   const backfill = () =>
     new FingerprintBackfill(
-      { query } as unknown as DataSource,
       {
         run: (work: (m: unknown) => Promise<unknown>) => work(manager),
+        read: (work: (m: unknown) => Promise<unknown>) => work({ query }),
       } as unknown as TransactionRunner,
       { acquire, release } as unknown as LeaseService,
       { isSealed } as unknown as KeyringService,

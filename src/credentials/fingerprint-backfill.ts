@@ -1,8 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { Interval } from '@nestjs/schedule';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { loggableError } from '../common/errors/loggable-error';
 import { credentialsConfig } from '../config/credentials.config';
 import { KeyringService } from '../crypto/keyring.service';
@@ -47,7 +45,6 @@ export class FingerprintBackfill implements OnApplicationShutdown {
   private running?: Promise<BackfillPass>;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly transactions: TransactionRunner,
     private readonly leases: LeaseService,
     private readonly keyring: KeyringService,
@@ -77,8 +74,11 @@ export class FingerprintBackfill implements OnApplicationShutdown {
 
   private async pass(): Promise<BackfillPass> {
     try {
-      const first = await this.dataSource.query<unknown[]>(
-        'SELECT credential_id FROM credential_fingerprint_backfill LIMIT 1',
+      // Through the runner: on SQLite a bare read could see a unit of work's uncommitted deletes.
+      const first = await this.transactions.read((manager) =>
+        manager.query<unknown[]>(
+          'SELECT credential_id FROM credential_fingerprint_backfill LIMIT 1',
+        ),
       );
       if (first.length === 0) {
         this.drained = true;
