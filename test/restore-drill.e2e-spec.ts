@@ -141,6 +141,7 @@ describe('Restore drill (MariaDB)', () => {
       'credential versions: 6 decrypted, 0 failed, 1 destroyed (skipped)',
     );
     expect(run.output).toContain('webhook secrets: 1 opened, 0 failed');
+    expect(run.output).toContain('leak-scan fingerprints: 7 versions match, 0 differ');
     expect(run.output).toMatch(/intact: [1-9]\d* events verified/);
     expectNoSecret(run);
     await expectScratchDropped(run);
@@ -203,6 +204,24 @@ describe('Restore drill (MariaDB)', () => {
       'credential versions: 5 decrypted, 1 failed, 1 destroyed (skipped)',
     );
     expect(run.output).toContain(`FAILED credential ${second} version 1`);
+    expectNoSecret(run);
+    await expectScratchDropped(run);
+  });
+
+  it('should fail, naming the version, when its leak-scan fingerprint rows are gone', async () => {
+    const third = ids[2];
+    await db.query('DELETE FROM credential_fingerprints WHERE credential_id = ?', [third]);
+
+    const run = await drill(sut.env.CUSTOS_MASTER_KEY!);
+
+    expect(run.code).toBe(1);
+    expect(run.output).toContain('Restore drill: FAIL');
+    // The version that no longer decrypts (above) is not compared; the destroyed one has none.
+    expect(run.output).toContain('leak-scan fingerprints: 5 versions match, 1 differ');
+    expect(run.output).toContain(
+      `FAILED credential ${third} version 1 (current): its leak-scan fingerprint rows differ ` +
+        'from its values (1 missing, 0 not from its values)',
+    );
     expectNoSecret(run);
     await expectScratchDropped(run);
   });

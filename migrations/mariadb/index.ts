@@ -18,6 +18,7 @@ import { LeakScan1764000001700 } from './1764000001700-leak-scan';
 import { IncidentDetectors1764000001800 } from './1764000001800-incident-detectors';
 import { CredentialFingerprints1764000002000 } from './1764000002000-credential-fingerprints';
 import { IncidentTimelineAppendOnly1764000002100 } from './1764000002100-incident-timeline-append-only';
+import { CredentialFingerprintBackfill1764000002200 } from './1764000002200-credential-fingerprint-backfill';
 
 /** MariaDB migrations in order. Never edit one that has shipped: add a new one. */
 export const MARIADB_MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MARIADB_MIGRATIONS = [
   IncidentDetectors1764000001800,
   CredentialFingerprints1764000002000,
   IncidentTimelineAppendOnly1764000002100,
+  CredentialFingerprintBackfill1764000002200,
 ];

@@ -7,7 +7,7 @@ import { runCliMain, UsageError } from '../config/cli-entry';
 import { ConfigError } from '../config/config-error';
 import { CryptoConfig, loadCryptoConfig } from '../config/crypto.config';
 import { loadDatabaseConfig } from '../config/database.config';
-import { fingerprintedValue } from '../credentials/version-crypto';
+import { fingerprintedValue, scannedValues } from '../credentials/version-crypto';
 import type { CredentialType } from '../credentials/secrets/credential-type';
 import { decryptSecret } from '../crypto/envelope';
 import { KeyringEntry } from '../crypto/keyring-entry.entity';
@@ -21,8 +21,8 @@ import { webhookSecretAad } from '../webhooks/webhook-secret';
 const USAGE = `Usage: node dist/src/cli/restore-check.js [--max-listed N]
 
 Proves that the configured master keys open everything stored in the configured database
-(DATABASE_URL): every credential version is decrypted (and its leak-scan fingerprint recomputed),
-every webhook signing secret and TOTP secret is opened. Boots no server and writes nothing.
+(DATABASE_URL): every credential version is decrypted (and its leak-scan fingerprints recomputed
+and compared with the stored ones), every webhook signing secret and TOTP secret is opened. Boots no server and writes nothing.
 Plaintext is never printed: only counts, and the ids of what failed. Exit 0 when everything
 opened, 1 when anything did not, 2 when it cannot run. Used by scripts/restore-drill.
 
@@ -42,12 +42,27 @@ interface Report {
   ok: boolean;
   keyring: string | null;
   credentialVersions: Tally;
+  /**
+   * Versions whose rows in credential_fingerprints are exactly what their values give (a
+   * destroyed one: none); skipped counts those still listed for the upgrade backfill. Null for
+   * a backup from before the table existed.
+   */
+  leakScanFingerprints: Tally | null;
   webhookSecrets: Tally;
   totpSecrets: Tally;
   failures: string[];
 }
 
-type VersionOutcome = 'opened' | 'destroyed' | { failed: string };
+type VersionOutcome =
+  | { opened: Record<string, unknown>; kekId: string; kek: Buffer }
+  | 'destroyed'
+  | { failed: string };
+
+/** A version's rows in credential_fingerprints, as `<fingerprint>:<length>`, and its listing. */
+interface StoredFingerprints {
+  rows: Map<string, string[]>;
+  listed: Set<string>;
+}
 
 interface VersionRow {
   credential_id: string;
@@ -130,7 +145,9 @@ export class RestoreCheck {
     // goes on, so that what cannot be opened is named.
     const keyring =
       keyringProblem(await this.dataSource.getRepository(KeyringEntry).find(), this.keys) ?? null;
-    const credentialVersions = await this.versions();
+    const fingerprintTables = await this.fingerprintTables();
+    const { versions: credentialVersions, fingerprints: leakScanFingerprints } =
+      await this.versions(fingerprintTables);
     const webhookSecrets = await this.sealedColumn(
       'webhook',
       'SELECT id, secret_sealed AS sealed FROM webhook_subscriptions',
@@ -148,11 +165,16 @@ export class RestoreCheck {
     }
     const ok =
       keyring === null &&
-      credentialVersions.failed + webhookSecrets.failed + totpSecrets.failed === 0;
+      credentialVersions.failed +
+        (leakScanFingerprints?.failed ?? 0) +
+        webhookSecrets.failed +
+        totpSecrets.failed ===
+        0;
     return {
       ok,
       keyring,
       credentialVersions,
+      leakScanFingerprints,
       webhookSecrets,
       totpSecrets,
       failures: this.failures,
@@ -160,8 +182,11 @@ export class RestoreCheck {
   }
 
   /** Every credential version, by (credential id, version), a page at a time. */
-  private async versions(): Promise<Tally> {
+  private async versions(
+    tables: FingerprintTables,
+  ): Promise<{ versions: Tally; fingerprints: Tally | null }> {
     const tally: Tally = { ok: 0, failed: 0, skipped: 0 };
+    const fingerprints: Tally | null = tables.rows ? { ok: 0, failed: 0, skipped: 0 } : null;
     let after: [string, number] = ['', -1];
     for (;;) {
       const rows = await this.dataSource.query<VersionRow[]>(
@@ -172,18 +197,27 @@ export class RestoreCheck {
           `ORDER BY v.credential_id, v.version LIMIT ${PAGE}`,
         [after[0], after[0], after[1]],
       );
+      const stored = fingerprints ? await this.storedFingerprints(rows, tables) : null;
       for (const row of rows) {
         const outcome = this.openVersion(row);
+        const name = `credential ${row.credential_id} version ${row.version} (${row.state})`;
         if (outcome === 'destroyed') tally.skipped++;
-        else if (outcome === 'opened') tally.ok++;
+        else if ('opened' in outcome) tally.ok++;
         else {
           tally.failed++;
-          this.fail(
-            `credential ${row.credential_id} version ${row.version} (${row.state}): ${outcome.failed}`,
-          );
+          this.fail(`${name}: ${outcome.failed}`);
+        }
+        if (!fingerprints || !stored || (typeof outcome === 'object' && 'failed' in outcome))
+          continue;
+        const problem = this.compareFingerprints(row, outcome, stored);
+        if (problem === 'ok') fingerprints.ok++;
+        else if (problem === 'listed') fingerprints.skipped++;
+        else {
+          fingerprints.failed++;
+          this.fail(`${name}: ${problem.problem}`);
         }
       }
-      if (rows.length < PAGE) return tally;
+      if (rows.length < PAGE) return { versions: tally, fingerprints };
       const last = rows[rows.length - 1];
       after = [last.credential_id, Number(last.version)];
     }
@@ -241,10 +275,87 @@ export class RestoreCheck {
         if (expected !== row.fingerprint)
           return failed('decrypts, but its leak-scan fingerprint differs');
       }
-      return 'opened';
+      return { opened: secret as Record<string, unknown>, kekId, kek };
     } finally {
       plaintext.fill(0);
     }
+  }
+
+  /**
+   * Whether a version's leak-scan fingerprint rows are exactly what its value gives under the key
+   * that wraps it (a destroyed version: none at all); 'listed' while the upgrade backfill has yet
+   * to complete it. Says how many rows differ, never a value, a fingerprint or a length.
+   */
+  private compareFingerprints(
+    row: VersionRow,
+    outcome: Exclude<VersionOutcome, { failed: string }>,
+    stored: StoredFingerprints,
+  ): 'ok' | 'listed' | { problem: string } {
+    const key = versionKey(row.credential_id, row.version);
+    const actual = stored.rows.get(key) ?? [];
+    if (outcome === 'destroyed') {
+      return actual.length === 0
+        ? 'ok'
+        : { problem: 'destroyed, but leak-scan fingerprints remain' };
+    }
+    if (stored.listed.has(key)) return 'listed';
+    const hmac = this.fingerprintKey(outcome.kekId, outcome.kek);
+    const expected = scannedValues(row.type as CredentialType, outcome.opened).map(
+      (value) =>
+        `${createHmac('sha256', hmac).update(value, 'utf8').digest('hex')}:${value.length}`,
+    );
+    const missing = expected.filter((e) => !actual.includes(e)).length;
+    const extra = actual.filter((a) => !expected.includes(a)).length;
+    if (missing === 0 && extra === 0) return 'ok';
+    return {
+      problem: `its leak-scan fingerprint rows differ from its values (${missing} missing, ${extra} not from its values)`,
+    };
+  }
+
+  /** Which of the fingerprint tables the restored database has (a backup may predate them). */
+  private async fingerprintTables(): Promise<FingerprintTables> {
+    const exists = (table: string) =>
+      this.dataSource.query(`SELECT 1 FROM ${table} LIMIT 1`).then(
+        () => true,
+        () => false,
+      );
+    return {
+      rows: await exists('credential_fingerprints'),
+      listing: await exists('credential_fingerprint_backfill'),
+    };
+  }
+
+  /** The fingerprint rows and backfill listing of a page of versions. */
+  private async storedFingerprints(
+    versions: readonly VersionRow[],
+    tables: FingerprintTables,
+  ): Promise<StoredFingerprints> {
+    const stored: StoredFingerprints = { rows: new Map(), listed: new Set() };
+    if (versions.length === 0) return stored;
+    const where = `WHERE (credential_id, version) IN (${versions.map(() => '(?, ?)').join(', ')})`;
+    const params = versions.flatMap((v) => [v.credential_id, Number(v.version)]);
+    const rows = await this.dataSource.query<
+      { credential_id: string; version: number; fingerprint: string; value_length: number | null }[]
+    >(
+      `SELECT credential_id, version, fingerprint, value_length FROM credential_fingerprints ${where}`,
+      params,
+    );
+    for (const row of rows) {
+      const key = versionKey(row.credential_id, row.version);
+      const list = stored.rows.get(key) ?? [];
+      list.push(
+        `${row.fingerprint}:${row.value_length === null ? 'null' : Number(row.value_length)}`,
+      );
+      stored.rows.set(key, list);
+    }
+    if (tables.listing) {
+      const listed = await this.dataSource.query<{ credential_id: string; version: number }[]>(
+        `SELECT credential_id, version FROM credential_fingerprint_backfill ${where}`,
+        params,
+      );
+      for (const row of listed) stored.listed.add(versionKey(row.credential_id, row.version));
+    }
+    return stored;
   }
 
   private fingerprintKey(kekId: string, kek: Buffer): Buffer {
@@ -291,6 +402,15 @@ export class RestoreCheck {
   }
 }
 
+interface FingerprintTables {
+  rows: boolean;
+  listing: boolean;
+}
+
+function versionKey(credentialId: string, version: number | string): string {
+  return `${credentialId}/${Number(version)}`;
+}
+
 function print(report: Report): void {
   const line = (text: string) => process.stdout.write(`${text}\n`);
   const tally = (t: Tally, opened: string) =>
@@ -298,6 +418,13 @@ function print(report: Report): void {
     (t.skipped ? `, ${t.skipped} destroyed (skipped)` : '');
   if (report.keyring) line(`master keys: ${report.keyring}`);
   line(`credential versions: ${tally(report.credentialVersions, 'decrypted')}`);
+  const prints = report.leakScanFingerprints;
+  line(
+    prints
+      ? `leak-scan fingerprints: ${prints.ok} versions match, ${prints.failed} differ` +
+          (prints.skipped ? `, ${prints.skipped} awaiting the upgrade backfill` : '')
+      : 'leak-scan fingerprints: no table (a backup from before migration 1764000002000)',
+  );
   line(`webhook secrets: ${tally(report.webhookSecrets, 'opened')}`);
   line(`TOTP secrets: ${tally(report.totpSecrets, 'opened')}`);
   for (const failure of report.failures) line(`FAILED ${failure}`);

@@ -38,7 +38,10 @@ export interface CredentialsConfig {
   previousGraceSeconds: number;
   /** People must give a reason to reveal (services never do: they have no one to ask). */
   revealReasonRequired: boolean;
-  /** Data keys re-wrapped per transaction during a master-key rotation. */
+  /**
+   * Data keys re-wrapped per transaction during a master-key rotation (and versions per
+   * transaction of the leak-scan fingerprint backfill, which opens them alike).
+   */
   rewrapBatchSize: number;
 }
 

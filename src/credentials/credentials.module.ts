@@ -13,6 +13,7 @@ import { CredentialDecoyController } from './decoys/credential-decoy.controller'
 import { CredentialDecoyService } from './decoys/credential-decoy.service';
 import { CredentialsController } from './http/credentials.controller';
 import { SecretsController } from './http/secrets.controller';
+import { FingerprintBackfill } from './fingerprint-backfill';
 import { LeakScanner } from './leak-scan/leak-scanner';
 import { RevealObservers } from './reveal-observers';
 import { RevealGuardHooks } from './reveal-guard-hooks';
@@ -43,6 +44,7 @@ import { VersionStore } from './version-store';
     CredentialDecoyService,
     RevealGuardHooks,
     VersionRewrapParticipant,
+    FingerprintBackfill,
   ],
   exports: [
     CredentialAccess,
@@ -59,6 +61,8 @@ import { VersionStore } from './version-store';
     RevealObservers,
     LeakScanner,
     RevealGuardHooks,
+    // For tests and tools that drive a backfill pass instead of waiting for the schedule.
+    FingerprintBackfill,
   ],
 })
 export class CredentialsModule {}

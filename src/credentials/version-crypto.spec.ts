@@ -145,4 +145,15 @@ describe('scannedValues', () => {
       }),
     ).toEqual(['first-value', 'second-value']);
   });
+
+  it('should take a connection string and the password inside it, if long enough', () => {
+    const dsn = 'mysql://app:s3cr3t-pw@db.example.test:3306/app';
+    expect(scannedValues('connection_string', { connectionString: dsn })).toEqual([
+      dsn,
+      's3cr3t-pw',
+    ]);
+    expect(
+      scannedValues('connection_string', { connectionString: 'mysql://app:pw@db/app' }),
+    ).toEqual(['mysql://app:pw@db/app']);
+  });
 });

@@ -6,6 +6,7 @@ import { KeyringService } from '../crypto/keyring.service';
 import type { CredentialVersion } from './entities/credential-version.entity';
 import type { CredentialType } from './secrets/credential-type';
 import { DEFAULT_CANDIDATE_LIMITS } from './leak-scan/scan-candidates';
+import { connectionStringPasswords } from './secrets/connection-string-secret';
 import { kvFingerprintedValue, kvScannedValues } from './secrets/kv-secret';
 
 /** The columns of a version that hold its encrypted value. */
@@ -54,12 +55,16 @@ export const SCANNED_FIELDS: Readonly<Record<Exclude<CredentialType, 'kv'>, read
 
 /**
  * Every value of a secret that a leak scan looks for, each once: the secret fields of its type
- * (every value of a `kv` secret) at least as long as the shortest string a scan considers, since
+ * (every value of a `kv` secret, the password inside a connection string) at least as long as the shortest string a scan considers, since
  * a shorter one could never match.
  */
 export function scannedValues(type: CredentialType, secret: Record<string, unknown>): string[] {
-  const values =
+  const values: unknown[] =
     type === 'kv' ? kvScannedValues(secret) : SCANNED_FIELDS[type].map((field) => secret[field]);
+  // The password inside a connection string is looked for on its own too (pasted without it).
+  if (type === 'connection_string' && typeof secret.connectionString === 'string') {
+    values.push(...connectionStringPasswords(secret.connectionString));
+  }
   const long = values.filter(
     (value): value is string =>
       typeof value === 'string' && value.length >= DEFAULT_CANDIDATE_LIMITS.minLength,

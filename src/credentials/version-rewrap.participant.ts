@@ -118,4 +118,10 @@ async function writeBack(
     moved.flatMap(key),
   );
   await insertFingerprints(manager, moved);
+  // Complete now: the upgrade backfill need not open them again.
+  await manager.query(
+    'DELETE FROM credential_fingerprint_backfill ' +
+      `WHERE (credential_id, version) IN (${moved.map(() => '(?, ?)').join(', ')})`,
+    moved.flatMap(key),
+  );
 }

@@ -9,6 +9,7 @@ import { RefreshToken } from '../auth/sessions/refresh-token.entity';
 import { User } from '../auth/users/user.entity';
 import { Credential } from '../credentials/entities/credential.entity';
 import { CredentialFingerprint } from '../credentials/entities/credential-fingerprint.entity';
+import { CredentialFingerprintBackfill } from '../credentials/entities/credential-fingerprint-backfill.entity';
 import { CredentialTag } from '../credentials/entities/credential-tag.entity';
 import { CredentialVersion } from '../credentials/entities/credential-version.entity';
 import { Incident } from '../incidents/entities/incident.entity';
@@ -44,6 +45,7 @@ export const ENTITIES = [
   CredentialTag,
   CredentialVersion,
   CredentialFingerprint,
+  CredentialFingerprintBackfill,
   RotationPolicy,
   RotationRun,
   OutboxEvent,

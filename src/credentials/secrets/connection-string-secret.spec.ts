@@ -1,5 +1,9 @@
 import { problemsOf } from './__fixtures__/problems-of';
-import { describeConnectionString, parseConnectionStringSecret } from './connection-string-secret';
+import {
+  connectionStringPasswords,
+  describeConnectionString,
+  parseConnectionStringSecret,
+} from './connection-string-secret';
 
 describe('parseConnectionStringSecret', () => {
   it('should keep the string exactly and derive its scheme, host and port', () => {
@@ -75,5 +79,32 @@ describe('describeConnectionString', () => {
     );
     expect(facts).not.toContain('ghp_tokenAsUser');
     expect(facts).not.toContain('pw-part');
+  });
+});
+
+describe('connectionStringPasswords', () => {
+  it.each([
+    ['mysql://app:s3cr3t-pw@db.example.test:3306/app', ['s3cr3t-pw']],
+    ['jdbc:postgresql://app:s3cr3t-pw@db/app?ssl=true', ['s3cr3t-pw']],
+    ['mongodb+srv://u:p%40ss%3Aword@cluster0.example.net/db', ['p%40ss%3Aword', 'p@ss:word']],
+    ['redis://:only-a-password@cache:6379/0', ['only-a-password']],
+    ['Server=db;User Id=app;Password=s3cr3t-pw;Encrypt=true', ['s3cr3t-pw']],
+    ['Driver={ODBC};Server=db;PWD= spaced-pw ;', ['spaced-pw']],
+  ])('should find the password of %s', (connectionString, expected) => {
+    expect(connectionStringPasswords(connectionString)).toEqual(expected);
+  });
+
+  it.each([
+    'https://token-as-user@github.com/acme/repo.git',
+    'postgres://db.example.test/app?user=app',
+    // An unescaped '/' in the password: the authority is ambiguous, as for the facts above.
+    'mysql://app:pa/ss@db/app',
+    'Server=db;Integrated Security=true',
+  ])('should find no password in %s', (connectionString) => {
+    expect(connectionStringPasswords(connectionString)).toEqual([]);
+  });
+
+  it('should keep a password with a bad escape as written', () => {
+    expect(connectionStringPasswords('mysql://app:100%-sure@db/app')).toEqual(['100%-sure']);
   });
 });

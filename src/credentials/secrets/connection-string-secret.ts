@@ -45,3 +45,34 @@ export function describeConnectionString(connectionString: string): ConnectionSt
     ...(url.port !== '' && { port: Number(url.port) }),
   };
 }
+
+/**
+ * The passwords a connection string holds, for the leak scan to look for on their own (a password
+ * pasted without its DSN): a URL's user-info password (as written and, when it is escaped,
+ * decoded) and `Password=` / `Pwd=` of a `key=value;` string. Nothing when the URL's authority is
+ * ambiguous (an unescaped '/', '?', '#' or '\\' in the password), as describeConnectionString.
+ */
+export function connectionStringPasswords(connectionString: string): string[] {
+  const start = URL_START.exec(connectionString);
+  if (start) {
+    const rest = connectionString.slice(start[0].length);
+    const authorityEnd = rest.search(/[/?#\\]/);
+    const authority = authorityEnd === -1 ? rest : rest.slice(0, authorityEnd);
+    const at = authority.lastIndexOf('@');
+    const colon = at === -1 ? -1 : authority.indexOf(':');
+    if (colon === -1 || colon > at) return [];
+    const written = authority.slice(colon + 1, at);
+    return [...new Set([written, decoded(written)])].filter((value) => value !== '');
+  }
+  const found = /(?:^|;)\s*(?:password|pwd)\s*=\s*([^;]*)/i.exec(connectionString);
+  const value = found?.[1].trim() ?? '';
+  return value === '' ? [] : [value];
+}
+
+function decoded(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
