@@ -417,6 +417,16 @@ describe('Incidents (MariaDB)', () => {
     ]);
     const failedRunId = first.credentials[0].runId!;
     await runReaches(failedRunId, 'failed');
+    // Still exposed, and the incident says what a person must do about it.
+    expect(
+      (await sut.http.get(`${API}/incidents/${id}`).set(auditor).expect(200)).body.openActions,
+    ).toEqual([
+      expect.objectContaining({
+        credentialId: credential.id,
+        action: 'contain_again',
+        runId: failedRunId,
+      }),
+    ]);
 
     switchRotator.failing = false;
     const second = await containAgain(id);
@@ -426,6 +436,9 @@ describe('Incidents (MariaDB)', () => {
     const newRunId = second.credentials[0].runId!;
     expect(newRunId).not.toBe(failedRunId);
     await runReaches(newRunId, 'succeeded');
+    expect(
+      (await sut.http.get(`${API}/incidents/${id}`).set(auditor).expect(200)).body.openActions,
+    ).toEqual([]);
     // The exposed value died at the switch (grace 0).
     await sut.http
       .post(`${API}/credentials/${credential.id}/reveal`)

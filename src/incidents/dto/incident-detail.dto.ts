@@ -8,21 +8,25 @@ export class IncidentOpenActionDto {
   @ApiProperty({ example: 'acme/prod/smtp' }) path!: string;
 
   @ApiProperty({
-    enum: ['rotate_manually'],
-    description: 'What a person must do: rotate_manually, there being no automatic rotator',
+    enum: ['rotate_manually', 'contain_again'],
+    description:
+      'What a person must do: rotate_manually, there being no automatic rotator; contain_again, ' +
+      'the emergency rotation having failed',
   })
-  action!: 'rotate_manually';
+  action!: 'rotate_manually' | 'contain_again';
 
   @ApiProperty() description!: string;
 
   @ApiProperty({
     nullable: true,
     type: String,
-    description: 'The waiting manual emergency run that writing the new value finishes',
+    description:
+      'The waiting manual emergency run that writing the new value finishes, or the emergency ' +
+      'run that failed',
   })
   runId!: string | null;
 
-  @ApiProperty({ format: 'date-time', description: 'The containment that marked it must-rotate' })
+  @ApiProperty({ format: 'date-time', description: 'The containment that left it to a person' })
   since!: string;
 
   static from(action: IncidentOpenAction): IncidentOpenActionDto {
@@ -35,8 +39,9 @@ export class IncidentDetailDto extends IncidentResponseDto {
   @ApiProperty({
     type: [IncidentOpenActionDto],
     description:
-      'Linked credentials containment marked must-rotate that have had no new value since; an ' +
-      'entry goes once the credential is rotated (PUT …/secret finishes the waiting run)',
+      'Linked credentials containment marked must-rotate, or whose emergency rotation failed, ' +
+      'that have had no new value since; an entry goes once the credential is rotated (PUT …/secret ' +
+      'finishes the waiting run; containing again starts a new emergency run)',
   })
   openActions!: IncidentOpenActionDto[];
 
