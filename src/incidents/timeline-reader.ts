@@ -3,6 +3,8 @@ import { EntityManager, In } from 'typeorm';
 import { rowValues, STORED_EVENT_COLUMNS, toStoredEvent } from '../audit/audit-event-rows';
 import { AuditSeals } from '../audit/audit-seals';
 import type { StoredEvent } from '../audit/chain/lane-verifier';
+import { groupBy } from '../common/group-by';
+import { placeholders } from '../database/dialect';
 import { IncidentTimelineEntry } from './entities/incident-timeline-entry.entity';
 import {
   checkTimeline,
@@ -99,19 +101,9 @@ export class TimelineReader {
   private async eventsOf(manager: EntityManager, incidentIds: string[]): Promise<StoredEvent[]> {
     const rows = await manager.query<Record<string, unknown>[]>(
       `SELECT ${STORED_EVENT_COLUMNS} FROM audit_events WHERE resource_type = 'incident' ` +
-        `AND resource_id IN (${incidentIds.map(() => '?').join(', ')}) AND details LIKE ?`,
+        `AND resource_id IN (${placeholders(incidentIds)}) AND details LIKE ?`,
       [...incidentIds, '%"timelineSeq":%'],
     );
     return rows.map((row) => toStoredEvent(rowValues(row)));
   }
-}
-
-function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const group = groups.get(key(item));
-    if (group) group.push(item);
-    else groups.set(key(item), [item]);
-  }
-  return groups;
 }

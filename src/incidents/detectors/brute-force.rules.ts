@@ -1,5 +1,6 @@
 import type { DetectorFinding } from './detector-finding';
-import { distinctValues, groupBy, latestBurst, Timed } from './sliding-window';
+import { groupBy } from '../../common/group-by';
+import { distinctValues, latestBurst, Timed } from './sliding-window';
 
 /** One `auth.login.failed` event, or an attempt on a locked account (`auth.login.locked`). */
 export interface LoginFailure extends Timed {

@@ -1,6 +1,7 @@
 import { span } from './brute-force.rules';
 import { DetectorFinding, principalOf } from './detector-finding';
-import { distinctValues, groupBy, latestBurst, Timed } from './sliding-window';
+import { groupBy } from '../../common/group-by';
+import { distinctValues, latestBurst, Timed } from './sliding-window';
 
 /** One successful `credential.reveal` event. */
 export interface RevealEvent extends Timed {

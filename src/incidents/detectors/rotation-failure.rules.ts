@@ -1,6 +1,7 @@
 import { span } from './brute-force.rules';
 import type { DetectorFinding } from './detector-finding';
-import { groupBy, latestBurst, Timed } from './sliding-window';
+import { groupBy } from '../../common/group-by';
+import { latestBurst, Timed } from './sliding-window';
 
 /** One `rotation.failed` event: a run that used up its attempts. */
 export interface RotationFailure extends Timed {

@@ -43,22 +43,6 @@ export function latestBurst<T extends Timed>(
   return null;
 }
 
-/** Events split by a subject key, each list keeping the input order. */
-export function groupBy<T>(
-  events: readonly T[],
-  key: (event: T) => string | null,
-): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const event of events) {
-    const k = key(event);
-    if (k === null) continue;
-    const list = groups.get(k);
-    if (list) list.push(event);
-    else groups.set(k, [event]);
-  }
-  return groups;
-}
-
 /** Distinct non-empty values, sorted, for facts such as "from these IPs". */
 export function distinctValues<T>(
   events: readonly T[],
